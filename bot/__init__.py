@@ -1,0 +1,1 @@
+"""dossier-intake: the intake desk daemon (watchers, store, scheduler, CLI)."""

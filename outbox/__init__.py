@@ -1,0 +1,1 @@
+"""What we send: receipts, defect notices, digests, packets, and their transports."""

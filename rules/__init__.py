@@ -1,0 +1,1 @@
+"""The notice's rules as a catalogue of findings, and campaign profiles."""
