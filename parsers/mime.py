@@ -1,0 +1,519 @@
+"""Read one mail message (raw RFC 5322 bytes) into ``MailFacts``: headers, bodies, links, attachments."""
+
+from __future__ import annotations
+
+import binascii
+import email
+import email.parser
+import hashlib
+import io
+import logging
+import mimetypes
+import quopri
+import re
+from datetime import datetime
+from email.generator import BytesGenerator
+from email.message import Message
+from email.policy import Compat32
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+
+from parsers.charsets import (
+    decode_raw,
+    decode_rfc2231,
+    decode_text,
+    decode_words,
+    has_raw_bytes,
+    str_to_bytes,
+)
+from parsers.facts import Attachment, IntakeProblem, MailFacts
+from parsers.tnef import unpack_tnef
+
+log = logging.getLogger("intake.mime")
+
+MAX_PARTS = 2000  # MIME parts walked per message, forwarded ones included
+MAX_DEPTH = 10  # multipart / message/rfc822 nesting levels
+
+# Hosts of cloud drives that applicants share large videos from; a bare ``pan.baidu.com/s/…``
+# without a scheme is still collected as a link.
+CLOUD_DRIVE_HOSTS: tuple[str, ...] = (
+    "pan.baidu.com", "yun.baidu.com", "jianguoyun.com", "www.jianguoyun.com", "www.aliyundrive.com",
+    "www.alipan.com", "share.weiyun.com", "cloud.189.cn", "pan.xunlei.com", "caiyun.139.com",
+    "yun.139.com", "pan.quark.cn", "wenshushu.cn", "www.wenshushu.cn", "115.com", "lanzoui.com",
+    "www.lanzoui.com", "wx.mail.qq.com", "mail.qq.com", "dl.sendanywhere.com",
+)
+
+_TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+_CONTAINER_TYPES = frozenset({"message/rfc822", "message/global"})
+
+
+class _RawHeaders(Compat32):
+    """compat32, but header values come back exactly as read (raw 8-bit bytes as surrogate
+    escapes) instead of ``Header`` objects that replace them with U+FFFD: ``charsets`` decodes them."""
+
+    def header_fetch_parse(self, name, value):  # type: ignore[override]
+        return value
+
+
+_POLICY = _RawHeaders()
+
+
+def _unfold(value: str) -> str:
+    # RFC 5322 section 2.2.3: unfolding removes the CRLF before folding whitespace.
+    return re.sub(r"\r?\n(?=[ \t])", "", str(value)).strip()
+
+
+def _header_text(value: str) -> str:
+    return decode_words(_unfold(value))
+
+
+def _addresses(raw: str | None) -> list[tuple[str, str]]:
+    """(decoded display name, lower-case address) pairs from a raw address header."""
+    if not raw:
+        return []
+    value = _unfold(raw)
+    if has_raw_bytes(value):
+        value = decode_raw(str_to_bytes(value))
+    try:
+        pairs = getaddresses([value])
+    except Exception:  # noqa: BLE001 - email.utils raises on some hostile inputs
+        return []
+    out: list[tuple[str, str]] = []
+    for name, addr in pairs:
+        if not name and not addr:
+            continue
+        out.append((decode_words(name).strip(), addr.strip().lower()))
+    return out
+
+
+# --- parameters and names ----------------------------------------------------------------------
+
+
+def _params(part: Message, header: str) -> list[tuple[str, object]]:
+    try:
+        return list(part.get_params(header=header, unquote=True) or [])[1:]
+    except Exception:  # noqa: BLE001 - hostile parameter syntax
+        return []
+
+
+def _param_values(part: Message, key: str, header: str) -> list[str]:
+    """Decoded values of one parameter, RFC 2231 (``key*``) forms first (RFC 2231 section 4.1)."""
+    encoded: list[str] = []
+    plain: list[str] = []
+    for k, v in _params(part, header):
+        if str(k).strip().lower() != key:
+            continue
+        if isinstance(v, tuple):
+            charset, _lang, value = (list(v) + ["", "", ""])[:3]
+            encoded.append(decode_rfc2231(charset or None, str(value or "")))
+        else:
+            plain.append(decode_words(str(v)))
+    return [x for x in encoded + plain if x.strip()]
+
+
+def _is_placeholder(name: str) -> bool:
+    """A name whose stem is only underscores or question marks: what some clients put in ``name=``
+    when they could not encode the real one (case C03)."""
+    stem = name.rsplit(".", 1)[0]
+    return bool(stem) and set(stem) <= {"_", "?", " "}
+
+
+def _clean_name(name: str) -> str:
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip('"').strip()
+    # Some clients send the sender's full local path; the file name is the last component.
+    name = re.split(r"[\\/]", name)[-1].strip()
+    return name
+
+
+def _part_name(part: Message) -> str:
+    names = _param_values(part, "filename", "content-disposition") + _param_values(part, "name", "content-type")
+    names = [_clean_name(n) for n in names]
+    names = [n for n in names if n]
+    good = [n for n in names if not _is_placeholder(n)]
+    return (good or names or [""])[0]
+
+
+def _content_id(part: Message) -> str | None:
+    cid = part.get("content-id")
+    if not cid:
+        return None
+    cid = _unfold(str(cid)).strip().strip("<>").strip()
+    return cid or None
+
+
+def _disposition(part: Message) -> str:
+    value = part.get("content-disposition")
+    if not value:
+        return ""
+    return _unfold(str(value)).split(";", 1)[0].strip().lower()
+
+
+# --- payloads ----------------------------------------------------------------------------------
+
+
+def _b64_lenient(data: bytes) -> bytes:
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+    cleaned += b"=" * (-len(cleaned) % 4)
+    try:
+        return binascii.a2b_base64(cleaned)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """The part's body with its Content-Transfer-Encoding undone (RFC 2045 section 6)."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - broken base64/qp in the wild
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return str_to_bytes(payload) if isinstance(payload, str) else b""
+
+
+def _flatten(msg: Message) -> bytes:
+    buf = io.BytesIO()
+    BytesGenerator(buf, mangle_from_=False, policy=_POLICY).flatten(msg)
+    data = buf.getvalue()
+    return data[1:] if not msg.keys() and data.startswith(b"\n") else data
+
+
+def _open_container(part: Message) -> Message | None:
+    """The mail inside a message/rfc822 part (or an attached .eml), or None.
+
+    With 7bit/8bit the parser already split it; with base64 or quoted-printable (against RFC 2046
+    section 5.2.1, but Foxmail and Outlook do it, case C06) the parser saw only encoded text, so
+    it is flattened back, decoded and parsed.
+    """
+    cte = _unfold(str(part.get("content-transfer-encoding", ""))).lower()
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        if not payload or not isinstance(payload[0], Message):
+            return None
+        if cte not in ("base64", "quoted-printable"):
+            return payload[0]
+        text = _flatten(payload[0])
+        data = _b64_lenient(text) if cte == "base64" else quopri.decodestring(text)
+    else:
+        data = _payload_bytes(part)
+    if not data.strip():
+        return None
+    return email.message_from_bytes(data, policy=_POLICY)
+
+
+# --- HTML and links ----------------------------------------------------------------------------
+
+
+class _HtmlText(HTMLParser):
+    """Visible text of an HTML body plus the targets of its links and images."""
+
+    _BLOCK = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hrefs: list[str] = []
+        self.srcs: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+        for key, value in attrs:
+            if value and key == "href":
+                self.hrefs.append(value.strip())
+            elif value and key in ("src", "background"):
+                self.srcs.append(value.strip())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head") and self._skip:
+            self._skip -= 1
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        joined = "".join(self.parts).replace("\xa0", " ")
+        lines = [re.sub(r"[ \t]+", " ", line).strip() for line in joined.splitlines()]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(html: str) -> tuple[str, list[str], list[str]]:
+    """(visible text, link targets, image sources) of an HTML body. Never raises."""
+    parser = _HtmlText()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient but not total
+        pass
+    return parser.text(), parser.hrefs, parser.srcs
+
+
+_URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。；、！？）】」》\u3000]+", re.IGNORECASE)
+_BARE_CLOUD = re.compile(
+    r"(?<![\w./-])(?:" + "|".join(re.escape(h) for h in CLOUD_DRIVE_HOSTS) + r")/[^\s<>\"'，。；、！？）】」》\u3000]*",
+    re.IGNORECASE,
+)
+
+
+def find_links(text: str) -> list[str]:
+    """URLs in plain text, in order, trailing punctuation dropped; bare cloud-drive addresses
+    (``pan.baidu.com/s/1x…``) get ``https://``."""
+    found: list[str] = []
+    for m in _URL.finditer(text):
+        found.append(m.group(0).rstrip(".,;:!?)]}'\""))
+    for m in _BARE_CLOUD.finditer(text):
+        found.append("https://" + m.group(0).rstrip(".,;:!?)]}'\""))
+    return found
+
+
+# --- the walk ----------------------------------------------------------------------------------
+
+
+class _Walk:
+    """State of one message walk: leaves in document order and what was found on the way."""
+
+    def __init__(self) -> None:
+        self.leaves: list[tuple[Message, bool]] = []  # (part, inside a forwarded message)
+        self.problems: list[IntakeProblem] = []
+        self.inner_from: tuple[str, str] | None = None
+        self.parts = 0
+        self._flagged: set[str] = set()
+
+    def flag(self, kind: str, where: str, detail: str) -> None:
+        if kind not in self._flagged:
+            self._flagged.add(kind)
+            self.problems.append(IntakeProblem(kind, where, detail))
+
+    def run(self, root: Message) -> None:
+        # Iterative depth-first walk (no recursion: hostile nesting cannot exhaust the stack).
+        stack: list[tuple[Message, int, bool]] = [(root, 0, False)]
+        while stack:
+            part, depth, forwarded = stack.pop()
+            self.parts += 1
+            if self.parts > MAX_PARTS:
+                self.flag("mail_too_many_parts", "message", f"more than {MAX_PARTS} MIME parts; the rest were not read")
+                return
+            if depth > MAX_DEPTH:
+                self.flag("mail_too_deep", "message", f"MIME nesting deeper than {MAX_DEPTH} levels was not read")
+                continue
+            ctype = part.get_content_type().lower()
+            if ctype.startswith("multipart/"):
+                children = part.get_payload()
+                if isinstance(children, list):
+                    stack.extend((c, depth + 1, forwarded) for c in reversed(children) if isinstance(c, Message))
+                    continue
+            if self._is_container(part, ctype):
+                inner = None
+                try:
+                    inner = _open_container(part)
+                except Exception as exc:  # noqa: BLE001 - a broken forwarded mail stays an attachment
+                    log.info("forwarded message not readable: %s", exc)
+                if inner is not None:
+                    if self.inner_from is None:
+                        pairs = _addresses(inner.get("from"))
+                        if pairs:
+                            self.inner_from = pairs[0]
+                    stack.append((inner, depth + 1, True))
+                    continue
+            elif part.get_content_maintype().lower() == "message":
+                continue  # delivery-status, disposition-notification, partial: not materials
+            self.leaves.append((part, forwarded))
+
+    @staticmethod
+    def _is_container(part: Message, ctype: str) -> bool:
+        if ctype in _CONTAINER_TYPES:
+            return True
+        if part.is_multipart():
+            return False
+        name = _part_name(part).lower()
+        return name.endswith(".eml") and ctype in ("application/octet-stream", "text/plain", "application/eml")
+
+
+def _is_body(part: Message, name: str) -> bool:
+    return not name and part.get_content_maintype().lower() == "text" and _disposition(part) != "attachment"
+
+
+def _make_attachment(name: str, ctype: str, data: bytes, *, cid: str | None, inline: bool, forwarded: bool) -> Attachment:
+    return Attachment(
+        name=name, content_type=ctype, data=data, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+        content_id=cid, inline=inline, from_forwarded=forwarded,
+    )
+
+
+def _fallback_name(ctype: str, n: int) -> str:
+    ext = mimetypes.guess_extension(ctype) or ".bin"
+    return f"attachment-{n}{ext}"
+
+
+def _collect(walk: _Walk) -> tuple[list[Attachment], list[str], list[str], list[IntakeProblem]]:
+    """Attachments, plain bodies, links and problems from the walked leaves.
+
+    Inline images whose Content-ID an HTML body references (``cid:…``) are left out: they are
+    part of the letter, not materials (RFC 2392).
+    """
+    plain: list[str] = []
+    html_texts: list[str] = []
+    links: list[str] = []
+    problems: list[IntakeProblem] = []
+    html_refs: set[str] = set()
+    named: list[tuple[Message, bool, str]] = []
+    for part, forwarded in walk.leaves:
+        name = _part_name(part)
+        if _is_body(part, name):
+            subtype = part.get_content_subtype().lower()
+            if subtype not in ("plain", "html"):
+                continue
+            text = decode_text(_payload_bytes(part), part.get_content_charset())
+            if subtype == "html":
+                visible, hrefs, srcs = html_to_text(text)
+                html_texts.append(visible)
+                links.extend(h for h in hrefs if re.match(r"(?:https?|ftp)://", h, re.I))
+                links.extend(find_links(visible))
+                html_refs.update(s[4:].strip("<>").lower() for s in srcs + hrefs if s.lower().startswith("cid:"))
+            else:
+                plain.append(text)
+                links.extend(find_links(text))
+            continue
+        named.append((part, forwarded, name))
+
+    attachments: list[Attachment] = []
+    for part, forwarded, name in named:
+        ctype = part.get_content_type().lower()
+        cid = _content_id(part)
+        disposition = _disposition(part)
+        if cid and cid.lower() in html_refs and disposition != "attachment":
+            continue
+        data = _payload_bytes(part)
+        if ctype in _TNEF_TYPES or name.lower() == "winmail.dat":
+            tnef = unpack_tnef(data)
+            if tnef.readable:
+                for f in tnef.files:
+                    attachments.append(_make_attachment(
+                        _clean_name(f.name) or _fallback_name("application/octet-stream", len(attachments) + 1),
+                        mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.data,
+                        cid=None, inline=False, forwarded=forwarded,
+                    ))
+                if tnef.body:
+                    plain.append(tnef.body)
+                    links.extend(find_links(tnef.body))
+                continue
+            problems.append(IntakeProblem("mail_tnef_unreadable", name or "winmail.dat", tnef.detail or ""))
+        attachments.append(_make_attachment(
+            name or _fallback_name(ctype, len(attachments) + 1), ctype, data,
+            cid=cid, inline=disposition == "inline", forwarded=forwarded,
+        ))
+    body = "\n\n".join(t.strip() for t in plain if t.strip()) or "\n\n".join(t for t in html_texts if t)
+    return attachments, [body], list(dict.fromkeys(links)), problems
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in msg.items():
+        k = str(key).strip().lower()
+        if k and k not in out:
+            out[k] = _header_text(str(value))
+    return out
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except Exception:  # noqa: BLE001 - unparseable dates are common in spam and broken mailers
+        return None
+
+
+def _facts_from_headers(msg: Message) -> MailFacts:
+    headers = _headers(msg)
+    sender = _addresses(msg.get("from"))
+    reply_to = _addresses(msg.get("reply-to"))
+    msgid = headers.get("message-id", "").strip() or None
+    return MailFacts(
+        subject=headers.get("subject", ""),
+        from_addr=sender[0][1] if sender else "",
+        from_name=sender[0][0] if sender else "",
+        to=[a for _, a in _addresses(msg.get("to")) if a],
+        cc=[a for _, a in _addresses(msg.get("cc")) if a],
+        reply_to=reply_to[0][1] if reply_to else None,
+        message_id=msgid,
+        in_reply_to=headers.get("in-reply-to", "").strip() or None,
+        references=re.findall(r"<[^<>\s]+>", headers.get("references", "")),
+        date=_date(headers.get("date")),
+        body_text="",
+        links=[],
+        attachments=[],
+        headers=headers,
+    )
+
+
+def _empty_facts() -> MailFacts:
+    return MailFacts(
+        subject="", from_addr="", from_name="", to=[], cc=[], reply_to=None, message_id=None,
+        in_reply_to=None, references=[], date=None, body_text="", links=[], attachments=[], headers={},
+    )
+
+
+def parse_message(raw: bytes) -> MailFacts:
+    """Parse one mail message from its raw bytes (RFC 5322 / MIME, RFC 2045-2047, 2231).
+
+    Returns ``MailFacts``; never raises: anything that cannot be read becomes an
+    ``IntakeProblem`` in ``problems`` (kinds ``mail_unreadable``, ``mail_too_deep``,
+    ``mail_too_many_parts``, ``mail_tnef_unreadable``).
+
+    Attachments are every non-multipart part that has a name, or that is not text, in document
+    order; each keeps the exact decoded bytes (``sha256`` of ``data``). Inline images referenced
+    by an HTML body through ``cid:`` are left out (they are part of the letter, not materials);
+    other parts with ``Content-Disposition: inline`` are kept with ``inline=True``. A forwarded
+    mail (``message/rfc822``, any transfer encoding, or an attached ``.eml``) is opened: its files
+    become attachments once with ``from_forwarded=True``, the container itself is not an
+    attachment, and its From fills ``inner_from_addr``/``inner_from_name``. TNEF
+    (``winmail.dat``) is unpacked. Nesting is capped at ``MAX_DEPTH`` levels and ``MAX_PARTS``
+    parts.
+    """
+    try:
+        msg = email.message_from_bytes(bytes(raw), policy=_POLICY)
+    except Exception as exc:  # noqa: BLE001 - includes RecursionError from hostile nesting
+        return _unreadable(raw, exc)
+    try:
+        facts = _facts_from_headers(msg)
+    except Exception as exc:  # noqa: BLE001
+        return _unreadable(raw, exc)
+    walk = _Walk()
+    try:
+        walk.run(msg)
+        attachments, bodies, links, problems = _collect(walk)
+    except Exception as exc:  # noqa: BLE001 - one bad part must not lose the mail
+        log.warning("mail %s: body not fully readable: %s", facts.message_id, exc)
+        facts.problems.append(IntakeProblem("mail_unreadable", "body", f"{type(exc).__name__}: {exc}"[:300]))
+        return facts
+    facts.attachments = attachments
+    facts.body_text = bodies[0]
+    facts.links = links
+    facts.problems.extend(walk.problems + problems)
+    if walk.inner_from is not None:
+        facts.inner_from_name, facts.inner_from_addr = walk.inner_from
+        facts.inner_from_name = facts.inner_from_name or None
+        facts.inner_from_addr = facts.inner_from_addr or None
+    return facts
+
+
+def _unreadable(raw: bytes, exc: BaseException) -> MailFacts:
+    log.warning("mail not readable: %s", exc)
+    facts = _empty_facts()
+    try:
+        head = email.parser.BytesHeaderParser(policy=_POLICY).parsebytes(bytes(raw)[:65536])
+        facts = _facts_from_headers(head)
+    except Exception:  # noqa: BLE001
+        pass
+    facts.problems.append(IntakeProblem("mail_unreadable", "message", f"{type(exc).__name__}: {exc}"[:300]))
+    return facts
