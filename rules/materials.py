@@ -1,0 +1,279 @@
+"""Rules on the materials of one dossier: the form, the scanned copy, the video, bad files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from parsers.facts import DossierFacts, Material
+from rules.context import Context
+from rules.dossier_view import form_material, is_cloud_link, role_usable
+from rules.rule import Hit, Rule
+from rules.wording import duration_text, problem_text, whole_seconds, window_text
+
+log = logging.getLogger("intake.rules")
+
+# Archive problems that make the whole input unsafe (ARCHIVE_UNSAFE), and those that only make
+# one archive unreadable (FILE_UNREADABLE).
+UNSAFE_ARCHIVE = (
+    "archive_traversal",
+    "archive_link",
+    "archive_device",
+    "archive_bomb",
+    "archive_too_deep",
+    "archive_too_many",
+)
+UNREADABLE_ARCHIVE = ("archive_encrypted", "archive_corrupt", "archive_unsupported")
+# Problems that are the desk's own fault, not the applicant's: logged, never reported.
+DESK_PROBLEMS = ("ffprobe_missing",)
+
+
+def _kinds(ctx: Context) -> str:
+    return "/".join("." + k for k in ctx.campaign.materials.form_kinds)
+
+
+def _video_state(m: Material) -> str:
+    """``ok`` | ``unreadable`` | ``desk`` (we could not judge: logged) for a video material."""
+    v = m.video
+    problem = m.problem or (v.problem if v else None)
+    if problem in DESK_PROBLEMS:
+        return "desk"
+    if not m.readable or m.problem or v is None:
+        return "unreadable"
+    if not v.readable or v.truncated or not v.has_video or v.duration_s is None or v.problem:
+        return "unreadable"
+    return "ok"
+
+
+def _videos(d: DossierFacts) -> list[Material]:
+    return [m for m in d.materials if m.role == "video" and m.problem != "forbidden"]
+
+
+def check_form_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    if "application_form" not in ctx.campaign.materials.required or form_material(d, ctx.campaign):
+        return
+    forms = [m for m in d.materials if m.role == "application_form" and m.problem != "forbidden"]
+    if forms and not role_usable(forms[0]):
+        actual = f"申报书「{forms[0].name}」无法读取"
+    elif forms:
+        actual = f"申报书「{forms[0].name}」不是可编辑格式"
+    else:
+        actual = "材料中未见申报书"
+    yield {"where": "", "actual": actual, "kinds": _kinds(ctx)}
+
+
+def check_scan_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    if "scanned_copy" not in ctx.campaign.materials.required:
+        return
+    scans = [m for m in d.materials if m.role == "scanned_copy" and m.problem != "forbidden"]
+    if any(role_usable(m) for m in scans):
+        return
+    actual = f"扫描件「{scans[0].name}」无法读取" if scans else "材料中未见全套扫描件"
+    yield {"where": "", "actual": actual}
+
+
+def _has_cloud_link(d: DossierFacts, ctx: Context) -> str | None:
+    return next((u for u in d.links if is_cloud_link(u, ctx.campaign)), None)
+
+
+def check_video_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    if "video" not in ctx.campaign.materials.required or _videos(d):
+        return
+    if ctx.campaign.video.link_counts_as_present and _has_cloud_link(d, ctx):
+        return  # VIDEO_LINK_ONLY says it; the officer fetches the video
+    v = ctx.campaign.video
+    yield {"where": "", "window": window_text(v.min_s, v.max_s)}
+
+
+def check_video_link_only(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    url = _has_cloud_link(d, ctx)
+    if url and not _videos(d):
+        v = ctx.campaign.video
+        yield {"where": "", "url": url, "window": window_text(v.min_s, v.max_s)}
+
+
+def check_video_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    videos = _videos(d)
+    states = [(m, _video_state(m)) for m in videos]
+    for m, state in states:
+        if state == "desk":
+            log.error(
+                "video %s of %s not judged: %s", m.name, d.source, m.problem or m.video.problem
+            )
+    if any(state == "ok" for _, state in states):
+        return  # one good video is enough; a damaged extra copy does not make it defective
+    for m, state in states:
+        if state == "unreadable":
+            v = m.video
+            reason = problem_text(m.problem or (v.problem if v else None))
+            if v is not None and v.truncated and not (m.problem or v.problem):
+                reason = problem_text("truncated")
+            elif v is not None and not v.has_video and not (m.problem or v.problem):
+                reason = problem_text("no_video_stream")
+            yield {
+                "where": m.name,
+                "reason": reason,
+                "window": window_text(ctx.campaign.video.min_s, ctx.campaign.video.max_s),
+            }
+
+
+def _durations(d: DossierFacts) -> list[tuple[Material, int]]:
+    return [
+        (m, whole_seconds(m.video.duration_s))
+        for m in _videos(d)
+        if _video_state(m) == "ok" and m.video is not None and m.video.duration_s is not None
+    ]
+
+
+def _in_window(seconds: int, ctx: Context) -> bool:
+    return ctx.campaign.video.min_s <= seconds <= ctx.campaign.video.max_s
+
+
+def check_video_too_short(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    durations = _durations(d)
+    if any(_in_window(s, ctx) for _, s in durations):
+        return
+    v = ctx.campaign.video
+    for m, s in durations:
+        if s < v.min_s:
+            yield {
+                "where": m.name,
+                "actual": duration_text(s),
+                "window": window_text(v.min_s, v.max_s),
+            }
+
+
+def check_video_too_long(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    durations = _durations(d)
+    if any(_in_window(s, ctx) for _, s in durations):
+        return
+    v = ctx.campaign.video
+    for m, s in durations:
+        if s > v.max_s:
+            yield {
+                "where": m.name,
+                "actual": duration_text(s),
+                "window": window_text(v.min_s, v.max_s),
+            }
+
+
+def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    for m in d.materials:
+        if m.role == "video" or m.problem == "forbidden" or m.problem in DESK_PROBLEMS:
+            continue  # video has its own code; forbidden files are FILE_FORBIDDEN
+        facts = {"application_form": m.form, "scanned_copy": m.scan, "summary_table": m.table}.get(
+            m.role
+        )
+        if not m.readable or m.problem:
+            yield {"where": m.name, "reason": problem_text(m.problem)}
+        elif facts is not None and not facts.readable:
+            yield {"where": m.name, "reason": problem_text(facts.problem)}
+    for p in d.problems:
+        if p.kind in UNREADABLE_ARCHIVE:
+            yield {"where": p.where, "reason": problem_text(p.kind)}
+
+
+def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    for m in d.materials:
+        if m.problem == "forbidden":
+            yield {"where": m.name, "reason": m.detail or problem_text("forbidden")}
+
+
+def check_archive_unsafe(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    for p in d.problems:
+        if p.kind in UNSAFE_ARCHIVE:
+            yield {"where": p.where, "reason": problem_text(p.kind)}
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "FORM_MISSING",
+        "二（四）；武汉市通知",
+        "error",
+        "缺少可编辑的申报书",
+        "未收到可编辑的申报书：{actual}；要求提供申报书可编辑文档（{kinds}）",
+        "请补发申报书可编辑文档（{kinds} 格式，勿只发 PDF 或图片）",
+        check_form_missing,
+    ),
+    Rule(
+        "SCAN_MISSING",
+        "武汉市通知",
+        "error",
+        "缺少全套扫描件",
+        "未收到全套扫描件：{actual}；要求提供盖章后的申报材料全套扫描件（PDF）",
+        "请补发盖章后的全套扫描件（PDF 格式）",
+        check_scan_missing,
+    ),
+    Rule(
+        "VIDEO_MISSING",
+        "二（四）",
+        "error",
+        "缺少项目视频（视为无效申报材料）",
+        "未收到项目相关视频证明材料（要求 {window}），按通知要求视为无效申报材料",
+        "请补发项目相关视频文件（时长 {window}，如 .mp4），与申报书、扫描件一并报送",
+        check_video_missing,
+    ),
+    Rule(
+        "VIDEO_TOO_SHORT",
+        "二（四）",
+        "error",
+        "视频时长不足 5 分钟",
+        "视频时长 {actual}，要求 {window}",
+        "请重新剪辑视频，使时长在 {window} 之间后重新发送",
+        check_video_too_short,
+    ),
+    Rule(
+        "VIDEO_TOO_LONG",
+        "二（四）",
+        "error",
+        "视频时长超过 10 分钟",
+        "视频时长 {actual}，要求 {window}",
+        "请重新剪辑视频，使时长在 {window} 之间后重新发送",
+        check_video_too_long,
+    ),
+    Rule(
+        "VIDEO_UNREADABLE",
+        "二（四）",
+        "error",
+        "视频无法播放、不完整或已损坏",
+        "视频文件不完整或已损坏，请重新发送（{reason}）",
+        "请重新导出完整的视频文件（{window}）后重新发送，确认文件已完整上传、可正常播放",
+        check_video_unreadable,
+    ),
+    Rule(
+        "VIDEO_LINK_ONLY",
+        "二（四）",
+        "warning",
+        "视频以网盘链接提供",
+        "视频以网盘链接提供（{url}），未随邮件收到视频文件；须由经办人下载核验时长（要求 {window}）",
+        "请将视频文件作为附件发送，或刻录光盘报送",
+        check_video_link_only,
+    ),
+    Rule(
+        "FILE_UNREADABLE",
+        "武汉市通知",
+        "warning",
+        "文件无法读取（损坏、加密或格式不支持）",
+        "文件无法读取：{reason}",
+        "请重新发送该文件（未加密、完整、常见格式：.docx、.pdf、.mp4、.xlsx）",
+        check_file_unreadable,
+    ),
+    Rule(
+        "FILE_FORBIDDEN",
+        "本受理点安全要求",
+        "warning",
+        "不允许的文件类型（已隔离，不转发）",
+        "文件类型不允许（{reason}），已隔离，不予转发",
+        "请勿发送可执行文件、脚本或含宏的 Office 文件；申报书请另存为 .docx 后发送",
+        check_file_forbidden,
+    ),
+    Rule(
+        "ARCHIVE_UNSAFE",
+        "本受理点安全要求",
+        "error",
+        "压缩包含不安全内容",
+        "压缩包含不安全内容：{reason}，相关成员未解压",
+        "请直接发送申报材料文件，或重新打包为普通 zip（不含链接、上级路径，不多层嵌套）",
+        check_archive_unsafe,
+    ),
+)

@@ -1,0 +1,27 @@
+"""Normalised names for comparing applicants and projects written in different hands."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Company-form variants that name the same legal form (公司法: 有限责任公司 is often written 有限公司).
+_FORM_VARIANTS = (("有限责任公司", "有限公司"), ("股份有限公司", "股份公司"))
+_BLANKS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+
+
+def normalise_name(text: str | None) -> str:
+    """A comparison key for a company or project name.
+
+    Folds full-width letters, digits and brackets to half width (NFKC, so （） becomes ()),
+    removes every blank, lower-cases Latin letters, unifies 有限责任公司/有限公司 and
+    股份有限公司/股份公司, and drops a trailing full stop. ``None`` gives ``""``.
+    """
+    if not text:
+        return ""
+    s = unicodedata.normalize("NFKC", text)
+    s = _BLANKS.sub("", s).lower()
+    s = s.replace("【", "(").replace("】", ")").replace("[", "(").replace("]", ")")
+    for long, short in _FORM_VARIANTS:
+        s = s.replace(long, short)
+    return s.rstrip("。.")
