@@ -68,4 +68,6 @@ def unpack_tnef(data: bytes) -> TnefResult:
     except Exception as exc:  # noqa: BLE001 - library errors translated once, here
         log.info("TNEF stream not readable: %s", exc)
         return TnefResult(False, [], detail=f"TNEF stream not readable: {type(exc).__name__}: {exc}"[:300])
+    if not files and not body_text and not tnef.htmlbody:
+        return TnefResult(False, [], detail="TNEF stream holds no attachment and no body")
     return TnefResult(True, files, body=body_text)
