@@ -57,7 +57,10 @@ class SeenAction:
 
     def apply(self, mailbox: BaseMailBox, uid: int) -> None:
         # A plain UID STORE: imap-tools' flag() also EXPUNGEs the folder, which is not ours to do.
-        _check(mailbox.client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)"), f"flag UID {uid} \\Seen")
+        _check(
+            mailbox.client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)"),
+            f"flag UID {uid} \\Seen",
+        )
 
 
 @dataclass
@@ -69,7 +72,9 @@ class KeywordAction:
 
     def __post_init__(self) -> None:
         if not _ATOM.match(self.keyword) or self.keyword.startswith("\\"):
-            raise ValueError(f"an IMAP keyword must be an ASCII atom without '\\\\': {self.keyword!r}")
+            raise ValueError(
+                f"an IMAP keyword must be an ASCII atom without '\\\\': {self.keyword!r}"
+            )
         self.pending_criteria = f"UNKEYWORD {self.keyword}"
 
     def prepare(self, mailbox: BaseMailBox) -> None:

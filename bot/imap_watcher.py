@@ -188,7 +188,11 @@ class ImapWatcher:
         if state is not None and state.uidvalidity != uidvalidity:
             log.warning(
                 "[%s] %s: UIDVALIDITY changed %s -> %s; rescanning (archived mail is recognised by "
-                "sha256/Message-ID)", name, folder, state.uidvalidity, uidvalidity,
+                "sha256/Message-ID)",
+                name,
+                folder,
+                state.uidvalidity,
+                uidvalidity,
             )
         high = 0 if full or state is None else state.high_uid
         try:
@@ -212,7 +216,12 @@ class ImapWatcher:
             except TRANSIENT:
                 raise
             except Exception:  # noqa: BLE001 - one bad message must not stop the others (Mailman)
-                log.exception("[%s] %s UID %s: could not be taken; retried on the next full scan", name, folder, uid)
+                log.exception(
+                    "[%s] %s UID %s: could not be taken; retried on the next full scan",
+                    name,
+                    folder,
+                    uid,
+                )
                 complete = False
         if full and known:
             self._redo_post_actions(mailbox, folder, known)
@@ -234,19 +243,43 @@ class ImapWatcher:
         message_id = _message_id(raw)
         if self.ledger.is_known_message(sha, message_id):
             # A renumbered folder (new UIDVALIDITY) or a copy of mail already taken: never twice.
-            log.info("[%s] %s UID %s is already archived (sha256 %s, %s)", name, folder, uid, sha[:12], message_id)
+            log.info(
+                "[%s] %s UID %s is already archived (sha256 %s, %s)",
+                name,
+                folder,
+                uid,
+                sha[:12],
+                message_id,
+            )
             self._copies.add((folder, uidvalidity, uid))
             self._apply(mailbox, folder, uid)
             return 0
         input_id = self.ledger.accept_mail(
-            raw, account=name, folder=folder, uidvalidity=uidvalidity, uid=uid, received_at=received_at
+            raw,
+            account=name,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            received_at=received_at,
         )
         if size > self.account.max_message_bytes:
             log.warning(
                 "[%s] input %s (%s): %d bytes is above the %d-byte limit; archived all the same",
-                name, input_id, message_id, size, self.account.max_message_bytes,
+                name,
+                input_id,
+                message_id,
+                size,
+                self.account.max_message_bytes,
             )
-        log.info("[%s] took %s UID %s as input %s (%s, %d bytes)", name, folder, uid, input_id, message_id, size)
+        log.info(
+            "[%s] took %s UID %s as input %s (%s, %d bytes)",
+            name,
+            folder,
+            uid,
+            input_id,
+            message_id,
+            size,
+        )
         self._apply(mailbox, folder, uid)
         if self.on_new is not None:
             try:
@@ -270,7 +303,13 @@ class ImapWatcher:
         try:
             self.action.apply(mailbox, uid)
         except PostActionError as e:
-            log.error("[%s] %s UID %s: %s (retried on the next full scan)", self.account.name, folder, uid, e)
+            log.error(
+                "[%s] %s UID %s: %s (retried on the next full scan)",
+                self.account.name,
+                folder,
+                uid,
+                e,
+            )
 
     def _redo_post_actions(self, mailbox: BaseMailBox, folder: str, known: list[int]) -> None:
         """Apply the post-action to archived messages still waiting for it (crash after archive)."""
@@ -281,7 +320,12 @@ class ImapWatcher:
             return
         for uid in known:
             if uid in pending:
-                log.info("[%s] %s UID %s: archived earlier, post-action redone", self.account.name, folder, uid)
+                log.info(
+                    "[%s] %s UID %s: archived earlier, post-action redone",
+                    self.account.name,
+                    folder,
+                    uid,
+                )
                 self._apply(mailbox, folder, uid)
 
     # -- the loop ------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """The IMAP watcher against a real Dovecot: exactly once, post-actions, IDLE, UIDVALIDITY, dead links."""
 
+# Fixtures are imported by name and requested as parameters of the same name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import hashlib
@@ -73,7 +76,11 @@ class SqliteLedger:
 
     def accept_path(self, path: Path, *, taken_at: datetime) -> str:
         if path.is_dir():
-            parts = sorted((p.relative_to(path).as_posix(), self._put(p.read_bytes())) for p in path.rglob("*") if p.is_file())
+            parts = sorted(
+                (p.relative_to(path).as_posix(), self._put(p.read_bytes()))
+                for p in path.rglob("*")
+                if p.is_file()
+            )
             sha = hashlib.sha256(repr(parts).encode()).hexdigest()
         else:
             sha = self._put(path.read_bytes())
@@ -83,7 +90,9 @@ class SqliteLedger:
 
     def rows(self) -> list[tuple]:
         with self.lock:
-            return self.db.execute("SELECT folder, uidvalidity, uid, sha256, message_id FROM inputs ORDER BY id").fetchall()
+            return self.db.execute(
+                "SELECT folder, uidvalidity, uid, sha256, message_id FROM inputs ORDER BY id"
+            ).fetchall()
 
 
 def mail(n: int, *, size: int = 0) -> bytes:
@@ -98,11 +107,19 @@ def mail(n: int, *, size: int = 0) -> bytes:
 
 def account(server_host: str, port: int, user: tuple[str, str], **kw) -> ImapAccount:  # noqa: ANN003
     return ImapAccount(
-        name="intake", host=server_host, port=port, security="plain", username=user[0], password=user[1], **kw
+        name="intake",
+        host=server_host,
+        port=port,
+        security="plain",
+        username=user[0],
+        password=user[1],
+        **kw,
     )
 
 
-def server_flags(dc: Dovecot, user: tuple[str, str], folder: str = "INBOX") -> list[tuple[str, ...]]:
+def server_flags(
+    dc: Dovecot, user: tuple[str, str], folder: str = "INBOX"
+) -> list[tuple[str, ...]]:
     with MailBoxUnencrypted(dc.host, dc.port, timeout=10).login(*user, initial_folder=folder) as mb:
         msgs = mb.fetch("ALL", charset=None, mark_seen=False, headers_only=True)
         return [tuple(f for f in m.flags if f != "\\Recent") for m in msgs]
@@ -151,7 +168,7 @@ def test_post_action_specs_parse_to_classes() -> None:
     assert isinstance(action_from_config("keyword:$Taken"), KeywordAction)
 
 
-def test_sync_takes_each_message_once_and_flags_seen(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_sync_takes_each_message_once_and_flags_seen(dovecot: Dovecot, imap_user, ledger) -> None:
     """GIVEN two delivered messages WHEN synced twice THEN both archived byte-exact once, \\Seen on the server."""
     raws = [mail(1), mail(2)]
     for raw in raws:
@@ -172,10 +189,10 @@ def test_sync_takes_each_message_once_and_flags_seen(dovecot: Dovecot, imap_user
 
 
 def test_id_is_sent_after_login_before_select_and_search_has_no_charset(
-    dovecot: Dovecot,  # noqa: F811
-    imap_user,  # noqa: F811
+    dovecot: Dovecot,
+    imap_user,
     ledger,
-    tcp_proxy_factory,  # noqa: F811
+    tcp_proxy_factory,
 ) -> None:
     """NetEase refuses SELECT before ID; Aliyun refuses SEARCH CHARSET (reference/mail-in-china.md)."""
     dovecot.deliver(imap_user[0], mail(1))
@@ -194,20 +211,26 @@ def test_id_is_sent_after_login_before_select_and_search_has_no_charset(
     assert "ID sent: name=dossier-intake" in dovecot.log()
 
 
-def test_move_action_moves_to_chinese_folder(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_move_action_moves_to_chinese_folder(dovecot: Dovecot, imap_user, ledger) -> None:
     dovecot.deliver(imap_user[0], mail(1))
-    w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, post_action="move:已处理"), ledger)
+    w = ImapWatcher(
+        account(dovecot.host, dovecot.port, imap_user, post_action="move:已处理"), ledger
+    )
     try:
         assert (w.sync_once(), w.sync_once()) == (1, 0)
     finally:
         w.close()
     assert server_flags(dovecot, imap_user) == []
-    assert server_flags(dovecot, imap_user, "已处理") == [()]  # moved, still unread for the officers
+    assert server_flags(dovecot, imap_user, "已处理") == [
+        ()
+    ]  # moved, still unread for the officers
 
 
-def test_keyword_action_tags_and_leaves_unseen(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_keyword_action_tags_and_leaves_unseen(dovecot: Dovecot, imap_user, ledger) -> None:
     dovecot.deliver(imap_user[0], mail(1))
-    w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, post_action="keyword:intake-taken"), ledger)
+    w = ImapWatcher(
+        account(dovecot.host, dovecot.port, imap_user, post_action="keyword:intake-taken"), ledger
+    )
     try:
         assert (w.sync_once(), w.sync_once()) == (1, 0)
     finally:
@@ -215,13 +238,17 @@ def test_keyword_action_tags_and_leaves_unseen(dovecot: Dovecot, imap_user, ledg
     assert server_flags(dovecot, imap_user) == [("intake-taken",)]
 
 
-def test_post_action_lost_to_a_crash_is_redone_without_a_second_archive(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_post_action_lost_to_a_crash_is_redone_without_a_second_archive(
+    dovecot: Dovecot, imap_user, ledger
+) -> None:
     """GIVEN a message archived but never flagged (crash in between) WHEN a new session syncs
     THEN it is flagged \\Seen and not archived again."""
     raw = mail(1)
     dovecot.deliver(imap_user[0], raw)
     uidvalidity = dovecot.uidvalidity(imap_user[0])
-    ledger.accept_mail(raw, account="intake", folder="INBOX", uidvalidity=uidvalidity, uid=1, received_at=None)
+    ledger.accept_mail(
+        raw, account="intake", folder="INBOX", uidvalidity=uidvalidity, uid=1, received_at=None
+    )
     w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user), ledger)
     try:
         assert w.sync_once() == 0
@@ -231,7 +258,9 @@ def test_post_action_lost_to_a_crash_is_redone_without_a_second_archive(dovecot:
     assert server_flags(dovecot, imap_user) == [("\\Seen",)]
 
 
-def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(
+    dovecot: Dovecot, imap_user, ledger
+) -> None:
     """GIVEN two archived messages WHEN the folder is recreated with the same messages under a new
     UIDVALIDITY (new UIDs) and a third arrives THEN only the third is taken."""
     for n in (1, 2):
@@ -252,7 +281,7 @@ def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(dovecot: Dovec
     assert server_flags(dovecot, imap_user) == [("\\Seen",)] * 3
 
 
-def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, ledger) -> None:
     """The server renumbers while the watcher stays connected: it notices on its next sync."""
     dovecot.deliver(imap_user[0], mail(1))
     w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, backoff_min_s=0.1), ledger)
@@ -269,7 +298,7 @@ def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, le
     assert len(ledger.rows()) == 1
 
 
-def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, ledger) -> None:  # noqa: F811
+def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, ledger) -> None:
     raw = mail(1, size=5000)
     dovecot.deliver(imap_user[0], raw)
     w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, max_message_bytes=1000), ledger)
@@ -280,10 +309,14 @@ def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, 
     assert (ledger.archive / ledger.rows()[0][3]).read_bytes() == raw
 
 
-def test_idle_wakes_on_delivery(dovecot: Dovecot, imap_user, ledger, running) -> None:  # noqa: F811
+def test_idle_wakes_on_delivery(dovecot: Dovecot, imap_user, ledger, running) -> None:
     """GIVEN a watcher in IDLE WHEN a message is delivered THEN it is archived within 1.5 s."""
     woke = threading.Event()
-    w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, resync_s=30), ledger, on_new=lambda _id: woke.set())
+    w = ImapWatcher(
+        account(dovecot.host, dovecot.port, imap_user, resync_s=30),
+        ledger,
+        on_new=lambda _id: woke.set(),
+    )
     running(w)
     wait_until(lambda: w.connects == 1, 5)
     time.sleep(0.3)  # let it enter IDLE
@@ -298,11 +331,11 @@ def test_idle_wakes_on_delivery(dovecot: Dovecot, imap_user, ledger, running) ->
 
 
 def test_blackholed_connection_is_detected_and_mail_taken_once(
-    dovecot: Dovecot,  # noqa: F811
-    imap_user,  # noqa: F811
+    dovecot: Dovecot,
+    imap_user,
     ledger,
     running,
-    tcp_proxy_factory,  # noqa: F811
+    tcp_proxy_factory,
 ) -> None:
     """GIVEN a watcher in IDLE behind a proxy WHEN the link silently dies (no FIN, no RST, no BYE)
     and a message arrives meanwhile THEN the resync times out, reconnects, and takes it once."""

@@ -110,7 +110,9 @@ class Dovecot:
         deadline = time.monotonic() + wait_s
         while True:
             try:
-                with MailBoxUnencrypted(self.host, self.port, timeout=5).login(name, password, None):
+                with MailBoxUnencrypted(self.host, self.port, timeout=5).login(
+                    name, password, None
+                ):
                     return
             except Exception:
                 if time.monotonic() > deadline:
@@ -119,14 +121,29 @@ class Dovecot:
 
     # -- mail ----------------------------------------------------------------------------------
 
-    def deliver(self, user: str, raw: bytes, *, sender: str = "applicant@example.com", folder: str | None = None) -> None:
+    def deliver(
+        self,
+        user: str,
+        raw: bytes,
+        *,
+        sender: str = "applicant@example.com",
+        folder: str | None = None,
+    ) -> None:
         """Deliver as a real MTA would, through ``dovecot-lda`` (wakes IDLE clients)."""
         cmd = [LDA, "-c", str(self.conf), "-d", user, "-f", sender]
         if folder:
             cmd += ["-m", folder]
         subprocess.run(cmd, input=raw, check=True, capture_output=True, timeout=30)
 
-    def append(self, user: str, password: str, raw: bytes, *, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> None:
+    def append(
+        self,
+        user: str,
+        password: str,
+        raw: bytes,
+        *,
+        folder: str = "INBOX",
+        flags: tuple[str, ...] = (),
+    ) -> None:
         """IMAP APPEND into ``folder`` (created when missing)."""
         with MailBoxUnencrypted(self.host, self.port, timeout=10).login(user, password, None) as mb:
             if not mb.folder.exists(folder):
@@ -147,11 +164,14 @@ class Dovecot:
         appends the same bytes again (so every message gets a new UID). Returns (old, new).
         """
         old = self.uidvalidity(user, folder)
-        with MailBoxUnencrypted(self.host, self.port, timeout=10).login(user, password, folder) as mb:
+        with MailBoxUnencrypted(self.host, self.port, timeout=10).login(
+            user, password, folder
+        ) as mb:
             raws = [
                 data[0][1]
                 for uid in mb.uids("ALL", charset=None)
-                if (data := mb.client.uid("FETCH", uid, "(BODY.PEEK[])")[1]) and isinstance(data[0], tuple)
+                if (data := mb.client.uid("FETCH", uid, "(BODY.PEEK[])")[1])
+                and isinstance(data[0], tuple)
             ]
         self.doveadm("expunge", "-u", user, "mailbox", folder, "all")
         self.doveadm("mailbox", "update", "-u", user, "--uid-validity", str(old + 1000), folder)
@@ -192,7 +212,9 @@ def start_dovecot() -> Dovecot:
     (d / "mail").mkdir()
     os.chown(d / "mail", nobody.pw_uid, nobody.pw_gid)
     passwd = d / "passwd"
-    passwd.write_text("".join(f"user{n:02d}:{{PLAIN}}pw{n:02d}::::::\n" for n in range(1, POOL + 1)))
+    passwd.write_text(
+        "".join(f"user{n:02d}:{{PLAIN}}pw{n:02d}::::::\n" for n in range(1, POOL + 1))
+    )
     passwd.chmod(0o644)
     port = _free_port()
     conf = d / "dovecot.conf"
