@@ -37,6 +37,10 @@ class Winner:
     uscc: str = ""
 
 
+def _header_key(text: str) -> str:
+    return normalise_name(text).replace("_", "")
+
+
 def _decode(raw: bytes) -> str:
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -60,9 +64,8 @@ def read_winners(path: Path) -> tuple[Winner, ...]:
     header = next(reader, [])
     index: dict[str, int] = {}
     for i, h in enumerate(header):
-        h = normalise_name(h)
         for key, names in _HEADERS.items():
-            if key not in index and h in {normalise_name(n) for n in names}:
+            if key not in index and _header_key(h) in {_header_key(n) for n in names}:
                 index[key] = i
     if "year" not in index or "project_name" not in index:
         raise WinnersError(f"winners list {path}: need columns year and project name, got {header}")
