@@ -1,0 +1,37 @@
+# dossier-intake: the two commands of the README are `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO := examples/demo.toml
+
+.PHONY: demo test lint bench bench-quick fuzz examples clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || PY=$(PY) sh tools/make-venv.sh $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# The main job once, on the bundled sample input, with no mail server: SQLite under var/demo/,
+# a drop folder as input, a file outbox (.eml files) as output, then the 汇总表.
+demo: $(STAMP)
+	@command -v ffprobe >/dev/null 2>&1 || $(BIN)/pip install -q -e '.[ffmpeg]'
+	@test -d examples/sample-input || $(BIN)/python examples/make_examples.py examples/sample-input
+	@rm -rf var/demo/dropbox && mkdir -p var/demo/dropbox && cp -R examples/sample-input/. var/demo/dropbox/
+	$(BIN)/intake --config $(DEMO) run --once
+	$(BIN)/intake --config $(DEMO) summary --out var/demo/汇总表.xlsx
+	@echo "replies (.eml): var/demo/outbox/   store: var/demo/store/   summary table: var/demo/汇总表.xlsx"
+
+# The whole test suite; installs the system packages the tests need when run as root (CI).
+test: $(STAMP)
+	sh tools/install-system-deps.sh
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot parsers rules outbox tests bench examples
+
+examples: $(STAMP)
+	$(BIN)/python examples/make_examples.py examples/sample-input
+
+clean:
+	rm -rf var .pytest_cache

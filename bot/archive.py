@@ -1,0 +1,105 @@
+"""The content-addressed archive of raw inputs: every byte we receive, named by its sha256, fsync'd.
+
+Layout: ``<root>/<aa>/<bb>/<sha256>`` (read-only files, owner-only folders). Writing the same
+bytes twice is a no-op. A file is written to a temporary name, fsync'd, renamed, and the folder
+fsync'd, so after ``put_*`` returns the bytes survive a crash or power loss (Mailman's switchboard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+CHUNK = 1024 * 1024  # bytes read per step when streaming a file
+
+
+class ArchiveError(Exception):
+    """The archive could not store an input (disk full, permissions); nothing was acknowledged."""
+
+
+class Archive:
+    """A folder of immutable blobs addressed by sha256 (hex, lower case)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the blob with this sha256 lives (whether or not it exists)."""
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; return (sha256, size in bytes). Raises ArchiveError."""
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.has(sha):
+            self._write(sha, [data])
+        return sha, len(data)
+
+    def put_file(self, src: Path) -> tuple[str, int]:
+        """Store a file's bytes by streaming (hash while copying, constant memory).
+
+        Returns (sha256, size in bytes). Raises ArchiveError (and OSError for an unreadable source).
+        """
+        digest = hashlib.sha256()
+        size = 0
+        dest_dir = self.root / "incoming"
+        dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+                while chunk := inp.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            if self.has(sha):
+                tmp.unlink()
+            else:
+                self._install(tmp, sha)
+            return sha, size
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
+
+    def _write(self, sha: str, chunks: list[bytes]) -> None:
+        dest_dir = self.root / "incoming"
+        dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for c in chunks:
+                    out.write(c)
+                out.flush()
+                os.fsync(out.fileno())
+            self._install(tmp, sha)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot archive {sha[:12]}: {exc}") from exc
+
+    def _install(self, tmp: Path, sha: str) -> None:
+        final = self.path_for(sha)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(tmp, 0o400)
+        os.replace(tmp, final)
+        dir_fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def verify(self, sha256: str) -> bool:
+        """True when the stored blob still hashes to its name."""
+        digest = hashlib.sha256()
+        with self.path_for(sha256).open("rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256

@@ -1,0 +1,176 @@
+"""The daemon: watchers take inputs, the pipeline processes them, the sender delivers replies.
+
+``run_once`` takes what is there now (drop folders, then the mailbox), processes it and delivers
+the replies; ``run_forever`` keeps the watchers running in threads and wakes the processing loop
+whenever something is taken. SIGTERM/SIGINT finish the current input and exit cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import Settings
+from bot.folder_watcher import FolderWatcher
+from bot.pipeline import Outcome, Pipeline
+from bot.store import Store
+from outbox import queue as outgoing
+from outbox.sender import Backoff, deliver_pending
+from outbox.transport import FileTransport
+from rules.campaign import Campaign, load_campaign
+
+log = logging.getLogger("intake.daemon")
+
+
+@dataclass
+class RunReport:
+    """What one pass did: inputs processed and replies delivered (paths for the file outbox)."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class Intake:
+    """One instance: its store, campaign, pipeline, watchers and transport."""
+
+    def __init__(self, settings: Settings, campaign: Campaign | None = None):
+        self.settings = settings
+        self.store = Store.open(settings.store.db_path, settings.store.archive_dir)
+        self.campaign = campaign or load_campaign(settings.campaign.profile)
+        self.pipeline = Pipeline(settings, self.store, self.campaign)
+        self.wake = threading.Event()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def folder_watchers(self, *, settle_s: float | None = None) -> list[FolderWatcher]:
+        d = self.settings.drop
+        watchers = []
+        for root in d.folders:
+            root.mkdir(parents=True, exist_ok=True)
+            watchers.append(
+                FolderWatcher(
+                    root,
+                    self.store,
+                    processed_dir=d.processed_dir,
+                    settle_s=d.settle_s if settle_s is None else settle_s,
+                    polling=d.polling,
+                    rescan_s=d.rescan_s,
+                    on_new=lambda _id: self.wake.set(),
+                )
+            )
+        return watchers
+
+    def imap_watcher(self):
+        """The IMAP watcher for ``[imap]``, or None when the mailbox is not enabled."""
+        if not self.settings.imap.enabled:
+            return None
+        from bot.imap_watcher import ImapAccount, ImapWatcher
+
+        i = self.settings.imap
+        account = ImapAccount(
+            name=i.name,
+            host=i.host,
+            port=i.port,
+            security=i.security,
+            username=i.username,
+            password=i.password.get_secret_value(),
+            folders=list(i.folders),
+            post_action=i.post_action,
+            oauth2_token=i.oauth2_token.get_secret_value() if i.oauth2_token else None,
+            timeout_s=i.timeout_s,
+            idle_s=i.idle_s,
+            resync_s=i.resync_s,
+            max_message_bytes=i.max_message_bytes,
+        )
+        return ImapWatcher(account, self.store, on_new=lambda _id: self.wake.set())
+
+    def transport(self):
+        """The configured outgoing transport (``file``: .eml files; ``smtp``: the relay)."""
+        o = self.settings.outbox
+        if o.transport == "file":
+            return FileTransport(o.folder)
+        from outbox.smtp import SmtpTransport
+
+        s = self.settings.smtp
+        return SmtpTransport(
+            s.host,
+            s.port,
+            security=s.security,
+            username=s.username or None,
+            password=s.password.get_secret_value() or None,
+            timeout_s=s.timeout_s,
+        )
+
+    def deliver(self) -> tuple[list[str], list[str]]:
+        """Send what is queued; returns (delivered descriptions, failed descriptions)."""
+        now = self.settings.campaign.now or datetime.now(UTC)
+        report = asyncio.run(
+            deliver_pending(
+                self.store.conn,
+                self.transport(),
+                now=now,
+                backoff=Backoff(give_up_after_s=self.settings.outbox.retry_for_s),
+            )
+        )
+        return [self._describe(i) for i in report.sent], [
+            f"{self._describe(i)}: {report.errors.get(i, '')}" for i in report.failed + report.expired
+        ]
+
+    def _describe(self, out_id: int) -> str:
+        item = outgoing.get(self.store.conn, out_id)
+        if item is None:
+            return str(out_id)
+        where = ""
+        if self.settings.outbox.transport == "file":
+            where = f" → {FileTransport(self.settings.outbox.folder).path_for(item.message_id)}"
+        return f"{item.kind} {item.tracking} to {', '.join(item.rcpts)}{where}"
+
+    def run_once(self) -> RunReport:
+        """Take everything present now, process it, deliver the replies."""
+        for w in self.folder_watchers(settle_s=0.0):
+            w.scan_once()
+        imap = self.imap_watcher()
+        if imap is not None:
+            try:
+                imap.sync_once()
+            finally:
+                imap.close()
+        report = RunReport(outcomes=self.pipeline.process_pending())
+        report.delivered, report.failed = self.deliver()
+        return report
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set)."""
+        stop = stop or threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: (stop.set(), self.wake.set()))
+        threads = []
+        for w in self.folder_watchers():
+            threads.append(threading.Thread(target=w.run, args=(stop,), name=f"drop:{w.root}", daemon=True))
+        imap = self.imap_watcher()
+        if imap is not None:
+            threads.append(threading.Thread(target=imap.run, args=(stop,), name="imap", daemon=True))
+        for t in threads:
+            t.start()
+        log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
+        while not stop.is_set():
+            self.pipeline.process_pending()
+            try:
+                self.deliver()
+            except Exception:  # a transport failure is retried on the next pass
+                log.exception("delivery pass failed")
+            self.wake.wait(timeout=30)
+            self.wake.clear()
+        for t in threads:
+            t.join(timeout=10)
+        log.info("stopped")
+
+

@@ -1,0 +1,228 @@
+"""Processing one taken input: parse, thread onto a dossier, judge, queue the reply, in one commit.
+
+Each input is processed from its archived copy. Everything a step decides (the new dossier
+version, its findings, the queued reply, the input's new state) is committed in a single SQLite
+transaction, so a crash anywhere leaves either nothing or everything: on restart the input is
+simply processed again, and the reply's dedupe key makes a second reply impossible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import Settings
+from bot.facts_codec import dumps_facts, loads_facts
+from bot.replies import ReplyBuilder
+from bot.store import DossierRow, InputRow, Store
+from bot.threading_rules import merge_versions, thread_key
+from parsers.archives import ArchiveLimits
+from parsers.facts import DossierFacts
+from parsers.inputs import read_input
+from parsers.materials import ParseOptions
+from rules.campaign import Campaign
+from rules.engine import evaluate
+from rules.finding import Finding
+from rules.verdict import verdict
+
+log = logging.getLogger("intake.pipeline")
+
+
+@dataclass
+class Outcome:
+    """What processing one input produced (for the CLI's table and the tests)."""
+
+    input_id: int
+    input_name: str
+    trackings: list[str] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why no dossier was made (an auto-reply, a duplicate)
+    error: str | None = None
+
+
+def parse_options(settings: Settings) -> ParseOptions:
+    p = settings.parsing
+    return ParseOptions(
+        ffprobe=p.ffprobe,
+        probe_timeout_s=p.probe_timeout_s,
+        convert_timeout_s=p.convert_timeout_s,
+        archive_limits=ArchiveLimits(
+            max_members=p.archive_max_members,
+            max_total_bytes=p.archive_max_total_bytes,
+            max_ratio=p.archive_max_ratio,
+            max_depth=p.archive_max_depth,
+        ),
+    )
+
+
+class Pipeline:
+    """Turns taken inputs into judged dossier versions and queued replies."""
+
+    def __init__(self, settings: Settings, store: Store, campaign: Campaign):
+        self.settings = settings
+        self.store = store
+        self.campaign = campaign
+        self.options = parse_options(settings)
+        self.replies = ReplyBuilder(settings, campaign)
+
+    def now(self) -> datetime:
+        """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
+        return self.settings.campaign.now or datetime.now(UTC)
+
+    def process_pending(self) -> list[Outcome]:
+        """Process every input still waiting, oldest first; one bad input never stops the rest."""
+        return [self.process(row) for row in self.store.pending_inputs()]
+
+    def process(self, row: InputRow) -> Outcome:
+        """Process one input; failures are recorded on it (quarantined after 3 attempts)."""
+        outcome = Outcome(row.id, row.name)
+        work_root = self.settings.store.work_dir
+        try:
+            src = self.store.materialise(row, work_root)
+            dossiers = read_input(
+                src,
+                work_root / f"input-{row.id}-parsed",
+                options=self.options,
+                received_at=row.received_at,
+                display_name=row.name,
+            )
+            self._keep_materials(dossiers)
+            self._commit(row, dossiers, outcome)
+        except Exception as exc:  # recorded on the input; the daemon goes on
+            state = self.store.record_failure(row.id, "".join(traceback.format_exception(exc)))
+            log.exception("input %s (%s) failed; now %s", row.id, row.name, state)
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(work_root / f"input-{row.id}", ignore_errors=True)
+        return outcome
+
+    def _keep_materials(self, dossiers: list[DossierFacts]) -> None:
+        """Archive every material's exact bytes by sha256, so packets can be built from the archive
+        long after the work folder is gone (a file already archived costs nothing)."""
+        for d in dossiers:
+            for m in d.materials:
+                if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
+                    self.store.archive.put_file(m.path)
+
+    def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
+        mail = dossiers[0].mail if dossiers else None
+        no_reply = self.replies.no_reply_reason(mail) if mail else None
+        if no_reply and not any(_has_materials(d) for d in dossiers):
+            with self.store.transaction():
+                self.store.conn.execute(
+                    "UPDATE inputs SET state='ignored', error=? WHERE id=?", (no_reply, row.id)
+                )
+            outcome.skipped = no_reply
+            log.info("input %s ignored: %s", row.id, no_reply)
+            return
+        now = self.now()
+        with self.store.transaction():
+            placed: list[tuple[DossierRow | None, DossierFacts, int]] = []
+            for part, facts in enumerate(dossiers):
+                if self.store.version_for_input(row.id, part) is not None:
+                    continue  # already committed by an earlier run
+                earlier = self._find_thread(facts)
+                if earlier is not None:
+                    previous = loads_facts(self.store.versions_of(earlier.id)[-1]["facts"])
+                    facts = merge_versions(previous, facts)
+                placed.append((earlier, facts, part))
+            if not placed:
+                self.store.mark_processed(row.id)
+                return
+            judged = self._judge([f for _, f, _ in placed])
+            for (earlier, facts, part), findings in zip(placed, judged, strict=True):
+                v = verdict(findings)
+                tracking, version = self._save_version(row, part, earlier, facts, findings, v, now)
+                outcome.trackings.append(tracking)
+                outcome.verdicts.append(v)
+                if no_reply is None:
+                    self.replies.enqueue(
+                        self.store.conn, facts, findings, v, tracking, version,
+                        dedupe_key=f"reply:{row.id}:{part}", now=now,
+                    )
+            self._refresh_verdicts()
+            self.store.mark_processed(row.id)
+        log.info("input %s processed: %s", row.id, ", ".join(
+            f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
+
+    def _find_thread(self, facts: DossierFacts) -> DossierRow | None:
+        """The dossier a resubmission belongs to (tracking tag, In-Reply-To, or sender + project)."""
+        tracking = thread_key(facts, self.store)
+        return self.store.dossier_by_tracking(tracking) if tracking else None
+
+    def _judge(self, new: list[DossierFacts]) -> list[list[Finding]]:
+        """Findings for the new dossiers, judged together with every other current dossier."""
+        others = [loads_facts(v["facts"]) for _, v in self.store.current_versions()]
+        evaluation = evaluate(others + new, self.campaign, level=self.settings.office.level, now=self.now())
+        return evaluation.per_dossier[len(others):]
+
+    def _save_version(
+        self,
+        row: InputRow,
+        part: int,
+        earlier: DossierRow | None,
+        facts: DossierFacts,
+        findings: list[Finding],
+        v: str,
+        now: datetime,
+    ) -> tuple[str, int]:
+        conn = self.store.conn
+        if earlier is None:
+            seq = self.store.next_seq("tracking")
+            tracking = self.replies.tracking(seq)
+            cur = conn.execute(
+                "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
+                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
+                (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), v),
+            )
+            dossier_id, version = cur.lastrowid, 1
+        else:
+            tracking, dossier_id, version = earlier.tracking, earlier.id, earlier.current_version + 1
+            conn.execute(
+                "UPDATE dossiers SET current_version=?, verdict=?, applicant=?, uscc=?, project_name=?,"
+                " category=?, direction=? WHERE id=?",
+                (version, v, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, dossier_id),
+            )
+        conn.execute(
+            "INSERT INTO versions(dossier_id, version, input_id, part, facts, findings, verdict,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?)",
+            (dossier_id, version, row.id, part, dumps_facts(facts),
+             json.dumps([f.to_json() for f in findings], ensure_ascii=False), v, now.isoformat()),
+        )
+        return tracking, version
+
+    def _refresh_verdicts(self) -> None:
+        """Judge every current dossier again, so cross-dossier findings stay true for all of them.
+
+        Replies already sent are not re-sent; the digest and the packet read these fresh results.
+        """
+        current = self.store.current_versions()
+        if not current:
+            return
+        facts = [loads_facts(v["facts"]) for _, v in current]
+        evaluation = evaluate(facts, self.campaign, level=self.settings.office.level, now=self.now())
+        for (d, v), findings in zip(current, evaluation.per_dossier, strict=True):
+            new_v = verdict(findings)
+            self.store.conn.execute(
+                "UPDATE versions SET findings=?, verdict=? WHERE id=?",
+                (json.dumps([f.to_json() for f in findings], ensure_ascii=False), new_v, v["id"]),
+            )
+            self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
+
+
+def _has_materials(d: DossierFacts) -> bool:
+    return any(m.role in ("application_form", "scanned_copy", "video") for m in d.materials)
+
+
+def findings_of(version_row) -> list[Finding]:
+    """The stored findings of a version row as Finding objects."""
+    return [Finding(**f) for f in json.loads(version_row["findings"])]
+
+

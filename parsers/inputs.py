@@ -1,0 +1,136 @@
+"""Any input (a dossier folder, a mail, an archive or one file) to the dossiers it holds.
+
+This is the one entry point the daemon and ``intake check`` share. It writes extracted and
+decoded files only below ``workdir`` and never raises for bad content: unreadable things come
+back as facts on the dossier.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from parsers.archives import extract_archive, is_archive_path
+from parsers.assemble import assemble_dossier
+from parsers.facts import DossierFacts, IntakeProblem, MailFacts, Material
+from parsers.junk import is_junk_name
+from parsers.materials import ParseOptions, read_material
+from parsers.mime import parse_message
+
+log = logging.getLogger("intake.parsers")
+
+
+class InputError(Exception):
+    """The input cannot be opened at all (missing path, permission denied)."""
+
+
+@dataclass
+class _Collected:
+    materials: list[Material] = field(default_factory=list)
+    problems: list[IntakeProblem] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+
+def read_input(
+    path: Path,
+    workdir: Path,
+    *,
+    options: ParseOptions | None = None,
+    received_at: datetime | None = None,
+    display_name: str | None = None,
+) -> list[DossierFacts]:
+    """Read one input into dossiers (today: one dossier per input).
+
+    - a folder: every file below it (junk names skipped, archives opened);
+    - an ``.eml`` file: the mail's attachments (forwarded mails included);
+    - an archive (zip, 7z, rar): its members;
+    - any other file: that file alone.
+
+    ``workdir`` receives decoded attachments and extracted members. Raises InputError only when
+    ``path`` does not exist or cannot be read.
+    """
+    opts = options or ParseOptions()
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    try:
+        if path.is_file():
+            with path.open("rb"):
+                pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror})") from exc
+    workdir.mkdir(parents=True, exist_ok=True)
+    name = display_name or path.name
+    got = _Collected()
+    mail: MailFacts | None = None
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            rel = p.relative_to(path).as_posix()
+            if p.is_symlink():
+                got.problems.append(IntakeProblem("archive_link", rel, "symbolic link skipped"))
+                continue
+            if not p.is_file() or any(is_junk_name(part) for part in p.relative_to(path).parts):
+                continue
+            _add_file(rel, p, workdir, opts, got)
+    elif _is_mail(path):
+        mail = parse_message(path.read_bytes())
+        got.problems.extend(mail.problems)
+        got.links.extend(mail.links)
+        for i, att in enumerate(mail.attachments):
+            if att.inline:
+                continue
+            dest = workdir / f"att-{i}" / _safe_name(att.name, f"attachment-{i}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(att.data)
+            _add_file(att.name, dest, workdir, opts, got)
+    else:
+        _add_file(name, path, workdir, opts, got)
+    source = f"mail:{mail.message_id}" if mail and mail.message_id else str(path)
+    dossier = assemble_dossier(
+        source, got.materials, problems=got.problems, mail=mail, links=got.links, received_at=received_at
+    )
+    return [dossier]
+
+
+def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Collected) -> None:
+    """Add one file; an archive is opened and its members are added instead."""
+    if is_junk_name(Path(name).name):
+        return
+    if is_archive_path(path):
+        dest = workdir / f"x-{len(got.materials)}-{abs(hash(name)) % 10**8}"
+        result = extract_archive(path, dest, display_name=name, limits=opts.archive_limits)
+        got.problems.extend(result.problems)
+        if not result.readable:
+            material = read_material(name, path, opts)
+            material.readable = False
+            material.problem = result.problem or "corrupt"
+            material.detail = result.detail
+            got.materials.append(material)
+            return
+        for member in result.members:
+            got.materials.append(read_material(member.name, member.path, opts))
+        return
+    if _is_mail(path) and path.stat().st_size < 64 * 1024 * 1024:
+        inner = parse_message(path.read_bytes())
+        got.problems.extend(inner.problems)
+        got.links.extend(inner.links)
+        for i, att in enumerate(inner.attachments):
+            if att.inline:
+                continue
+            dest = workdir / f"eml-{len(got.materials)}-{i}" / _safe_name(att.name, f"attachment-{i}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(att.data)
+            _add_file(att.name, dest, workdir, opts, got)
+        return
+    got.materials.append(read_material(name, path, opts))
+
+
+def _is_mail(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".eml"
+
+
+def _safe_name(name: str, fallback: str) -> str:
+    """A safe single file name for a decoded attachment name (the original is kept as data)."""
+    base = name.replace("\\", "/").split("/")[-1].replace("\x00", "").strip().lstrip(".")
+    return (base or fallback)[:180]

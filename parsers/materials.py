@@ -1,0 +1,87 @@
+"""One file in, one Material out: hash it, tell what it is from its bytes, and read its facts."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parsers.archives import ArchiveLimits
+from parsers.classify import detect_kind, is_forbidden_kind, role_for
+from parsers.facts import Material
+from parsers.forms import read_form
+from parsers.scans import read_scan
+from parsers.tables import read_table
+from parsers.video import probe_video
+
+log = logging.getLogger("intake.parsers")
+
+CHUNK = 1024 * 1024  # bytes hashed per step
+
+
+@dataclass
+class ParseOptions:
+    """Limits and tools for the parsers (from ``[parsing]`` in the config)."""
+
+    ffprobe: str | None = None  # path to ffprobe; None: found on PATH or from the ffmpeg extra
+    probe_timeout_s: float = 60.0
+    convert_timeout_s: float = 90.0
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, streamed in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def read_material(name: str, path: Path, options: ParseOptions | None = None) -> Material:
+    """Facts about one file: sha256, size, kind (from the bytes), role and the role's facts.
+
+    ``name`` is the decoded original name to report. Never raises for a bad file: an unreadable
+    file comes back with ``readable=False`` and a ``problem`` slug (``parsers/facts.py``).
+    """
+    opts = options or ParseOptions()
+    sha, size = sha256_file(path)
+    material = Material(name=name, path=path, sha256=sha, size=size)
+    try:
+        material.kind = detect_kind(path, name)
+        material.role = role_for(material.kind, name)
+        if size == 0:
+            material.readable, material.problem, material.detail = False, "empty", "the file is empty"
+            return material
+        if is_forbidden_kind(material.kind):
+            material.problem = "forbidden"
+            material.detail = f"{material.kind} files are not accepted"
+            if material.role == "other":
+                return material
+        _read_role_facts(material, path, opts)
+    except Exception as exc:  # a parser bug must not stop the intake: record it on the file
+        log.exception("reading %s failed", name)
+        material.readable, material.problem = False, "corrupt"
+        material.detail = f"{type(exc).__name__}: {exc}"
+    return material
+
+
+def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None:
+    facts = None
+    if material.role == "application_form":
+        facts = material.form = read_form(
+            path, kind=material.kind, convert_timeout_s=opts.convert_timeout_s
+        )
+    elif material.role == "scanned_copy":
+        facts = material.scan = read_scan(path)
+    elif material.role == "video":
+        facts = material.video = probe_video(path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe)
+    elif material.role == "summary_table":
+        facts = material.table = read_table(path, kind=material.kind)
+    if facts is not None and not facts.readable:
+        material.readable = False
+        material.problem = material.problem or facts.problem
+        material.detail = material.detail or facts.detail
