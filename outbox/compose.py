@@ -78,7 +78,9 @@ def compose_receipt(
     ``(name, bytes, mime type)``; ``message_id`` a fixed Message-ID (default: a new one on
     ``ctx.domain``). Returns an EmailMessage whose :func:`outbox.headers.to_bytes` is 7-bit.
     """
-    return _compose("receipt", ctx, dossier, findings, tracking, to, original, version, attachments, message_id)
+    return _compose(
+        "receipt", ctx, dossier, findings, tracking, to, original, version, attachments, message_id
+    )
 
 
 def compose_defect_notice(
@@ -98,10 +100,18 @@ def compose_defect_notice(
 
     Same arguments and result as :func:`compose_receipt`.
     """
-    return _compose("defect", ctx, dossier, findings, tracking, to, original, version, attachments, message_id)
+    return _compose(
+        "defect", ctx, dossier, findings, tracking, to, original, version, attachments, message_id
+    )
 
 
-def reply_subject(kind: str, project_name: str, tracking: str, original_subject: str | None, prefix: str = "回复：") -> str:
+def reply_subject(
+    kind: str,
+    project_name: str,
+    tracking: str,
+    original_subject: str | None,
+    prefix: str = "回复：",
+) -> str:
     """The subject for ``kind`` (``receipt``|``defect``), following the layout in the module docstring."""
     tag = "【回执】" if kind == "receipt" else "【补正通知】"
     fresh = f"{tag}{project_name} [{tracking}]"
@@ -157,12 +167,20 @@ def _compose(
     msg.add_alternative(body_html, subtype="html", charset="utf-8")
     for name, data, mime in attachments:
         maintype, _, subtype = mime.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename="attachment")
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype or "octet-stream", filename="attachment"
+        )
         part = list(msg.iter_attachments())[-1]
         set_header(part, "Content-Type", param_header("Content-Type", mime, [("name", name)]))
-        set_header(part, "Content-Disposition", param_header("Content-Disposition", "attachment", [("filename", name)]))
+        set_header(
+            part,
+            "Content-Disposition",
+            param_header("Content-Disposition", "attachment", [("filename", name)]),
+        )
 
-    subject = reply_subject(kind, project, tracking, original.subject if original else None, ctx.reply_prefix)
+    subject = reply_subject(
+        kind, project, tracking, original.subject if original else None, ctx.reply_prefix
+    )
     set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
     set_header(msg, "To", address_header("To", [("", to)]))
     set_header(msg, "Subject", text_header("Subject", subject))
@@ -187,7 +205,9 @@ def _compose(
     return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
 
 
-def _values(ctx: ReplyContext, dossier: DossierFacts, project: str, tracking: str, version: int) -> dict[str, str]:
+def _values(
+    ctx: ReplyContext, dossier: DossierFacts, project: str, tracking: str, version: int
+) -> dict[str, str]:
     salutation = dossier.applicant or dossier.contact.name or "申报单位"
     received = dossier.received_at or ctx.now
     return {
@@ -250,7 +270,9 @@ def _material_rows(materials: list[Material]) -> list[dict[str, str]]:
         details.append(format_size(m.size))
         if not m.readable:
             details.append("无法读取")
-        rows.append({"name": m.name, "role": ROLE_LABELS.get(m.role, m.role), "details": "，".join(details)})
+        rows.append(
+            {"name": m.name, "role": ROLE_LABELS.get(m.role, m.role), "details": "，".join(details)}
+        )
     return rows
 
 

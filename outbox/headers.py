@@ -118,7 +118,11 @@ def text_header(name: str, text: str) -> FoldedHeader:
     (so a recipient's decoder joins adjacent words without inserting spaces: RFC 2047 §6.2, and
     the decoded value is exactly ``text``).
     """
-    text = " ".join(text.split()) if is_plain_ascii(text) else text.replace("\r", "").replace("\n", " ")
+    text = (
+        " ".join(text.split())
+        if is_plain_ascii(text)
+        else text.replace("\r", "").replace("\n", " ")
+    )
     if is_plain_ascii(text):
         return FoldedHeader(name, _fold_atoms(name, text.split(" ")))
     first_room = MAX_LINE - len(name) - 2

@@ -26,7 +26,11 @@ _AUTO_SUBJECT = re.compile(
     re.I,
 )
 _PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-_REPORT_TYPES = ("message/delivery-status", "message/disposition-notification", "message/feedback-report")
+_REPORT_TYPES = (
+    "message/delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
 
 
 def _h(mail: MailFacts, name: str) -> str | None:
@@ -57,7 +61,9 @@ def is_bounce(mail: MailFacts) -> bool:
     return (null or robot) and bool(_AUTO_SUBJECT.match(mail.subject or ""))
 
 
-def should_not_reply(mail: MailFacts, *, own_addresses: set[str], loop_header_value: str) -> str | None:
+def should_not_reply(
+    mail: MailFacts, *, own_addresses: set[str], loop_header_value: str
+) -> str | None:
     """The reason not to answer ``mail``, or ``None`` when a reply is allowed.
 
     Reasons (stable slugs, checked in this order): ``bounce``, ``null_sender``, ``robot_sender``,
@@ -123,7 +129,11 @@ def bounced_reply(mail: MailFacts) -> tuple[str | None, str | None]:
 
     texts = [mail.body_text or ""]
     for a in mail.attachments:
-        if a.content_type.lower() in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+        if a.content_type.lower() in (
+            "message/rfc822",
+            "text/rfc822-headers",
+            "message/rfc822-headers",
+        ):
             texts.append(a.data.decode("utf-8", "replace"))
     msg_id = tracking = None
     for text in texts:

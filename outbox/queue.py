@@ -115,11 +115,25 @@ def enqueue(
         "INSERT INTO outgoing (dedupe_key, kind, tracking, message_id, mail_from, rcpts, raw,"
         " created_at, created_day, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
-        (dedupe_key, kind, tracking, str(msg.get("message-id", "")).strip(), mail_from,
-         json.dumps(rcpts), to_bytes(msg), _ts(now), day, _ts(now)),
+        (
+            dedupe_key,
+            kind,
+            tracking,
+            str(msg.get("message-id", "")).strip(),
+            mail_from,
+            json.dumps(rcpts),
+            to_bytes(msg),
+            _ts(now),
+            day,
+            _ts(now),
+        ),
     )
     if cur.rowcount == 0:  # lost a race with another writer
-        return int(conn.execute("SELECT id FROM outgoing WHERE dedupe_key = ?", (dedupe_key,)).fetchone()[0])
+        return int(
+            conn.execute("SELECT id FROM outgoing WHERE dedupe_key = ?", (dedupe_key,)).fetchone()[
+                0
+            ]
+        )
     out_id = int(cur.lastrowid or 0)
     conn.executemany(
         "INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, rcpt, day) VALUES (?, ?, ?)",
@@ -132,14 +146,26 @@ def enqueue(
 
 def _row(r: sqlite3.Row | tuple) -> Outgoing:
     return Outgoing(
-        id=r[0], dedupe_key=r[1], kind=r[2], tracking=r[3], message_id=r[4], mail_from=r[5],
-        rcpts=json.loads(r[6]), raw=bytes(r[7]), status=r[8], attempts=r[9], created_at=r[10],
-        failure=r[11], last_error=r[12],
+        id=r[0],
+        dedupe_key=r[1],
+        kind=r[2],
+        tracking=r[3],
+        message_id=r[4],
+        mail_from=r[5],
+        rcpts=json.loads(r[6]),
+        raw=bytes(r[7]),
+        status=r[8],
+        attempts=r[9],
+        created_at=r[10],
+        failure=r[11],
+        last_error=r[12],
     )
 
 
-_COLUMNS = ("id, dedupe_key, kind, tracking, message_id, mail_from, rcpts, raw, status, attempts,"
-            " created_at, failure, last_error")
+_COLUMNS = (
+    "id, dedupe_key, kind, tracking, message_id, mail_from, rcpts, raw, status, attempts,"
+    " created_at, failure, last_error"
+)
 
 
 def pending(conn: sqlite3.Connection, now: datetime, *, limit: int = 100) -> list[Outgoing]:

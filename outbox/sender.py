@@ -17,7 +17,9 @@ log = logging.getLogger("intake.outbox")
 class Transport(Protocol):
     """What the sender needs: ``FileTransport`` and ``SmtpTransport`` both have it."""
 
-    async def deliver(self, raw: bytes, *, mail_from: str, rcpts: list[str], msg_id: str) -> str: ...
+    async def deliver(
+        self, raw: bytes, *, mail_from: str, rcpts: list[str], msg_id: str
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -111,4 +113,6 @@ def _retry_or_expire(
     retry_at = now + timedelta(seconds=backoff.delay_s(item.attempts + 1))
     queue.mark_failed(conn, item.id, "temp", error, retry_at, now=now)
     report.retrying.append(item.id)
-    log.info("%s %s: temporary failure, retry at %s: %s", item.tracking, item.message_id, retry_at, error)
+    log.info(
+        "%s %s: temporary failure, retry at %s: %s", item.tracking, item.message_id, retry_at, error
+    )

@@ -93,7 +93,9 @@ class SmtpTransport:
                 raise PermanentFailure(f"all recipients refused: {text}", codes[0]) from exc
             raise TemporaryFailure(f"recipients refused: {text}", codes[0] if codes else 0) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"authentication failed: {exc.code} {exc.message}", exc.code) from exc
+            raise TemporaryFailure(
+                f"authentication failed: {exc.code} {exc.message}", exc.code
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             cls = PermanentFailure if 500 <= exc.code < 600 else TemporaryFailure
             raise cls(f"{exc.code} {exc.message}", exc.code) from exc

@@ -20,7 +20,9 @@ import re
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _M = 36
-_CANDIDATE = re.compile(r"(?<![A-Z0-9])([A-Z][A-Z0-9]{1,15})-(\d{6})-(\d{4,})-([0-9A-Z])(?![A-Z0-9])", re.I)
+_CANDIDATE = re.compile(
+    r"(?<![A-Z0-9])([A-Z][A-Z0-9]{1,15})-(\d{6})-(\d{4,})-([0-9A-Z])(?![A-Z0-9])", re.I
+)
 
 
 def check_char(body: str) -> str:

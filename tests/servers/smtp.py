@@ -71,7 +71,9 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
         if (line := self.server._take_failure("data")) is not None:
             return line
-        captured = Captured(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
+        captured = Captured(
+            envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
+        )
         if self.server.on_message is not None and (line := self.server.on_message(captured)):
             return line
         with self.server._lock:
@@ -118,7 +120,9 @@ class SmtpTestServer:
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode("utf-8", "replace")
         self.auth_attempts.append(user)
-        ok = self.users is not None and self.users.get(user) == auth_data.password.decode("utf-8", "replace")
+        ok = self.users is not None and self.users.get(user) == auth_data.password.decode(
+            "utf-8", "replace"
+        )
         return AuthResult(success=ok)
 
     def _ssl_context(self) -> ssl.SSLContext | None:
@@ -134,15 +138,21 @@ class SmtpTestServer:
             return self
         kwargs: dict[str, object] = {}
         if self.users is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=False)
+            kwargs.update(
+                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
+            )
         ctx = self._ssl_context()
         if ctx is not None and self.implicit_tls:
             kwargs["ssl_context"] = ctx
         elif ctx is not None:
             kwargs.update(tls_context=ctx, require_starttls=True)
         controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port, server_hostname="localhost",
-            ready_timeout=5.0, **kwargs,
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="localhost",
+            ready_timeout=5.0,
+            **kwargs,
         )
         controller.start()
         self._controller = controller
