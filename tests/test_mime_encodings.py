@@ -135,3 +135,13 @@ def test_junk_names() -> None:
     real = ["申报书.docx", "材料/汇总表.xlsx", "partners.pdf", "~申报书.docx", "lock.xlsx"]
     assert [n for n in junk if not is_junk_name(n)] == []
     assert [n for n in real if is_junk_name(n)] == []
+
+
+def test_raw_gbk_headers_without_any_encoding() -> None:
+    """GIVEN From, To and Subject as bare GBK bytes (no RFC 2047) WHEN parsed
+    THEN they decode as GB18030 and the addresses are still split right."""
+    raw = ("From: 王小明 <A@B.cn>\r\nTo: 张三 <x@y.cn>, =?utf-8?B?5p2O5Zub?= <l@y.cn>\r\n"
+           "Subject: 项目申报 材料\r\nContent-Type: text/plain\r\n\r\n正文\r\n").encode("gbk")
+    facts = parse_message(raw)
+    assert (facts.subject, facts.from_name, facts.from_addr, facts.to, facts.body_text) == (
+        "项目申报 材料", "王小明", "a@b.cn", ["x@y.cn", "l@y.cn"], "正文")
