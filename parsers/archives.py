@@ -46,7 +46,7 @@ ZIP_DOCUMENT_SUFFIXES: frozenset[str] = frozenset({
 def is_nested_archive(path: Path, name: str) -> str | None:
     """Like ``is_archive_path``, but None for zip-based documents (by ``name``'s suffix: .docx,
     .xlsx, .odt, .ofd…), which must be read as documents, not opened as archives."""
-    kind = is_archive_path(path)
+    kind = _magic_kind(path)
     if kind == "zip" and Path(name.replace("\\", "/")).suffix.lower() in ZIP_DOCUMENT_SUFFIXES:
         return None
     return kind
@@ -112,7 +112,19 @@ class _Budget:
 
 
 def is_archive_path(path: Path) -> str | None:
-    """``"zip"``, ``"7z"`` or ``"rar"`` from the file's magic bytes, else None (also when unreadable)."""
+    """``"zip"``, ``"7z"`` or ``"rar"`` from the file's magic bytes, else None (also when unreadable).
+
+    Zip-based documents are not archives: a file with zip magic whose own suffix is in
+    ``ZIP_DOCUMENT_SUFFIXES`` (.docx, .xlsx, .odt, .ofd…) gives None. Use ``is_nested_archive``
+    when the decoded name differs from the path on disk.
+    """
+    kind = _magic_kind(path)
+    if kind == "zip" and Path(path).suffix.lower() in ZIP_DOCUMENT_SUFFIXES:
+        return None
+    return kind
+
+
+def _magic_kind(path: Path) -> str | None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -544,7 +556,7 @@ _READERS: dict[str, Callable[[_Job], None]] = {"zip": _extract_zip, "7z": _extra
 
 def _extract(path: Path, dest: Path, budget: _Budget, depth: int) -> ArchiveResult:
     result = ArchiveResult(readable=True)
-    kind = is_archive_path(path)
+    kind = _magic_kind(path)
     if kind is None:
         return ArchiveResult(False, problem="unsupported", detail="not a zip, 7z or rar archive (magic bytes)")
     if kind == "rar":

@@ -409,7 +409,7 @@ def _collect(walk: _Walk) -> tuple[list[Attachment], list[str], list[str], list[
             problems.append(IntakeProblem("mail_tnef_unreadable", name or "winmail.dat", tnef.detail or ""))
         attachments.append(_make_attachment(
             name or _fallback_name(ctype, len(attachments) + 1), ctype, data,
-            cid=cid, inline=disposition == "inline", forwarded=forwarded,
+            cid=cid, inline=False, forwarded=forwarded,
         ))
     body = "\n\n".join(t.strip() for t in plain if t.strip()) or "\n\n".join(t for t in html_texts if t)
     return attachments, [body], list(dict.fromkeys(links)), problems
@@ -472,8 +472,9 @@ def parse_message(raw: bytes) -> MailFacts:
 
     Attachments are every non-multipart part that has a name, or that is not text, in document
     order; each keeps the exact decoded bytes (``sha256`` of ``data``). Inline images referenced
-    by an HTML body through ``cid:`` are left out (they are part of the letter, not materials);
-    other parts with ``Content-Disposition: inline`` are kept with ``inline=True``. A forwarded
+    by an HTML body through ``cid:`` are left out (they are part of the letter, not materials), so
+    ``inline`` is always False; other parts with ``Content-Disposition: inline`` (Apple Mail sends
+    PDFs so) are ordinary attachments. A forwarded
     mail (``message/rfc822``, any transfer encoding, or an attached ``.eml``) is opened: its files
     become attachments once with ``from_forwarded=True``, the container itself is not an
     attachment, and its From fills ``inner_from_addr``/``inner_from_name``. TNEF

@@ -31,7 +31,7 @@ def test_gbk_named_zip_from_windows_zipper_decodes_to_chinese(tmp_path: Path) ->
     (folder / "附件" / "营业执照扫描件.pdf").parent.mkdir(parents=True)
     (folder / "附件" / "营业执照扫描件.pdf").write_bytes(b"%PDF-1.4 scan")
     archive = zip_folder(folder, tmp_path / "材料.zip")
-    assert is_archive_path(archive) == "zip"
+    assert (is_archive_path(archive), is_archive_path(form)) == ("zip", None)  # a .docx is a document
     result = extract_archive(archive, tmp_path / "out")
     assert result.readable and result.problems == []
     assert {m.name: m.sha256 for m in result.members} == {

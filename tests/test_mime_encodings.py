@@ -90,9 +90,11 @@ def test_raw_utf8_name_and_nameless_pdf_and_loop_headers() -> None:
             '--M\r\nContent-Type: application/octet-stream; name="项目视频.mp4"\r\n'
             "Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n"
             "--M\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n"
+            '--M\r\nContent-Type: application/pdf; name="扫描件.pdf"\r\nContent-Disposition: inline\r\n\r\n%PDF\r\n'
             "--M--\r\n").encode("utf-8")
     facts = parse_message(mail)
-    assert [(a.name, a.size) for a in facts.attachments] == [("项目视频.mp4", 3), ("attachment-2.pdf", 4)]
+    assert [(a.name, a.size, a.inline) for a in facts.attachments] == [
+        ("项目视频.mp4", 3, False), ("attachment-2.pdf", 4, False), ("扫描件.pdf", 4, False)]
     assert (facts.headers["auto-submitted"], facts.headers["precedence"], facts.headers["x-autoreply"]) == (
         "auto-replied", "bulk", "yes")
 
