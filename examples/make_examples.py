@@ -11,7 +11,7 @@ What each sample is for (the demo prints the result of each):
 - 05a/05b/05c: one applicant with three projects (APPLICANT_OVER_LIMIT)
 - 06: a zip (Windows-style GBK member names) of a valid dossier
 - 07 (.eml): a valid dossier sent by mail
-- 08 (.eml): a mail whose video is only a cloud-drive link (VIDEO_MISSING, VIDEO_LINK_ONLY)
+- 08 (.eml): a mail whose video is only a cloud-drive link (VIDEO_LINK_ONLY: the officer must fetch and check it)
 """
 
 from __future__ import annotations

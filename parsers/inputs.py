@@ -14,12 +14,17 @@ from pathlib import Path
 
 from parsers.archives import extract_archive, is_archive_path
 from parsers.assemble import assemble_dossier
+from parsers.classify import detect_kind
 from parsers.facts import DossierFacts, IntakeProblem, MailFacts, Material
 from parsers.junk import is_junk_name
 from parsers.materials import ParseOptions, read_material
 from parsers.mime import parse_message
 
 log = logging.getLogger("intake.parsers")
+
+
+# Zip-based Office files (docx, xlsx…) are documents, not archives to open.
+ARCHIVE_KINDS = frozenset({"zip", "7z", "rar"})
 
 
 class InputError(Exception):
@@ -97,7 +102,7 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
     """Add one file; an archive is opened and its members are added instead."""
     if is_junk_name(Path(name).name):
         return
-    if is_archive_path(path):
+    if is_archive_path(path) and detect_kind(path, name) in ARCHIVE_KINDS:
         dest = workdir / f"x-{len(got.materials)}-{abs(hash(name)) % 10**8}"
         result = extract_archive(path, dest, display_name=name, limits=opts.archive_limits)
         got.problems.extend(result.problems)
