@@ -1,0 +1,119 @@
+"""probe_video on the public cases (C13 webm/flv without durations, C15 truncated mp4s) and made videos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from parsers.mp4_boxes import walk_boxes
+from parsers.video import probe_video
+from tests.factories import make_video
+
+CASES = Path(__file__).resolve().parent / "cases"
+pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    """Real videos made once: mp4s of 240/372/610 s, audio-only, rotated, long-audio, non-media."""
+    d = tmp_path_factory.mktemp("videos")
+    out = {f"mp4_{s}": make_video(d / f"v{s}.mp4", s) for s in (240, 372, 610)}
+    out["audio_only"] = d / "只有声音.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=30",
+            "-c:a", "aac", "-b:a", "16k", str(out["audio_only"]))
+    out["rotated"] = d / "竖屏.mp4"
+    _ffmpeg("-i", str(out["mp4_240"]), "-c", "copy", "-metadata:s:v", "rotate=90", str(out["rotated"]))
+    out["long_audio"] = d / "音频更长.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=400",
+            "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=1:duration=300",
+            "-map", "0:a", "-map", "1:v",  # audio is stream 0: the picture is not stream 0
+            "-c:a", "libopus", "-b:a", "8k", "-c:v", "libvpx", "-b:v", "20k", str(out["long_audio"]))
+    out["text"] = d / "项目视频.mp4"
+    out["text"].write_text("这不是视频，只是一段文字。\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("name", ["项目展示_浏览器录制.webm", "直播回放.flv"])
+def test_c13_duration_from_packets_when_headers_have_none(name: str) -> None:
+    """GIVEN a browser WebM / live FLV whose streams carry no duration (ffprobe prints N/A)
+    WHEN it is probed THEN the picture duration comes from the packets: 372 s within 1.5 s."""
+    expected = json.loads((CASES / "C13" / "expected.json").read_text(encoding="utf-8"))["files"][name]
+    facts = probe_video(CASES / "C13" / "input" / name)
+    assert (facts.readable, facts.problem, facts.has_video, facts.truncated) == (True, None, True, False)
+    assert facts.duration_s == pytest.approx(expected["duration_s"], abs=expected["tolerance_s"])
+    assert (facts.width, facts.height) == (64, 36)
+    assert facts.ffprobe_version
+
+
+def test_c15a_complete_moov_at_end_is_readable() -> None:
+    facts = probe_video(CASES / "C15" / "input" / "a_完整_moov在末尾.mp4")
+    assert (facts.readable, facts.problem, facts.truncated) == (True, None, False)
+    assert facts.duration_s == pytest.approx(372.5, abs=0.5)
+    assert facts.codec == "h264"
+
+
+def test_c15b_cut_before_moov_is_moov_missing() -> None:
+    facts = probe_video(CASES / "C15" / "input" / "b_截断_moov在末尾.mp4")
+    assert (facts.readable, facts.problem, facts.truncated) == (False, "moov_missing", True)
+
+
+def test_c15c_truncated_faststart_is_not_accepted_as_full_length() -> None:
+    """GIVEN a faststart mp4 cut at 60 % (ffprobe -show_format still says 372.5 s, exit 0)
+    WHEN it is probed THEN it is truncated and unreadable, its duration what the packets cover."""
+    path = CASES / "C15" / "input" / "c_截断_faststart.mp4"
+    facts = probe_video(path)
+    assert (facts.readable, facts.problem, facts.truncated) == (False, "truncated", True)
+    assert facts.duration_s is not None and facts.duration_s < 200
+    walk = walk_boxes(path)
+    assert (walk.cut.type, walk.has_moov) == ("mdat", True)
+
+
+@pytest.mark.parametrize("seconds", [240, 372, 610])
+def test_made_mp4_durations(videos: dict[str, Path], seconds: int) -> None:
+    facts = probe_video(videos[f"mp4_{seconds}"])
+    assert (facts.readable, facts.problem, facts.truncated) == (True, None, False)
+    assert facts.duration_s == pytest.approx(seconds, abs=1.0)
+    assert walk_boxes(videos[f"mp4_{seconds}"]).cut is None
+
+
+def test_audio_only_has_no_video_stream(videos: dict[str, Path]) -> None:
+    facts = probe_video(videos["audio_only"])
+    assert (facts.has_video, facts.problem, facts.duration_s) == (False, "no_video_stream", None)
+
+
+def test_text_named_mp4_is_not_a_video_nor_moov_missing(videos: dict[str, Path]) -> None:
+    facts = probe_video(videos["text"])
+    assert (facts.readable, facts.has_video, facts.problem) == (False, False, "no_video_stream")
+
+
+def test_rotated_video_reports_display_size(videos: dict[str, Path]) -> None:
+    facts = probe_video(videos["rotated"])
+    assert (facts.width, facts.height) == (36, 64)
+
+
+def test_picture_duration_when_audio_is_longer_and_not_stream_0(videos: dict[str, Path]) -> None:
+    facts = probe_video(videos["long_audio"])
+    assert (facts.readable, facts.codec) == (True, "vp8")
+    assert facts.duration_s == pytest.approx(300, abs=1.5)
+
+
+def test_missing_ffprobe_is_a_fact(videos: dict[str, Path]) -> None:
+    facts = probe_video(videos["mp4_240"], ffprobe="/nonexistent/ffprobe")
+    assert (facts.readable, facts.problem) == (False, "ffprobe_missing")
+
+
+def test_timeout_kills_ffprobe(videos: dict[str, Path], tmp_path: Path) -> None:
+    """A probe that cannot finish in time is reported as a timeout (ffprobe is killed)."""
+    slow = tmp_path / "slow_ffprobe"
+    slow.write_text(f'#!/bin/sh\n[ "$1" = "-version" ] && exec {shutil.which("ffprobe")} -version\nsleep 30\n')
+    slow.chmod(0o755)
+    facts = probe_video(videos["mp4_240"], ffprobe=str(slow), timeout_s=0.5)
+    assert (facts.readable, facts.problem) == (False, "timeout")
