@@ -124,12 +124,17 @@ def project(
     category: str = "工厂类",
     direction: str = "5G全连接工厂",
     source: str | None = None,
+    video_s: float = 372.0,
 ) -> DossierFacts:
     """A valid dossier for one project of one applicant (for the cross-dossier rules)."""
     f = default_fields(
         project_name=name, applicant=applicant, uscc=uscc, category=category, direction=direction
     )
-    return dossier(source or f"mail:<{_sha(name + applicant)[:8]}@example.com>", fields=f)
+    return dossier(
+        source or f"mail:<{_sha(name + applicant)[:8]}@example.com>",
+        fields=f,
+        materials=[form_material(f), scan_material(), video_material(video_s)],
+    )
 
 
 def table(rows: list[dict[str, str]], **over: object) -> TableFacts:
