@@ -135,6 +135,8 @@ class Intake:
     def run_once(self) -> RunReport:
         """Take everything present now, process it, deliver the replies."""
         for w in self.folder_watchers(settle_s=0.0):
+            # The first pass records each entry's signature, the second takes the unchanged ones.
+            w.scan_once()
             w.scan_once()
         imap = self.imap_watcher()
         if imap is not None:

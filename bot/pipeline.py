@@ -88,7 +88,8 @@ class Pipeline:
                 src,
                 work_root / f"input-{row.id}-parsed",
                 options=self.options,
-                received_at=row.received_at,
+                # A pinned clock (demo, rehearsal) stands for the time of receipt too.
+                received_at=self.settings.campaign.now or row.received_at,
                 display_name=row.name,
             )
             self._keep_materials(dossiers)
