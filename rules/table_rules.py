@@ -40,10 +40,10 @@ def check_header(table: TableFacts, dossiers: list[DossierFacts], ctx: Context) 
         for k in wanted
         if k in table.missing_columns or (table.columns and k not in table.columns)
     ]
-    for key in dict.fromkeys(missing):
+    if missing:
         yield {
             "where": f"{table.sheet or ''}!A{table.header_row or 1}",
-            "column": _label(key),
+            "column": "」「".join(_label(k) for k in dict.fromkeys(missing)),
             "expected": " | ".join(_label(k) for k in wanted),
         }
 
