@@ -24,10 +24,10 @@ _MAX_XML_BYTES = 200 * 1024 * 1024  # a form's document.xml is a few MB; more is
 # Notice 二（二）: the four priority conditions, as the slugs of FormFacts.priority.
 _CLAUSE = r"[^。；;\n]"
 PRIORITY_PATTERNS: dict[str, re.Pattern[str]] = {
-    "demo_base": re.compile(r"新型工业化产业示范基地|稳增长和转型升级成效明显"),
+    "demo_base": re.compile(r"(?:国家)?新型工业化产业示范基地|工业稳增长和转型升级成效明显|稳增长和转型升级成效明显"),
     "innovation_accepted": re.compile(
         rf"(?:完成|通过){_CLAUSE}{{0,30}}创新发展工程{_CLAUSE}{{0,10}}验收"
-        rf"|创新发展工程{_CLAUSE}{{0,20}}(?:已|通过|完成){_CLAUSE}{{0,6}}验收"
+        rf"|(?:工业互联网)?创新发展工程{_CLAUSE}{{0,20}}(?:已|通过|完成){_CLAUSE}{{0,6}}验收"
     ),
     "old_revolutionary_area": re.compile(r"革命老区"),
     "notable_results": re.compile(
