@@ -123,7 +123,7 @@ class SmtpTestServer:
         ok = self.users is not None and self.users.get(user) == auth_data.password.decode(
             "utf-8", "replace"
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.tls is None:
@@ -138,8 +138,10 @@ class SmtpTestServer:
             return self
         kwargs: dict[str, object] = {}
         if self.users is not None:
+            # implicit TLS is not "TLS" to aiosmtpd's auth_require_tls check (only STARTTLS is)
+            starttls = self.tls is not None and not self.implicit_tls
             kwargs.update(
-                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
+                authenticator=self._authenticate, auth_required=True, auth_require_tls=starttls
             )
         ctx = self._ssl_context()
         if ctx is not None and self.implicit_tls:
