@@ -30,7 +30,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
 app.add_typer(config_app, name="config")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 class State:
