@@ -135,7 +135,9 @@ def _load_xlsx(path: Path) -> list[_Grid]:
     try:
         # Not read_only: WPS writes <dimension ref="A1"/> and read-only mode trusts it.
         # data_only: formulas give their cached values (合计 =SUM(...) -> 250.5).
-        wb = load_workbook(path, data_only=True)
+        # A file object, not the path: openpyxl refuses names ending .xls even when the bytes are xlsx.
+        with open(path, "rb") as fh:
+            wb = load_workbook(fh, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError,
             AttributeError, IndexError) as exc:  # fmt: skip
         raise _Unreadable("corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]) from exc
@@ -475,7 +477,7 @@ def _clean_text(raw: str, key: str) -> tuple[str | None, tuple[str, str] | None]
     if any(h in key for h in _NAME_HINTS) or key == "contact_name":
         # 张　伟 -> 张伟: padding inside Chinese names (never between Latin words).
         s = _CJK_BLANK_RE.sub("", s)
-    if any(h in key for h in _PHONE_HINTS) or key in ("mobile", "phone"):
+    if any(h in key for h in _PHONE_HINTS) or key in ("mobile", "phone", "contact"):
         compact = re.sub(f"[{re.escape(BLANKS)}]", "", s)
         if _PHONE_CHARS_RE.match(compact):
             s = compact
