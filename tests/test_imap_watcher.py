@@ -17,8 +17,9 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from bot.imap_actions import KeywordAction, MoveAction, SeenAction, action_from_config
+from bot.imap_connect import has_capability, logout_politely, open_mailbox
 from bot.imap_watcher import ImapAccount, ImapWatcher
-from tests.servers.dovecot import Dovecot, dovecot, imap_user  # noqa: F401
+from tests.servers.dovecot import Dovecot, dovecot, dovecot_plain_imap4, imap_user  # noqa: F401
 from tests.servers.tcp_proxy import TcpProxy, tcp_proxy_factory  # noqa: F401
 
 
@@ -356,3 +357,39 @@ def test_blackholed_connection_is_detected_and_mail_taken_once(
     assert w.connects >= 2
     assert proxy.connections >= 2
     assert [r[2] for r in ledger.rows()] == [1, 2]
+
+
+def test_server_without_idle_or_move_is_polled_and_moved_by_copy(
+    dovecot_plain_imap4: Dovecot, ledger, running
+) -> None:
+    """GIVEN a server announcing neither IDLE nor MOVE WHEN mail arrives THEN the watcher polls
+    every resync_s, takes it once, and moves it with COPY + \\Deleted + UID EXPUNGE."""
+    dc = dovecot_plain_imap4
+    user = dc.new_user()
+    probe = open_mailbox(
+        host=dc.host, port=dc.port, security="plain", username=user[0], password=user[1]
+    )
+    assert (has_capability(probe, "IDLE"), has_capability(probe, "MOVE")) == (False, False)
+    logout_politely(probe)
+    taken: list[str] = []
+    acc = account(dc.host, dc.port, user, resync_s=0.5, post_action="move:已处理")
+    w = ImapWatcher(acc, ledger, on_new=taken.append)
+    running(w)
+    wait_until(lambda: w.connects == 1, 5)
+    dc.deliver(user[0], mail(1))
+    wait_until(lambda: len(taken) == 1, 3)
+    time.sleep(1.2)
+    assert taken == ["1"]
+    assert server_flags(dc, user) == []
+    assert server_flags(dc, user, "已处理") == [()]
+
+
+def test_missing_server_skips_locally_and_fails_in_ci(monkeypatch) -> None:
+    from tests.servers.dovecot import _missing
+
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        _missing("dovecot is not installed")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and dovecot is not installed"):
+        _missing("dovecot is not installed")

@@ -202,8 +202,12 @@ class Dovecot:
             self.proc.wait(timeout=10)
 
 
-def start_dovecot() -> Dovecot:
-    """Start an instance in a short 0755 temp folder; raises RuntimeError when it does not come up."""
+def start_dovecot(extra_config: str = "") -> Dovecot:
+    """Start an instance in a short 0755 temp folder; raises RuntimeError when it does not come up.
+
+    ``extra_config`` is appended to the config (e.g. ``imap_capability = …`` to play a server
+    without IDLE or MOVE). Raises FileNotFoundError when Dovecot is not installed.
+    """
     if not Path(DOVECOT).exists() or not Path(LDA).exists():
         raise FileNotFoundError("dovecot (Debian package dovecot-imapd) is not installed")
     d = Path(tempfile.mkdtemp(prefix="dc"))
@@ -218,7 +222,7 @@ def start_dovecot() -> Dovecot:
     passwd.chmod(0o644)
     port = _free_port()
     conf = d / "dovecot.conf"
-    conf.write_text(CONFIG.format(d=d, port=port, tag=d.name))
+    conf.write_text(CONFIG.format(d=d, port=port, tag=d.name) + extra_config + "\n")
     proc = subprocess.Popen(
         [DOVECOT, "-F", "-c", str(conf)],
         start_new_session=True,
@@ -241,11 +245,10 @@ def start_dovecot() -> Dovecot:
     raise RuntimeError(f"dovecot did not start: {err[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """A running Dovecot for the session; skipped (or failed when ``CI=true``) when absent."""
+def running_dovecot(extra_config: str = "") -> Iterator[Dovecot]:
+    """Generator for fixtures: start, yield, stop and remove (skips or fails when absent)."""
     try:
-        server = start_dovecot()
+        server = start_dovecot(extra_config)
     except FileNotFoundError as e:
         _missing(str(e))
         raise  # unreachable: _missing skips or fails
@@ -254,6 +257,18 @@ def dovecot() -> Iterator[Dovecot]:
     finally:
         server.stop()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A running Dovecot for the session; skipped (or failed when ``CI=true``) when absent."""
+    yield from running_dovecot()
+
+
+@pytest.fixture(scope="session")
+def dovecot_plain_imap4() -> Iterator[Dovecot]:
+    """A second Dovecot announcing neither IDLE nor MOVE: polling and COPY+EXPUNGE paths."""
+    yield from running_dovecot("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS ID")
 
 
 @pytest.fixture
