@@ -135,7 +135,8 @@ class Pipeline:
             if not placed:
                 self.store.mark_processed(row.id)
                 return
-            judged = self._judge([f for _, f, _ in placed])
+            replaced = {earlier.id for earlier, _, _ in placed if earlier is not None}
+            judged = self._judge([f for _, f, _ in placed], replaced)
             for (earlier, facts, part), findings in zip(placed, judged, strict=True):
                 v = verdict(findings)
                 tracking, version = self._save_version(row, part, earlier, facts, findings, v, now)
@@ -156,9 +157,15 @@ class Pipeline:
         tracking = thread_key(facts, self.store)
         return self.store.dossier_by_tracking(tracking) if tracking else None
 
-    def _judge(self, new: list[DossierFacts]) -> list[list[Finding]]:
-        """Findings for the new dossiers, judged together with every other current dossier."""
-        others = [loads_facts(v["facts"]) for _, v in self.store.current_versions()]
+    def _judge(self, new: list[DossierFacts], replaced: set[int]) -> list[list[Finding]]:
+        """Findings for the new dossiers, judged together with every other current dossier.
+
+        ``replaced``: ids of dossiers whose current version the new ones supersede (a
+        resubmission is a new version, never a duplicate of its own earlier version).
+        """
+        others = [
+            loads_facts(v["facts"]) for d, v in self.store.current_versions() if d.id not in replaced
+        ]
         evaluation = evaluate(others + new, self.campaign, level=self.settings.office.level, now=self.now())
         return evaluation.per_dossier[len(others):]
 
