@@ -17,9 +17,15 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from bot.imap_actions import KeywordAction, MoveAction, SeenAction, action_from_config
-from bot.imap_connect import has_capability, logout_politely, open_mailbox
+from bot.imap_connect import ImapConnectionLost, has_capability, logout_politely, open_mailbox
 from bot.imap_watcher import ImapAccount, ImapWatcher
-from tests.servers.dovecot import Dovecot, dovecot, dovecot_plain_imap4, imap_user  # noqa: F401
+from tests.servers.dovecot import (  # noqa: F401
+    Dovecot,
+    dovecot,
+    dovecot_plain_imap4,
+    dovecot_tls,
+    imap_user,
+)
 from tests.servers.tcp_proxy import TcpProxy, tcp_proxy_factory  # noqa: F401
 
 
@@ -107,14 +113,9 @@ def mail(n: int, *, size: int = 0) -> bytes:
 
 
 def account(server_host: str, port: int, user: tuple[str, str], **kw) -> ImapAccount:  # noqa: ANN003
+    kw.setdefault("security", "plain")
     return ImapAccount(
-        name="intake",
-        host=server_host,
-        port=port,
-        security="plain",
-        username=user[0],
-        password=user[1],
-        **kw,
+        name="intake", host=server_host, port=port, username=user[0], password=user[1], **kw
     )
 
 
@@ -393,3 +394,23 @@ def test_missing_server_skips_locally_and_fails_in_ci(monkeypatch) -> None:
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true and dovecot is not installed"):
         _missing("dovecot is not installed")
+
+
+def test_starttls_verifies_the_certificate(dovecot_tls, ledger) -> None:
+    """A self-signed server is refused by default and trusted with ``ca_file`` (imap-tools alone
+    would verify nothing)."""
+    dc, cert = dovecot_tls
+    user = dc.new_user()
+    dc.deliver(user[0], mail(1))
+    untrusted = ImapWatcher(
+        account(dc.host, dc.port, user, security="starttls", timeout_s=5), ledger
+    )
+    with pytest.raises(ImapConnectionLost, match="CERTIFICATE_VERIFY_FAILED"):
+        untrusted.sync_once()
+    trusted = ImapWatcher(
+        account(dc.host, dc.port, user, security="starttls", timeout_s=5, ca_file=cert), ledger
+    )
+    try:
+        assert trusted.sync_once() == 1
+    finally:
+        trusted.close()

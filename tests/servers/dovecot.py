@@ -271,6 +271,31 @@ def dovecot_plain_imap4() -> Iterator[Dovecot]:
     yield from running_dovecot("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS ID")
 
 
+@pytest.fixture(scope="session")
+def dovecot_tls() -> Iterator[tuple[Dovecot, Path]]:
+    """A Dovecot offering STARTTLS with a self-signed EC P-256 certificate for 127.0.0.1.
+
+    Yields (server, path of the certificate to trust as a CA file).
+    """
+    if shutil.which("openssl") is None:
+        _missing("openssl is not installed")
+    certs = Path(tempfile.mkdtemp(prefix="dccert"))
+    certs.chmod(0o755)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(certs / "key.pem"), "-out", str(certs / "cert.pem"), "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    (certs / "key.pem").chmod(0o644)
+    extra = f"ssl = yes\nssl_cert = <{certs}/cert.pem\nssl_key = <{certs}/key.pem"
+    try:
+        for server in running_dovecot(extra):
+            yield server, certs / "cert.pem"
+    finally:
+        shutil.rmtree(certs, ignore_errors=True)
+
+
 @pytest.fixture
 def imap_user(dovecot: Dovecot) -> tuple[str, str]:
     """A fresh (username, password) with an empty mailbox on the session's Dovecot."""
