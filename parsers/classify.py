@@ -83,7 +83,12 @@ def _kind_from_bytes(path: Path, head: bytes, ext: str) -> str | None:
         return _ole_kind(path, ext)
     if head.startswith(b"MZ") or head.startswith(b"\x7fELF"):
         return "executable"
-    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
+    if head[:4] in (
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xce\xfa\xed\xfe",
+        b"\xcf\xfa\xed\xfe",
+    ):
         return "executable"  # Mach-O
     if head.startswith(_LNK_MAGIC):
         return "executable"  # Windows shell link: runs whatever it points to
@@ -91,7 +96,11 @@ def _kind_from_bytes(path: Path, head: bytes, ext: str) -> str | None:
         return "pdf"
     if head[4:8] == b"ftyp":
         return "mov" if head[8:12] == b"qt  " else "mp4"
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot") and ext in ("mp4", "mov", "m4v"):
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot") and ext in (
+        "mp4",
+        "mov",
+        "m4v",
+    ):
         return _EXT_KINDS[ext]
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm" if b"webm" in head[:64] else "mkv"
@@ -133,7 +142,11 @@ def _zip_kind(path: Path, ext: str) -> str | None:
         log.info("zip-looking file is not a readable zip (%s); using the extension", exc)
         return None  # a damaged .docx stays a docx so its reader can report it corrupt
     low = types.lower()
-    if "macroenabled" in low and "wordprocessingml" in low or "ms-word.document.macroenabled" in low:
+    if (
+        "macroenabled" in low
+        and "wordprocessingml" in low
+        or "ms-word.document.macroenabled" in low
+    ):
         return "docm"
     if "wordprocessingml.document.main" in low or "wordprocessingml.template.main" in low:
         return "docm" if "word/vbaProject.bin" in names else "docx"
@@ -141,7 +154,9 @@ def _zip_kind(path: Path, ext: str) -> str | None:
         return "xlsm"
     if "spreadsheetml.sheet.main" in low or "spreadsheetml.template.main" in low:
         return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
-    if "META-INF/MANIFEST.MF" in names and (ext in ("jar", "war") or any(n.endswith(".class") for n in names)):
+    if "META-INF/MANIFEST.MF" in names and (
+        ext in ("jar", "war") or any(n.endswith(".class") for n in names)
+    ):
         return "executable"
     if types:
         return "unknown"  # another Office Open XML document (pptx, vsdx): not a dossier material
@@ -155,7 +170,9 @@ def _ole_kind(path: Path, ext: str) -> str:
     names = _ole_stream_names(path)
     if "EncryptedPackage" in names:
         # A password-protected .docx/.xlsx is an OLE2 wrapper; its reader reports it encrypted.
-        return _EXT_KINDS.get(ext, "unknown") if ext in ("docx", "docm", "xlsx", "xlsm") else "unknown"
+        return (
+            _EXT_KINDS.get(ext, "unknown") if ext in ("docx", "docm", "xlsx", "xlsm") else "unknown"
+        )
     if ext in ("msi", "msp"):
         return "executable"
     if "WordDocument" in names:
@@ -189,7 +206,11 @@ def _ole_stream_names(path: Path, limit: int = 64 * 1024 * 1024) -> set[str]:
                 for off in range(0, len(block) - 127, 128):
                     entry = block[off : off + 128]
                     (name_len,) = struct.unpack_from("<H", entry, 64)
-                    if not (2 <= name_len <= 64 and name_len % 2 == 0) or entry[66] not in (1, 2, 5):
+                    if not (2 <= name_len <= 64 and name_len % 2 == 0) or entry[66] not in (
+                        1,
+                        2,
+                        5,
+                    ):
                         continue
                     try:
                         name = entry[: name_len - 2].decode("utf-16-le")

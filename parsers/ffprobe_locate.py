@@ -62,7 +62,11 @@ def _tool(path: str) -> FfprobeTool | None:
     """Run ``path -version`` once per path; ``None`` when it does not run."""
     try:
         proc = subprocess.run(
-            [path, "-version"], capture_output=True, timeout=15, check=False, stdin=subprocess.DEVNULL
+            [path, "-version"],
+            capture_output=True,
+            timeout=15,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("ffprobe at %s does not run: %s", path, exc)

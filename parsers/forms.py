@@ -24,7 +24,9 @@ _MAX_XML_BYTES = 200 * 1024 * 1024  # a form's document.xml is a few MB; more is
 # Notice 二（二）: the four priority conditions, as the slugs of FormFacts.priority.
 _CLAUSE = r"[^。；;\n]"
 PRIORITY_PATTERNS: dict[str, re.Pattern[str]] = {
-    "demo_base": re.compile(r"(?:国家)?新型工业化产业示范基地|工业稳增长和转型升级成效明显|稳增长和转型升级成效明显"),
+    "demo_base": re.compile(
+        r"(?:国家)?新型工业化产业示范基地|工业稳增长和转型升级成效明显|稳增长和转型升级成效明显"
+    ),
     "innovation_accepted": re.compile(
         rf"(?:完成|通过){_CLAUSE}{{0,30}}创新发展工程{_CLAUSE}{{0,10}}验收"
         rf"|(?:工业互联网)?创新发展工程{_CLAUSE}{{0,20}}(?:已|通过|完成){_CLAUSE}{{0,6}}验收"
@@ -60,8 +62,11 @@ def read_form(path: Path, *, kind: str = "docx", convert_timeout_s: float = 60) 
     if kind in ("doc", "wps") or (head.startswith(_OLE_MAGIC) and not _is_encrypted_ooxml(path)):
         return _read_legacy(path, kind if kind in ("doc", "wps") else "doc", convert_timeout_s)
     if head.startswith(_OLE_MAGIC):
-        return FormFacts(readable=False, problem="encrypted",
-                         detail="the document is password-protected; ask for an unprotected copy")
+        return FormFacts(
+            readable=False,
+            problem="encrypted",
+            detail="the document is password-protected; ask for an unprotected copy",
+        )
     return _read_docx(path)
 
 
@@ -78,7 +83,8 @@ def _read_legacy(path: Path, kind: str, timeout_s: float) -> FormFacts:
     suffix = "." + kind
     if find_soffice() is None:
         return FormFacts(
-            readable=False, problem="unsupported",
+            readable=False,
+            problem="unsupported",
             detail=f"a {suffix} form cannot be read here (LibreOffice is not installed); "
             "ask the applicant to send the form as .docx",
         )
@@ -88,8 +94,12 @@ def _read_legacy(path: Path, kind: str, timeout_s: float) -> FormFacts:
         conv = convert_to_docx(src, Path(tmp) / "out", timeout_s=timeout_s)
         if conv.docx is None:
             problem = conv.problem or "corrupt"
-            return FormFacts(readable=False, converted_from=suffix, problem=problem,
-                             detail=(conv.detail or "") + "; ask for the form as .docx")
+            return FormFacts(
+                readable=False,
+                converted_from=suffix,
+                problem=problem,
+                detail=(conv.detail or "") + "; ask for the form as .docx",
+            )
         facts = _read_docx(conv.docx)
     facts.converted_from = suffix
     return facts
@@ -126,7 +136,9 @@ def _read_docx(path: Path) -> FormFacts:
             AttributeError, RuntimeError, NotImplementedError) as exc:  # fmt: skip
         # python-docx/lxml raise many kinds on a damaged package: translated once, here.
         log.info("form %s unreadable: %s", path.name, exc)
-        return FormFacts(readable=False, problem="corrupt", detail=f"{type(exc).__name__}: {exc}"[:300])
+        return FormFacts(
+            readable=False, problem="corrupt", detail=f"{type(exc).__name__}: {exc}"[:300]
+        )
     facts = FormFacts(readable=True)
     lines: list[str] = []
     counters = {"para": 0, "table": 0}
@@ -159,7 +171,9 @@ def _walk(container: Any, facts: FormFacts, lines: list[str], counters: dict[str
                 _put(facts, key, value, f"段落{counters['para']}")
 
 
-def _read_table(table: Any, number: int, facts: FormFacts, lines: list[str], counters: dict[str, int]) -> None:
+def _read_table(
+    table: Any, number: int, facts: FormFacts, lines: list[str], counters: dict[str, int]
+) -> None:
     grid = [list(row.cells) for row in table.rows]
     seen: list[Any] = []  # _tc elements already read (merged cells repeat)
     for r, row in enumerate(grid):
@@ -190,10 +204,14 @@ def _read_table(table: Any, number: int, facts: FormFacts, lines: list[str], cou
                 _value_near(grid, r, c, key, number, facts)
 
 
-def _value_near(grid: list[list[Any]], r: int, c: int, key: str, number: int, facts: FormFacts) -> None:
+def _value_near(
+    grid: list[list[Any]], r: int, c: int, key: str, number: int, facts: FormFacts
+) -> None:
     """The value of the label cell at (r, c): the next distinct cell right, else the one below."""
     tc = grid[r][c]._tc
-    right = next(((c2, cell) for c2, cell in enumerate(grid[r]) if c2 > c and cell._tc is not tc), None)
+    right = next(
+        ((c2, cell) for c2, cell in enumerate(grid[r]) if c2 > c and cell._tc is not tc), None
+    )
     if right is not None:
         text = right[1].text.strip(BLANKS)
         if text and form_key(text) is None and not inline_pairs(text):

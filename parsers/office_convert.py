@@ -48,13 +48,25 @@ def convert_to_docx(src: Path, out_dir: Path, *, timeout_s: float = 60) -> Conve
         work_src = Path(profile) / ("input" + src.suffix.lower())
         shutil.copyfile(src, work_src)
         cmd = [
-            soffice, "--headless", "--norestore", "--nolockcheck", "--nodefault", "--nologo",
+            soffice,
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            "--nodefault",
+            "--nologo",
             f"-env:UserInstallation={Path(profile, 'profile').as_uri()}",
-            "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(out_dir), str(work_src),
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(out_dir),
+            str(work_src),
         ]
         try:
             proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         except OSError as exc:

@@ -31,7 +31,17 @@ _INT_DOT_ZERO_RE = re.compile(r"^-?\d+\.0+$")
 _PHONE_CHARS_RE = re.compile(r"^\+?[\d\-]{7,20}$")
 _TOTAL_WORDS = ("合计", "总计", "小计", "共计")
 _UNIT_PREFIXES = ("推荐单位", "填报单位", "报送单位")
-_FOOTER_PREFIXES = ("注", "备注", "说明", "填表说明", "填表人", "填报人", "审核人", "制表人", "经办人")
+_FOOTER_PREFIXES = (
+    "注",
+    "备注",
+    "说明",
+    "填表说明",
+    "填表人",
+    "填报人",
+    "审核人",
+    "制表人",
+    "经办人",
+)
 _NAME_HINTS = ("姓名", "联系人", "负责人", "法人", "填报人")
 _PHONE_HINTS = ("手机", "电话", "联系方式")
 _CJK_BLANK_RE = re.compile(r"(?<=[\u3400-\u9fff])[ \u3000]+(?=[\u3400-\u9fff])")
@@ -93,8 +103,13 @@ def read_table(path: Path, *, kind: str | None = None) -> TableFacts:
     for grid in grids:
         facts = _read_grid(grid)
         facts.real_format = real
-        if best is None or (facts.header_row is not None and best.header_row is None) or (
-            facts.header_row is not None and len(facts.missing_columns) < len(best.missing_columns)
+        if (
+            best is None
+            or (facts.header_row is not None and best.header_row is None)
+            or (
+                facts.header_row is not None
+                and len(facts.missing_columns) < len(best.missing_columns)
+            )
         ):
             best = facts
     if best is None:
@@ -140,7 +155,9 @@ def _load_xlsx(path: Path) -> list[_Grid]:
             wb = load_workbook(fh, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError,
             AttributeError, IndexError) as exc:  # fmt: skip
-        raise _Unreadable("corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]) from exc
+        raise _Unreadable(
+            "corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]
+        ) from exc
     grids = []
     for ws in wb.worksheets:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
@@ -159,7 +176,9 @@ def _load_xls(path: Path) -> list[_Grid]:
         except NotImplementedError:
             book = xlrd.open_workbook(str(path), on_demand=True)
     except (xlrd.XLRDError, OSError, ValueError, AssertionError, IndexError, KeyError) as exc:
-        raise _Unreadable("corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]) from exc
+        raise _Unreadable(
+            "corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]
+        ) from exc
     grids = []
     for sheet in book.sheets():
         rows: list[list[Any]] = []
@@ -294,7 +313,11 @@ def _header_end(grid: _Grid, r: int) -> int:
         if m[0] == r and m[2] > r and m[2] - r <= 2:
             end = max(end, m[2])
     for m in grid.merges:
-        if m[0] == m[2] == r and m[3] > m[1] and any(_text(grid.value(r + 1, c)) for c in range(m[1], m[3] + 1)):
+        if (
+            m[0] == m[2] == r
+            and m[3] > m[1]
+            and any(_text(grid.value(r + 1, c)) for c in range(m[1], m[3] + 1))
+        ):
             end = max(end, r + 1)
     return end
 
@@ -377,7 +400,11 @@ def _read_grid(grid: _Grid) -> TableFacts:
         if unit is not None and len(filled) <= 2:
             facts.unit = facts.unit or unit
             continue
-        if len(filled) == 1 and first.startswith(_FOOTER_PREFIXES) and not _text(grid.value(rr, 1)).isdigit():
+        if (
+            len(filled) == 1
+            and first.startswith(_FOOTER_PREFIXES)
+            and not _text(grid.value(rr, 1)).isdigit()
+        ):
             continue
         if {normalize_label(t) for t in filled} <= header_norm:
             continue  # the header repeated (a table printed over several pages)
@@ -389,8 +416,14 @@ def _read_grid(grid: _Grid) -> TableFacts:
             cleaned, problem = _clean(value, key)
             if problem is not None:
                 facts.cell_problems.append(
-                    CellProblem(sheet=grid.name, cell=a1, row=record_no, field=key,
-                                kind=problem[0], value_seen=problem[1])
+                    CellProblem(
+                        sheet=grid.name,
+                        cell=a1,
+                        row=record_no,
+                        field=key,
+                        kind=problem[0],
+                        value_seen=problem[1],
+                    )
                 )
             record.cells[key] = cleaned
             record.positions[key] = a1

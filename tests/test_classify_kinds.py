@@ -36,7 +36,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     out["text_mp4"] = d / "项目视频.mp4"
     out["text_mp4"].write_text("这不是视频\n", encoding="utf-8")
     out["html_xls"] = d / "推荐汇总表.xls"
-    out["html_xls"].write_text("<html><body><table><tr><td>序号</td></tr></table></body></html>", encoding="utf-8")
+    out["html_xls"].write_text(
+        "<html><body><table><tr><td>序号</td></tr></table></body></html>", encoding="utf-8"
+    )
     out["csv"] = d / "汇总表.csv"
     out["csv"].write_bytes("序号,项目名称\n1,项目\n".encode("gb18030"))
     out["zip"] = d / "材料.zip"
@@ -108,6 +110,9 @@ def test_role_for(kind: str, name: str, role: str) -> None:
 
 
 def test_forbidden_kinds() -> None:
-    forbidden = {k for k in ("executable", "script", "docm", "xlsm", "docx", "pdf", "zip", "mp4", "text")
-                 if is_forbidden_kind(k)}
+    forbidden = {
+        k
+        for k in ("executable", "script", "docm", "xlsm", "docx", "pdf", "zip", "mp4", "text")
+        if is_forbidden_kind(k)
+    }
     assert forbidden == {"executable", "script", "docm", "xlsm"}

@@ -70,13 +70,19 @@ def test_spaced_labels_colons_seal_suffix_and_merged_cells(tmp_path: Path) -> No
 def test_header_style_table_takes_values_below(tmp_path: Path) -> None:
     doc = Document()
     table = doc.add_table(rows=2, cols=3)
-    for c, (lab, val) in enumerate([("项目类别和方向", "工厂类/5G全连接工厂"), ("联系人", "赵六"), ("邮箱", "z@x.cn")]):
+    for c, (lab, val) in enumerate(
+        [("项目类别和方向", "工厂类/5G全连接工厂"), ("联系人", "赵六"), ("邮箱", "z@x.cn")]
+    ):
         table.cell(0, c).text = lab
         table.cell(1, c).text = val
     path = tmp_path / "申报书.docx"
     doc.save(str(path))
     facts = read_form(path)
-    assert facts.fields == {"category_direction": "工厂类/5G全连接工厂", "contact_name": "赵六", "email": "z@x.cn"}
+    assert facts.fields == {
+        "category_direction": "工厂类/5G全连接工厂",
+        "contact_name": "赵六",
+        "email": "z@x.cn",
+    }
     assert facts.positions["contact_name"] == "表1 R2C2"
 
 
@@ -92,7 +98,9 @@ def test_blank_value_cell_is_not_filled_from_elsewhere(tmp_path: Path) -> None:
 
 
 def test_priority_claims_in_form_text(tmp_path: Path) -> None:
-    data = FormData(priority_text="项目位于国家新型工业化产业示范基地，已完成工业互联网创新发展工程验收，在安全生产方面成效显著。")
+    data = FormData(
+        priority_text="项目位于国家新型工业化产业示范基地，已完成工业互联网创新发展工程验收，在安全生产方面成效显著。"
+    )
     facts = read_form(make_form_docx(tmp_path / "申报书.docx", data))
     assert facts.priority == ["demo_base", "innovation_accepted", "notable_results"]
 
@@ -116,7 +124,9 @@ def test_docm_is_still_read(tmp_path: Path) -> None:
     assert (facts.readable, facts.fields["project_name"]) == (True, EXPECTED["project_name"])
 
 
-@pytest.mark.skipif(shutil.which("soffice") or shutil.which("libreoffice"), reason="LibreOffice installed")
+@pytest.mark.skipif(
+    shutil.which("soffice") or shutil.which("libreoffice"), reason="LibreOffice installed"
+)
 @pytest.mark.parametrize("kind", ["doc", "wps"])
 def test_legacy_form_without_libreoffice_asks_for_docx(tmp_path: Path, kind: str) -> None:
     path = ole2_with_stream(tmp_path / f"申报书.{kind}", "WordDocument")
@@ -125,18 +135,28 @@ def test_legacy_form_without_libreoffice_asks_for_docx(tmp_path: Path, kind: str
     assert ".docx" in facts.detail
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")), reason="needs LibreOffice")
+@pytest.mark.skipif(
+    not (shutil.which("soffice") or shutil.which("libreoffice")), reason="needs LibreOffice"
+)
 def test_legacy_doc_is_converted(tmp_path: Path) -> None:
     import subprocess
 
     from parsers.office_convert import convert_to_docx, find_soffice
 
     src = make_form_docx(tmp_path / "src.docx")
-    subprocess.run([find_soffice(), "--headless", "--convert-to", "doc", "--outdir", str(tmp_path), str(src)],
-                   check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [find_soffice(), "--headless", "--convert-to", "doc", "--outdir", str(tmp_path), str(src)],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     assert convert_to_docx  # the module is importable with LibreOffice present
     facts = read_form(tmp_path / "src.doc", kind="doc", convert_timeout_s=120)
-    assert (facts.readable, facts.converted_from, facts.fields["uscc"]) == (True, ".doc", EXPECTED["uscc"])
+    assert (facts.readable, facts.converted_from, facts.fields["uscc"]) == (
+        True,
+        ".doc",
+        EXPECTED["uscc"],
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,13 @@ def _rewrite(src: Path, out: Path, **encrypt: str) -> Path:
 
 def test_image_scan_pages(tmp_path: Path) -> None:
     facts = read_scan(make_scan_pdf(tmp_path / "全套扫描件.pdf", pages=3))
-    assert (facts.readable, facts.pages, facts.image_pages, facts.text_pages, facts.encrypted) == (True, 3, 3, 0, False)
+    assert (facts.readable, facts.pages, facts.image_pages, facts.text_pages, facts.encrypted) == (
+        True,
+        3,
+        3,
+        0,
+        False,
+    )
 
 
 def test_text_pdf_has_text_pages(tmp_path: Path) -> None:
@@ -42,21 +48,31 @@ def test_text_pdf_has_text_pages(tmp_path: Path) -> None:
 
 
 def test_owner_password_only_stays_readable(tmp_path: Path) -> None:
-    path = _rewrite(make_scan_pdf(tmp_path / "a.pdf", pages=2), tmp_path / "b.pdf",
-                    user_password="", owner_password="owner")
+    path = _rewrite(
+        make_scan_pdf(tmp_path / "a.pdf", pages=2),
+        tmp_path / "b.pdf",
+        user_password="",
+        owner_password="owner",
+    )
     facts = read_scan(path)
     assert (facts.readable, facts.encrypted, facts.pages) == (True, True, 2)
 
 
 def test_user_password_is_encrypted(tmp_path: Path) -> None:
-    path = _rewrite(make_scan_pdf(tmp_path / "a.pdf", pages=1), tmp_path / "b.pdf", user_password="secret")
+    path = _rewrite(
+        make_scan_pdf(tmp_path / "a.pdf", pages=1), tmp_path / "b.pdf", user_password="secret"
+    )
     facts = read_scan(path)
     assert (facts.readable, facts.encrypted, facts.problem) == (False, True, "encrypted")
 
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"", "empty"), (b"%PDF-1.4\n1 0 obj garbage", "corrupt"), (b"MZ\x90\x00 not a pdf", "corrupt")],
+    [
+        (b"", "empty"),
+        (b"%PDF-1.4\n1 0 obj garbage", "corrupt"),
+        (b"MZ\x90\x00 not a pdf", "corrupt"),
+    ],
 )
 def test_damaged_pdf_is_a_fact(tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "全套扫描件.pdf"

@@ -29,9 +29,12 @@ def test_c11_records_exact(c11) -> None:
     assert (facts.readable, facts.real_format, facts.header_row) == (True, "xlsx", 3)
     assert len(facts.records) == expected["data_rows"]
     got = [
-        {name: r.cells[KEYS.get(name, name)] for name in expected["records"][0]} for r in facts.records
+        {name: r.cells[KEYS.get(name, name)] for name in expected["records"][0]}
+        for r in facts.records
     ]
-    want = [{k: (None if v is None else str(v)) for k, v in rec.items()} for rec in expected["records"]]
+    want = [
+        {k: (None if v is None else str(v)) for k, v in rec.items()} for rec in expected["records"]
+    ]
     assert got == want
     assert [r.excel_row for r in facts.records] == [4, 5, 6]
     assert facts.records[0].positions["姓名"] == "C4"
@@ -39,14 +42,18 @@ def test_c11_records_exact(c11) -> None:
 
 def test_c11_sum_and_totals_row_excluded(c11) -> None:
     expected, facts = c11
-    assert sum(float(r.cells["申请经费（万元）"]) for r in facts.records) == expected["sum_申请经费"]
+    assert (
+        sum(float(r.cells["申请经费（万元）"]) for r in facts.records) == expected["sum_申请经费"]
+    )
     assert all(not (r.cells["seq"] or "").startswith("合计") for r in facts.records)
 
 
 def test_c11_precision_lost_id_is_reported_not_repaired(c11) -> None:
     expected, facts = c11
     got = [(p.row, p.field, p.value_seen, p.kind, p.cell) for p in facts.cell_problems]
-    want = [(d["row"], d["field"], d["value_seen"], "precision_lost", "E5") for d in expected["defects"]]
+    want = [
+        (d["row"], d["field"], d["value_seen"], "precision_lost", "E5") for d in expected["defects"]
+    ]
     assert got == want
 
 
@@ -60,19 +67,36 @@ def test_c11_forbidden_outputs_never_appear(c11) -> None:
 
 def test_notice_layout_with_unit(tmp_path: Path) -> None:
     rows = [
-        ("智能工厂项目", "工厂类/5G全连接工厂", "武汉示例智能制造有限公司", "王小明", "13800138000 wang@example.com"),
+        (
+            "智能工厂项目",
+            "工厂类/5G全连接工厂",
+            "武汉示例智能制造有限公司",
+            "王小明",
+            "13800138000 wang@example.com",
+        ),
         ("平台项目", "平台类/行业平台", "湖北某科技有限公司", "李　雷", "13900001111"),
     ]
-    facts = read_table(make_summary_xlsx(tmp_path / "汇总表.xlsx", rows, unit="武汉市东湖新技术开发区管委会"))
+    facts = read_table(
+        make_summary_xlsx(tmp_path / "汇总表.xlsx", rows, unit="武汉市东湖新技术开发区管委会")
+    )
     assert (facts.title, facts.unit, facts.header_row) == (
-        "2023年工业互联网试点示范推荐项目汇总表", "武汉市东湖新技术开发区管委会", 3
+        "2023年工业互联网试点示范推荐项目汇总表",
+        "武汉市东湖新技术开发区管委会",
+        3,
     )
     assert facts.missing_columns == []
-    assert facts.columns == dict(zip(
-        ("seq", "project_name", "category_direction", "applicant", "contact_name", "contact"), "ABCDEF", strict=True
-    ))
-    assert [(r.cells["seq"], r.cells["applicant"], r.cells["contact_name"]) for r in facts.records] == [
-        ("1", "武汉示例智能制造有限公司", "王小明"), ("2", "湖北某科技有限公司", "李雷"),
+    assert facts.columns == dict(
+        zip(
+            ("seq", "project_name", "category_direction", "applicant", "contact_name", "contact"),
+            "ABCDEF",
+            strict=True,
+        )
+    )
+    assert [
+        (r.cells["seq"], r.cells["applicant"], r.cells["contact_name"]) for r in facts.records
+    ] == [
+        ("1", "武汉示例智能制造有限公司", "王小明"),
+        ("2", "湖北某科技有限公司", "李雷"),
     ]
 
 
@@ -81,14 +105,17 @@ def test_renamed_xlsx_is_read_as_xlsx(tmp_path: Path) -> None:
     renamed = tmp_path / "汇总表.xls"
     shutil.copyfile(src, renamed)
     facts = read_table(renamed, kind="xls")
-    assert (facts.real_format, len(facts.records), facts.records[0].cells["project_name"]) == ("xlsx", 1, "项目")
+    assert (facts.real_format, len(facts.records), facts.records[0].cells["project_name"]) == (
+        "xlsx",
+        1,
+        "项目",
+    )
 
 
 def test_gb18030_csv_with_floats_and_text_numbers(tmp_path: Path) -> None:
     text = (
         "2023年工业互联网试点示范推荐项目汇总表,,,,,\n"
-        "推荐单位（盖章）：某区经信局,,,,,\n"
-        + ",".join(SUMMARY_HEADERS) + ",身份证号码,手机\n"
+        "推荐单位（盖章）：某区经信局,,,,,\n" + ",".join(SUMMARY_HEADERS) + ",身份证号码,手机\n"
         "１,项目甲,工厂类,甲公司,张三,a@x.cn,3.10104198807154E+17,13912345678.0\n"
         "2,项目乙,平台类,乙公司,李四,b@x.cn,110105198506120001,1.39E+10\n"
         "合计,,,,,,,\n"
@@ -98,10 +125,12 @@ def test_gb18030_csv_with_floats_and_text_numbers(tmp_path: Path) -> None:
     facts = read_table(path)
     assert (facts.real_format, facts.unit, facts.missing_columns) == ("csv", "某区经信局", [])
     assert [(r.cells["seq"], r.cells["手机"], r.cells["身份证号码"]) for r in facts.records] == [
-        ("1", "13912345678", None), ("2", None, "110105198506120001"),
+        ("1", "13912345678", None),
+        ("2", None, "110105198506120001"),
     ]
     assert [(p.cell, p.kind, p.value_seen) for p in facts.cell_problems] == [
-        ("G4", "precision_lost", "310104198807154000"), ("H5", "precision_lost", "13900000000"),
+        ("G4", "precision_lost", "310104198807154000"),
+        ("H5", "precision_lost", "13900000000"),
     ]
 
 
@@ -121,10 +150,16 @@ def test_html_table_pretending_to_be_xls(tmp_path: Path) -> None:
     path.write_text(html, encoding="utf-8")
     facts = read_table(path, kind="html")
     assert (facts.real_format, facts.title, facts.header_row) == ("html", "推荐项目汇总表", 2)
-    assert [r.cells for r in facts.records] == [{
-        "seq": "1", "project_name": "项目丙", "category_direction": "安全类", "applicant": "丙公司",
-        "contact_name": "王五", "contact": "13800138000",
-    }]
+    assert [r.cells for r in facts.records] == [
+        {
+            "seq": "1",
+            "project_name": "项目丙",
+            "category_direction": "安全类",
+            "applicant": "丙公司",
+            "contact_name": "王五",
+            "contact": "13800138000",
+        }
+    ]
 
 
 def test_merged_contact_header_over_phone_and_mail(tmp_path: Path) -> None:
@@ -143,8 +178,12 @@ def test_merged_contact_header_over_phone_and_mail(tmp_path: Path) -> None:
     facts = read_table(path)
     assert (facts.header_row, facts.missing_columns) == (2, ["category_direction"])
     assert facts.records[0].cells == {
-        "seq": "1", "project_name": "项目丁", "applicant": "丁公司", "contact_name": "赵六",
-        "手机": "13800138000", "邮箱": "z@x.cn",
+        "seq": "1",
+        "project_name": "项目丁",
+        "applicant": "丁公司",
+        "contact_name": "赵六",
+        "手机": "13800138000",
+        "邮箱": "z@x.cn",
     }
 
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs f
 
 
 def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args], check=True, timeout=60)
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args], check=True, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +29,45 @@ def videos(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("videos")
     out = {f"mp4_{s}": make_video(d / f"v{s}.mp4", s) for s in (240, 372, 610)}
     out["audio_only"] = d / "只有声音.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=30",
-            "-c:a", "aac", "-b:a", "16k", str(out["audio_only"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=8000:duration=30",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "16k",
+        str(out["audio_only"]),
+    )
     out["rotated"] = d / "竖屏.mp4"
-    _ffmpeg("-i", str(out["mp4_240"]), "-c", "copy", "-metadata:s:v", "rotate=90", str(out["rotated"]))
+    _ffmpeg(
+        "-i", str(out["mp4_240"]), "-c", "copy", "-metadata:s:v", "rotate=90", str(out["rotated"])
+    )
     out["long_audio"] = d / "音频更长.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=400",
-            "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=1:duration=300",
-            "-map", "0:a", "-map", "1:v",  # audio is stream 0: the picture is not stream 0
-            "-c:a", "libopus", "-b:a", "8k", "-c:v", "libvpx", "-b:v", "20k", str(out["long_audio"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=8000:duration=400",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x36:rate=1:duration=300",
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",  # audio is stream 0: the picture is not stream 0
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "8k",
+        "-c:v",
+        "libvpx",
+        "-b:v",
+        "20k",
+        str(out["long_audio"]),
+    )
     out["text"] = d / "项目视频.mp4"
     out["text"].write_text("这不是视频，只是一段文字。\n", encoding="utf-8")
     return out
@@ -45,9 +77,16 @@ def videos(tmp_path_factory) -> dict[str, Path]:
 def test_c13_duration_from_packets_when_headers_have_none(name: str) -> None:
     """GIVEN a browser WebM / live FLV whose streams carry no duration (ffprobe prints N/A)
     WHEN it is probed THEN the picture duration comes from the packets: 372 s within 1.5 s."""
-    expected = json.loads((CASES / "C13" / "expected.json").read_text(encoding="utf-8"))["files"][name]
+    expected = json.loads((CASES / "C13" / "expected.json").read_text(encoding="utf-8"))["files"][
+        name
+    ]
     facts = probe_video(CASES / "C13" / "input" / name)
-    assert (facts.readable, facts.problem, facts.has_video, facts.truncated) == (True, None, True, False)
+    assert (facts.readable, facts.problem, facts.has_video, facts.truncated) == (
+        True,
+        None,
+        True,
+        False,
+    )
     assert facts.duration_s == pytest.approx(expected["duration_s"], abs=expected["tolerance_s"])
     assert (facts.width, facts.height) == (64, 36)
     assert facts.ffprobe_version
@@ -113,7 +152,9 @@ def test_missing_ffprobe_is_a_fact(videos: dict[str, Path]) -> None:
 def test_timeout_kills_ffprobe(videos: dict[str, Path], tmp_path: Path) -> None:
     """A probe that cannot finish in time is reported as a timeout (ffprobe is killed)."""
     slow = tmp_path / "slow_ffprobe"
-    slow.write_text(f'#!/bin/sh\n[ "$1" = "-version" ] && exec {shutil.which("ffprobe")} -version\nsleep 30\n')
+    slow.write_text(
+        f'#!/bin/sh\n[ "$1" = "-version" ] && exec {shutil.which("ffprobe")} -version\nsleep 30\n'
+    )
     slow.chmod(0o755)
     facts = probe_video(videos["mp4_240"], ffprobe=str(slow), timeout_s=0.5)
     assert (facts.readable, facts.problem) == (False, "timeout")
