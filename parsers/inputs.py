@@ -36,6 +36,7 @@ class _Collected:
     materials: list[Material] = field(default_factory=list)
     problems: list[IntakeProblem] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    archives: int = 0  # archives opened so far (names their extraction folders)
 
 
 def read_input(
@@ -103,7 +104,8 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
     if is_junk_name(Path(name).name):
         return
     if is_archive_path(path) and detect_kind(path, name) in ARCHIVE_KINDS:
-        dest = workdir / f"x-{len(got.materials)}-{abs(hash(name)) % 10**8}"
+        got.archives += 1
+        dest = workdir / f"x-{got.archives}"
         result = extract_archive(path, dest, display_name=name, limits=opts.archive_limits)
         got.problems.extend(result.problems)
         if not result.readable:
