@@ -218,6 +218,26 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
     out.print(table)
 
 
+# Verbs that live in their own modules (one concept per file); each module has register(app).
+COMMAND_MODULES = ("bot.cli_officers", "bot.cli_packets")
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     app()
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
+from bot.crashpoints import crashpoint
 from bot.folder_watcher import FolderWatcher
 from bot.pipeline import Outcome, Pipeline
 from bot.store import Store
@@ -117,6 +118,7 @@ class Intake:
                 self.transport(),
                 now=now,
                 backoff=Backoff(give_up_after_s=self.settings.outbox.retry_for_s),
+                hook=crashpoint,
             )
         )
         return [self._describe(i) for i in report.sent], [

@@ -12,11 +12,13 @@ import json
 import logging
 import shutil
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
+from bot.crashpoints import crashpoint
 from bot.facts_codec import dumps_facts, loads_facts
 from bot.replies import ReplyBuilder
 from bot.store import DossierRow, InputRow, Store
@@ -69,6 +71,9 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
+        # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
+        # from the level below): each returns an Outcome when it took the input, else None.
+        self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
 
     def now(self) -> datetime:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
@@ -111,6 +116,12 @@ class Pipeline:
                     self.store.archive.put_file(m.path)
 
     def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
+        for intercept in self.interceptors:
+            taken = intercept(row, dossiers)
+            if taken is not None:
+                outcome.trackings, outcome.verdicts = taken.trackings, taken.verdicts
+                outcome.skipped = taken.skipped
+                return
         mail = dossiers[0].mail if dossiers else None
         no_reply = self.replies.no_reply_reason(mail) if mail else None
         if no_reply and not any(_has_materials(d) for d in dossiers):
@@ -149,6 +160,8 @@ class Pipeline:
                     )
             self._refresh_verdicts()
             self.store.mark_processed(row.id)
+            crashpoint("before_commit")
+        crashpoint("after_commit")
         log.info("input %s processed: %s", row.id, ", ".join(
             f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
 

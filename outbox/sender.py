@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Protocol
 
 from outbox import queue
@@ -59,6 +60,7 @@ async def deliver_pending(
     now: datetime,
     backoff: Backoff | None = None,
     limit: int = 100,
+    hook: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
     """Send every due message once; return what happened.
 
@@ -66,7 +68,8 @@ async def deliver_pending(
     (before the next one is tried), so a restart resends only what was not acknowledged. A
     temporary failure is rescheduled by ``backoff``; once the server is unreachable the rest of
     this pass is rescheduled too rather than each waiting for its own timeout. Never raises for a
-    delivery problem; other exceptions (database errors) propagate.
+    delivery problem; other exceptions (database errors) propagate. ``hook(step)`` is called with
+    ``"before_send"`` and ``"after_send"`` around each hand-over (fault-injection tests use it).
     """
     backoff = backoff or Backoff()
     report = DeliveryReport()
@@ -75,6 +78,8 @@ async def deliver_pending(
         if connection_down:
             _retry_or_expire(conn, item, "server unreachable in this pass", now, backoff, report)
             continue
+        if hook is not None:
+            hook("before_send")
         try:
             answer = await transport.deliver(
                 item.raw, mail_from=item.mail_from, rcpts=item.rcpts, msg_id=item.message_id
@@ -89,6 +94,8 @@ async def deliver_pending(
             connection_down = getattr(exc, "code", 0) == 0
             _retry_or_expire(conn, item, str(exc), now, backoff, report)
             continue
+        if hook is not None:
+            hook("after_send")
         queue.mark_sent(conn, item.id, now=now, response=answer)
         report.sent.append(item.id)
         log.info("%s %s: delivered (%s)", item.tracking, item.message_id, answer)
