@@ -170,6 +170,7 @@ def test_post_action_specs_parse_to_classes() -> None:
     assert isinstance(action_from_config("keyword:$Taken"), KeywordAction)
 
 
+@pytest.mark.dovecot
 def test_sync_takes_each_message_once_and_flags_seen(dovecot: Dovecot, imap_user, ledger) -> None:
     """GIVEN two delivered messages WHEN synced twice THEN both archived byte-exact once, \\Seen on the server."""
     raws = [mail(1), mail(2)]
@@ -190,6 +191,7 @@ def test_sync_takes_each_message_once_and_flags_seen(dovecot: Dovecot, imap_user
     assert server_flags(dovecot, imap_user) == [("\\Seen",), ("\\Seen",)]
 
 
+@pytest.mark.dovecot
 def test_id_is_sent_after_login_before_select_and_search_has_no_charset(
     dovecot: Dovecot,
     imap_user,
@@ -213,6 +215,7 @@ def test_id_is_sent_after_login_before_select_and_search_has_no_charset(
     assert "ID sent: name=dossier-intake" in dovecot.log()
 
 
+@pytest.mark.dovecot
 def test_move_action_moves_to_chinese_folder(dovecot: Dovecot, imap_user, ledger) -> None:
     dovecot.deliver(imap_user[0], mail(1))
     w = ImapWatcher(
@@ -228,6 +231,7 @@ def test_move_action_moves_to_chinese_folder(dovecot: Dovecot, imap_user, ledger
     ]  # moved, still unread for the officers
 
 
+@pytest.mark.dovecot
 def test_keyword_action_tags_and_leaves_unseen(dovecot: Dovecot, imap_user, ledger) -> None:
     dovecot.deliver(imap_user[0], mail(1))
     w = ImapWatcher(
@@ -240,6 +244,7 @@ def test_keyword_action_tags_and_leaves_unseen(dovecot: Dovecot, imap_user, ledg
     assert server_flags(dovecot, imap_user) == [("intake-taken",)]
 
 
+@pytest.mark.dovecot
 def test_post_action_lost_to_a_crash_is_redone_without_a_second_archive(
     dovecot: Dovecot, imap_user, ledger
 ) -> None:
@@ -260,6 +265,7 @@ def test_post_action_lost_to_a_crash_is_redone_without_a_second_archive(
     assert server_flags(dovecot, imap_user) == [("\\Seen",)]
 
 
+@pytest.mark.dovecot
 def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(
     dovecot: Dovecot, imap_user, ledger
 ) -> None:
@@ -283,6 +289,7 @@ def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(
     assert server_flags(dovecot, imap_user) == [("\\Seen",)] * 3
 
 
+@pytest.mark.dovecot
 def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, ledger) -> None:
     """The server renumbers while the watcher stays connected: it notices on its next sync."""
     dovecot.deliver(imap_user[0], mail(1))
@@ -301,6 +308,7 @@ def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, le
     assert len(ledger.rows()) == 1
 
 
+@pytest.mark.dovecot
 def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, ledger) -> None:
     raw = mail(1, size=5000)
     dovecot.deliver(imap_user[0], raw)
@@ -312,6 +320,7 @@ def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, 
     assert (ledger.archive / ledger.rows()[0][3]).read_bytes() == raw
 
 
+@pytest.mark.dovecot
 def test_idle_wakes_on_delivery(dovecot: Dovecot, imap_user, ledger, running) -> None:
     """GIVEN a watcher in IDLE WHEN a message is delivered THEN it is archived within 1.5 s."""
     woke = threading.Event()
@@ -333,6 +342,7 @@ def test_idle_wakes_on_delivery(dovecot: Dovecot, imap_user, ledger, running) ->
     assert w.connects == 1
 
 
+@pytest.mark.dovecot
 def test_blackholed_connection_is_detected_and_mail_taken_once(
     dovecot: Dovecot,
     imap_user,
@@ -361,6 +371,7 @@ def test_blackholed_connection_is_detected_and_mail_taken_once(
     assert [r[2] for r in ledger.rows()] == [1, 2]
 
 
+@pytest.mark.dovecot
 def test_server_without_idle_or_move_is_polled_and_moved_by_copy(
     dovecot_plain_imap4: Dovecot, ledger, running
 ) -> None:
@@ -397,6 +408,7 @@ def test_missing_server_skips_locally_and_fails_in_ci(monkeypatch) -> None:
         _missing("dovecot is not installed")
 
 
+@pytest.mark.dovecot
 def test_starttls_verifies_the_certificate(dovecot_tls, ledger) -> None:
     """A self-signed server is refused by default and trusted with ``ca_file`` (imap-tools alone
     would verify nothing)."""
