@@ -35,3 +35,16 @@ examples: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache
+
+# Benchmarks (never part of `make test`): results go to BENCHMARKS.md.
+bench: $(STAMP)
+	sh tools/install-system-deps.sh
+	$(BIN)/python bench/run.py --full
+
+bench-quick: $(STAMP)
+	sh tools/install-system-deps.sh
+	$(BIN)/python bench/run.py --quick
+
+# Longer fuzzing of the MIME, archive and table entry points.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -m fuzz tests

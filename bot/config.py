@@ -50,16 +50,45 @@ class StoreSettings(_Section):
         return self.data_dir / "work"
 
 
+class Officer(_Section):
+    """An officer: receives digests (for their categories) and may send commands by mail."""
+
+    name: str
+    email: str
+    categories: list[str] = Field(default_factory=list)  # empty: all categories
+    lead: bool = False  # the lead receives the whole digest
+
+
 class OfficeSettings(_Section):
     """This instance's place in the chain district → city → province → ministry."""
 
     level: Level = "city"
     unit: str = "示例市经济和信息化局"
+    unit_short: str = ""  # 简称 used in packet folder names; "" derives it from the unit
     division_code: str = Field("420100", pattern=r"^\d{6}$")
+    # Which quota of the campaign applies when forwarding (e.g. "provincial_miit", "plan_city",
+    # "central_soe"); "" means no quota.
+    unit_kind: str = ""
     officer_contact: str = "数字经济处，联系电话 027-00000000"
-    officers: list[str] = Field(default_factory=list)
+    officers: list[Officer] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
     downstream_senders: list[str] = Field(default_factory=list)
+
+
+class DigestSettings(_Section):
+    """Scheduled digests to the officers (APScheduler, inside the daemon)."""
+
+    enabled: bool = True
+    times: list[str] = Field(default_factory=lambda: ["08:30"])  # HH:MM, the campaign's time zone
+    on_deadline_day: bool = True  # one more digest on the level's deadline day, at 17:00
+
+
+class PacketSettings(_Section):
+    """The consolidated packet for the next level."""
+
+    out_dir: Path = Path("var/packets")
+    max_message_bytes: int = 45 * 1024 * 1024  # per upstream mail (163.com accepts ~50 MB)
+    iso: bool = False  # also write one disc image per applicant
 
 
 class CampaignSettings(_Section):
@@ -153,6 +182,8 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    packet: PacketSettings = Field(default_factory=PacketSettings)
     log_format: Literal["text", "json"] = "text"
 
     @classmethod

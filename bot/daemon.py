@@ -46,6 +46,8 @@ class Intake:
         self.campaign = campaign or load_campaign(settings.campaign.profile)
         self.pipeline = Pipeline(settings, self.store, self.campaign)
         self.wake = threading.Event()
+        for make in _optional_hooks("make_interceptor"):
+            self.pipeline.interceptors.append(make(self))
 
     def close(self) -> None:
         self.store.close()
@@ -164,6 +166,7 @@ class Intake:
             threads.append(threading.Thread(target=imap.run, args=(stop,), name="imap", daemon=True))
         for t in threads:
             t.start()
+        schedulers = [start(self, stop) for start in _optional_hooks("start_scheduler")]
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
             self.pipeline.process_pending()
@@ -173,8 +176,31 @@ class Intake:
                 log.exception("delivery pass failed")
             self.wake.wait(timeout=30)
             self.wake.clear()
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=False)
         for t in threads:
             t.join(timeout=10)
         log.info("stopped")
+
+
+# Modules that extend the daemon (one concept per file): each may define make_interceptor(intake)
+# (a handler tried before an input becomes dossiers) and start_scheduler(intake, stop).
+HOOK_MODULES = ("bot.officer_mail", "bot.packet_intake", "bot.scheduler")
+
+
+def _optional_hooks(attr: str) -> list:
+    import importlib
+
+    found = []
+    for name in HOOK_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        if hasattr(module, attr):
+            found.append(getattr(module, attr))
+    return found
 
 

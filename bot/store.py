@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,32 +113,54 @@ def _now() -> str:
 
 
 class Store:
-    """The database plus the archive; implements ``bot.ledger.Ledger`` for the watchers."""
+    """The database plus the archive; implements ``bot.ledger.Ledger`` for the watchers.
 
-    def __init__(self, conn: sqlite3.Connection, archive: Archive):
-        self.conn = conn
+    Each thread gets its own SQLite connection (watcher threads and the processing loop write
+    concurrently; WAL and ``busy_timeout`` serialise the writers).
+    """
+
+    def __init__(self, db_path: Path, archive: Archive):
+        self.db_path = db_path
         self.archive = archive
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; explicit transactions via ``transaction()``)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
 
     @classmethod
     def open(cls, db_path: Path, archive_dir: Path) -> Store:
-        """Open (creating if needed) the store; folders are owner-only (0700)."""
+        """Open (creating if needed) the store; folders are owner-only (0700), the file 0600."""
         db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        store = cls(db_path, Archive(archive_dir))
+        store.conn  # creates the file
         try:
             os.chmod(db_path, 0o600)
         except OSError:
             pass
-        store = cls(conn, Archive(archive_dir))
         store._migrate()
         return store
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
