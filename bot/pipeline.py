@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.crashpoints import crashpoint
+from bot.progress import track
 from bot.facts_codec import dumps_facts, loads_facts
 from bot.replies import ReplyBuilder
 from bot.store import DossierRow, InputRow, Store
@@ -81,7 +82,8 @@ class Pipeline:
 
     def process_pending(self) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest."""
-        return [self.process(row) for row in self.store.pending_inputs()]
+        pending = self.store.pending_inputs()
+        return [self.process(row) for row in track(pending, "processing inputs")]
 
     def process(self, row: InputRow) -> Outcome:
         """Process one input; failures are recorded on it (quarantined after 3 attempts)."""

@@ -13,6 +13,8 @@ Problem slugs are stable strings (rules match on them):
 - archives (``IntakeProblem.kind``): ``archive_traversal``, ``archive_link``, ``archive_device``,
   ``archive_bomb``, ``archive_too_deep``, ``archive_too_many``, ``archive_encrypted``,
   ``archive_corrupt``, ``archive_unsupported``
+- mails (``IntakeProblem.kind``): ``mail_unreadable``, ``mail_too_deep``, ``mail_too_many_parts``,
+  ``mail_tnef_unreadable``
 """
 
 from __future__ import annotations
