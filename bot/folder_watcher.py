@@ -23,6 +23,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from bot.crashpoints import crashpoint
 from bot.ledger import Ledger
 from bot.stability import StabilityTracker, fsync_dir, looks_complete, signature
 from parsers.junk import is_junk_name
@@ -160,6 +161,7 @@ class FolderWatcher:
             self._failed[name] = sig
             self._tracker.forget(name)
             return False
+        crashpoint("after_take")
         self._tracker.forget(name)
         if self.processed_dir is None:
             self._left[name] = sig

@@ -25,6 +25,7 @@ from imap_tools import BaseMailBox
 from imap_tools.errors import ImapToolsError
 from imap_tools.utils import encode_folder
 
+from bot.crashpoints import crashpoint
 from bot.imap_actions import PostAction, PostActionError, action_from_config
 from bot.imap_connect import (
     TRANSIENT,
@@ -239,6 +240,7 @@ class ImapWatcher:
             log.info("[%s] %s UID %s vanished before it was fetched", name, folder, uid)
             return 0
         raw, received_at, size = fetched
+        crashpoint("after_fetch")
         sha = hashlib.sha256(raw).hexdigest()
         message_id = _message_id(raw)
         if self.ledger.is_known_message(sha, message_id):
@@ -262,6 +264,7 @@ class ImapWatcher:
             uid=uid,
             received_at=received_at,
         )
+        crashpoint("after_archive")
         if size > self.account.max_message_bytes:
             log.warning(
                 "[%s] input %s (%s): %d bytes is above the %d-byte limit; archived all the same",
@@ -281,6 +284,7 @@ class ImapWatcher:
             size,
         )
         self._apply(mailbox, folder, uid)
+        crashpoint("after_post_action")
         if self.on_new is not None:
             try:
                 self.on_new(input_id)
