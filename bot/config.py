@@ -130,6 +130,16 @@ class ImapSettings(_Section):
     resync_s: float = 60.0
     timeout_s: float = 60.0
     max_message_bytes: int = 50 * 1024 * 1024
+    ca_file: Path | None = None  # PEM file of a private CA to trust (None: the system's CAs)
+    backoff_min_s: float = 1.0  # first reconnect delay; doubles up to backoff_max_s
+    backoff_max_s: float = 300.0
+
+
+class MaildirSettings(_Section):
+    """Local Maildirs (an MTA delivering on this machine) read as sources, like the mailbox."""
+
+    folders: list[Path] = Field(default_factory=list)  # empty: no Maildir source
+    rescan_s: float = 5.0
 
 
 class SmtpSettings(_Section):
@@ -153,6 +163,8 @@ class OutboxSettings(_Section):
     domain: str = "example.org"
     replies_per_sender_per_day: int = 10
     retry_for_s: float = 2 * 24 * 3600
+    retry_first_s: float = 60.0  # first retry delay after a temporary failure; doubles
+    retry_max_s: float = 3600.0  # longest delay between two retries
 
 
 class ParsingSettings(_Section):
@@ -179,6 +191,7 @@ class Settings(BaseSettings):
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     drop: DropSettings = Field(default_factory=DropSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
+    maildir: MaildirSettings = Field(default_factory=MaildirSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     parsing: ParsingSettings = Field(default_factory=ParsingSettings)
