@@ -11,9 +11,9 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
 from bot.crashpoints import crashpoint
@@ -46,6 +46,7 @@ class Intake:
         self.campaign = campaign or load_campaign(settings.campaign.profile)
         self.pipeline = Pipeline(settings, self.store, self.campaign)
         self.wake = threading.Event()
+        self._started = time.monotonic()
         for make in _optional_hooks("make_interceptor"):
             self.pipeline.interceptors.append(make(self))
 
@@ -70,6 +71,16 @@ class Intake:
             )
         return watchers
 
+    def maildir_sources(self) -> list:
+        """One ``MaildirSource`` per ``[maildir] folders`` entry."""
+        from bot.maildir_source import MaildirSource
+
+        m = self.settings.maildir
+        return [
+            MaildirSource(root, self.store, rescan_s=m.rescan_s, on_new=lambda _id: self.wake.set())
+            for root in m.folders
+        ]
+
     def imap_watcher(self):
         """The IMAP watcher for ``[imap]``, or None when the mailbox is not enabled."""
         if not self.settings.imap.enabled:
@@ -91,6 +102,9 @@ class Intake:
             idle_s=i.idle_s,
             resync_s=i.resync_s,
             max_message_bytes=i.max_message_bytes,
+            ca_file=i.ca_file,
+            backoff_min_s=i.backoff_min_s,
+            backoff_max_s=i.backoff_max_s,
         )
         return ImapWatcher(account, self.store, on_new=lambda _id: self.wake.set())
 
@@ -111,15 +125,38 @@ class Intake:
             timeout_s=s.timeout_s,
         )
 
+    def clock(self) -> datetime:
+        """The delivery clock: real time, or the pinned ``[campaign] now`` advancing from start.
+
+        A pinned clock that stood still would never reach a retry time (and one far from the
+        queue's timestamps would expire every retry at once), so it runs with the real seconds.
+        """
+        pinned = self.settings.campaign.now
+        if pinned is None:
+            return datetime.now(UTC)
+        return pinned + timedelta(seconds=time.monotonic() - self._started)
+
+    def backoff(self) -> Backoff:
+        o = self.settings.outbox
+        return Backoff(first_s=o.retry_first_s, max_s=o.retry_max_s, give_up_after_s=o.retry_for_s)
+
+    def next_retry_in_s(self) -> float | None:
+        """Seconds until the earliest pending reply is due (0 when overdue), or None."""
+        row = self.store.conn.execute(
+            "SELECT MIN(next_attempt_at) FROM outgoing WHERE status='pending'"
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return max(0.0, row[0] - self.clock().timestamp())
+
     def deliver(self) -> tuple[list[str], list[str]]:
         """Send what is queued; returns (delivered descriptions, failed descriptions)."""
-        now = self.settings.campaign.now or datetime.now(UTC)
         report = asyncio.run(
             deliver_pending(
                 self.store.conn,
                 self.transport(),
-                now=now,
-                backoff=Backoff(give_up_after_s=self.settings.outbox.retry_for_s),
+                now=self.clock(),
+                backoff=self.backoff(),
                 hook=crashpoint,
             )
         )
@@ -142,6 +179,8 @@ class Intake:
             # The first pass records each entry's signature, the second takes the unchanged ones.
             w.scan_once()
             w.scan_once()
+        for m in self.maildir_sources():
+            m.scan_once()
         imap = self.imap_watcher()
         if imap is not None:
             try:
@@ -161,6 +200,8 @@ class Intake:
         threads = []
         for w in self.folder_watchers():
             threads.append(threading.Thread(target=w.run, args=(stop,), name=f"drop:{w.root}", daemon=True))
+        for m in self.maildir_sources():
+            threads.append(threading.Thread(target=m.run, args=(stop,), name=f"maildir:{m.root}", daemon=True))
         imap = self.imap_watcher()
         if imap is not None:
             threads.append(threading.Thread(target=imap.run, args=(stop,), name="imap", daemon=True))
@@ -169,12 +210,16 @@ class Intake:
         schedulers = [start(self, stop) for start in _optional_hooks("start_scheduler")]
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
-            self.pipeline.process_pending()
+            for row in self.store.pending_inputs():
+                if stop.is_set():
+                    break  # SIGTERM: the current input was finished; the rest wait for the restart
+                self.pipeline.process(row)
             try:
                 self.deliver()
             except Exception:  # a transport failure is retried on the next pass
                 log.exception("delivery pass failed")
-            self.wake.wait(timeout=30)
+            due = self.next_retry_in_s()
+            self.wake.wait(timeout=30.0 if due is None else min(30.0, max(0.2, due + 0.05)))
             self.wake.clear()
         for scheduler in schedulers:
             scheduler.shutdown(wait=False)
