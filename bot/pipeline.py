@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.crashpoints import crashpoint
+from bot.decisions import waived_codes
 from bot.progress import track
 from bot.facts_codec import dumps_facts, loads_facts
 from bot.replies import ReplyBuilder
@@ -150,7 +151,10 @@ class Pipeline:
                 return
             replaced = {earlier.id for earlier, _, _ in placed if earlier is not None}
             judged = self._judge([f for _, f, _ in placed], replaced)
+            waived = waived_codes(self.store)
             for (earlier, facts, part), findings in zip(placed, judged, strict=True):
+                if earlier is not None:  # an officer's waivers on this dossier (bot/decisions.py)
+                    findings = without_waived(findings, waived.get(earlier.tracking, set()))
                 v = verdict(findings)
                 tracking, version = self._save_version(row, part, earlier, facts, findings, v, now)
                 outcome.trackings.append(tracking)
@@ -221,6 +225,10 @@ class Pipeline:
         )
         return tracking, version
 
+    def refresh_verdicts(self) -> None:
+        """Judge every current dossier again (after an officer's decision); call in a transaction."""
+        self._refresh_verdicts()
+
     def _refresh_verdicts(self) -> None:
         """Judge every current dossier again, so cross-dossier findings stay true for all of them.
 
@@ -231,7 +239,9 @@ class Pipeline:
             return
         facts = [loads_facts(v["facts"]) for _, v in current]
         evaluation = evaluate(facts, self.campaign, level=self.settings.office.level, now=self.now())
+        waived = waived_codes(self.store)
         for (d, v), findings in zip(current, evaluation.per_dossier, strict=True):
+            findings = without_waived(findings, waived.get(d.tracking, set()))
             new_v = verdict(findings)
             self.store.conn.execute(
                 "UPDATE versions SET findings=?, verdict=? WHERE id=?",
@@ -242,6 +252,11 @@ class Pipeline:
 
 def _has_materials(d: DossierFacts) -> bool:
     return any(m.role in ("application_form", "scanned_copy", "video") for m in d.materials)
+
+
+def without_waived(findings: list[Finding], waived: set[str]) -> list[Finding]:
+    """``findings`` minus those whose code an officer waived for this dossier."""
+    return [f for f in findings if f.code not in waived] if waived else findings
 
 
 def findings_of(version_row) -> list[Finding]:
