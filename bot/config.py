@@ -71,6 +71,11 @@ class OfficeSettings(_Section):
     unit_kind: str = ""
     officer_contact: str = "数字经济处，联系电话 027-00000000"
     officers: list[Officer] = Field(default_factory=list)
+    # CC the officers responsible for a dossier's category on its 补正通知 (bot/replies.py).
+    cc_officers_on_defects: bool = False
+    # Refuse officers' mailed commands unless an Authentication-Results header (RFC 8601) shows
+    # dkim or spf pass; a fail is always refused (bot/officer_mail.py).
+    require_authentication_results: bool = False
     upstream: list[str] = Field(default_factory=list)
     downstream_senders: list[str] = Field(default_factory=list)
 
