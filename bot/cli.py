@@ -11,7 +11,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -54,7 +54,7 @@ def _settings() -> Settings:
 @app.callback()
 def main_options(
     config: Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")] = Path("config.toml"),
-    log_format: Annotated[Optional[str], typer.Option(help="text | json")] = None,  # noqa: UP007
+    log_format: Annotated[str | None, typer.Option(help="text | json")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     State.config, State.log_format, State.verbose = config, log_format, verbose
@@ -102,8 +102,8 @@ def _print_run(settings: Settings, report) -> None:
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Dossier folders, files, archives or .eml files.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-    campaign: Annotated[Optional[Path], typer.Option(help="Campaign profile (TOML).")] = None,  # noqa: UP007
-    received: Annotated[Optional[str], typer.Option(help="When it was received (ISO 8601), for LATE_SUBMISSION.")] = None,  # noqa: UP007
+    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML).")] = None,
+    received: Annotated[str | None, typer.Option(help="When it was received (ISO 8601), for LATE_SUBMISSION.")] = None,
     level: Annotated[str, typer.Option(help="district | city | province | ministry")] = "city",
 ) -> None:
     """Check dossiers offline against the notice; all paths are judged together."""

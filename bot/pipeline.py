@@ -15,13 +15,12 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.config import Settings
 from bot.crashpoints import crashpoint
 from bot.decisions import waived_codes
-from bot.progress import track
 from bot.facts_codec import dumps_facts, loads_facts
+from bot.progress import track
 from bot.replies import ReplyBuilder
 from bot.store import DossierRow, InputRow, Store
 from bot.threading_rules import merge_versions, thread_key

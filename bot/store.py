@@ -147,7 +147,7 @@ class Store:
         """Open (creating if needed) the store; folders are owner-only (0700), the file 0600."""
         db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = cls(db_path, Archive(archive_dir))
-        store.conn  # creates the file
+        _ = store.conn  # creates the file
         try:
             os.chmod(db_path, 0o600)
         except OSError:

@@ -7,9 +7,9 @@ sender for the same project name. Only mail threads: a drop-folder input has no 
 
 from __future__ import annotations
 
+from outbox.tracking import parse_tracking
 from parsers.assemble import assemble_dossier
 from parsers.facts import DossierFacts
-from outbox.tracking import parse_tracking
 from rules.names import normalise_name
 
 

@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
 # A valid 统一社会信用代码 (GB 32100-2015 check character correct) and helpers to make more.
@@ -236,7 +236,7 @@ def make_submission_eml(
     msg["From"] = f"{sender_name} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or datetime(2023, 11, 28, 9, 30, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(date or datetime(2023, 11, 28, 9, 30, tzinfo=UTC))
     msg["Message-ID"] = message_id or make_msgid(domain="example.com")
     msg.set_content(body)
     for f in files:

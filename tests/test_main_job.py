@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.daemon import Intake
 from tests.conftest import make_settings
@@ -48,7 +48,7 @@ def test_reply_to_defect_notice_becomes_version_two(tmp_path):
             sender="clerk@example.com",
             subject=f"回复：{notice['Subject']}",
             message_id="<second@mail.example.com>",
-            date=datetime(2023, 11, 29, 12, 0, tzinfo=timezone.utc),
+            date=datetime(2023, 11, 29, 12, 0, tzinfo=UTC),
         )
         msg = email.message_from_bytes(reply, policy=email.policy.default)
         msg["In-Reply-To"] = notice["Message-ID"]
