@@ -27,6 +27,8 @@ from rules.campaign import Campaign, load_campaign
 
 log = logging.getLogger("intake.daemon")
 
+IDLE_PASS_S = 5.0  # seconds between processing passes when nothing wakes the loop
+
 
 @dataclass
 class RunReport:
@@ -219,7 +221,8 @@ class Intake:
             except Exception:  # a transport failure is retried on the next pass
                 log.exception("delivery pass failed")
             due = self.next_retry_in_s()
-            self.wake.wait(timeout=30.0 if due is None else min(30.0, max(0.2, due + 0.05)))
+            # Every few seconds at most: `intake reprocess` puts inputs back from another process.
+            self.wake.wait(timeout=IDLE_PASS_S if due is None else min(IDLE_PASS_S, max(0.2, due + 0.05)))
             self.wake.clear()
         for scheduler in schedulers:
             scheduler.shutdown(wait=False)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,6 +36,11 @@ from rules.finding import Finding
 from rules.verdict import verdict
 
 log = logging.getLogger("intake.pipeline")
+
+# Inputs parsed ahead of the one being committed, in threads: ffprobe, LibreOffice and file I/O
+# run outside the GIL, so a batch uses every core (bench/ingest.py measures the gain).
+PARSE_WORKERS = min(4, os.cpu_count() or 1)
+PARSE_AHEAD = 2 * PARSE_WORKERS
 
 
 @dataclass
@@ -75,6 +82,10 @@ class Pipeline:
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
+        # Decoded facts of current versions, by their JSON text: each version is decoded once,
+        # not once per input judged after it (that was O(N²) decoding over a batch).
+        self._decoded: dict[str, DossierFacts] = {}
+        self._in_batch = False  # process_pending refreshes every verdict once, at the end
 
     def now(self) -> datetime:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
@@ -82,25 +93,59 @@ class Pipeline:
 
     def process_pending(self) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest."""
+        Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
+        by one in order; cross-dossier verdicts of the earlier dossiers are refreshed once at the
+        end of the batch (each new version is still judged against every current dossier).
+        """
         pending = self.store.pending_inputs()
-        return [self.process(row) for row in track(pending, "processing inputs")]
+        outcomes: list[Outcome] = []
+        self._in_batch = True
+        try:
+            with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
+                ahead: dict[int, Future[list[DossierFacts]]] = {}
+                for i, row in enumerate(track(pending, "processing inputs")):
+                    for nxt in pending[i : i + PARSE_AHEAD]:
+                        if nxt.id not in ahead:
+                            ahead[nxt.id] = pool.submit(self._parse, nxt)
+                    outcomes.append(self.process(row, parsed=ahead.pop(row.id)))
+        finally:
+            self._in_batch = False
+        if any(o.trackings for o in outcomes):
+            with self.store.transaction():
+                self._refresh_verdicts()
+        return outcomes
 
-    def process(self, row: InputRow) -> Outcome:
-        """Process one input; failures are recorded on it (quarantined after 3 attempts)."""
+    def _parse(self, row: InputRow) -> list[DossierFacts]:
+        """The dossiers of one input, read from its archived copy (thread-safe: no database)."""
+        work_root = self.settings.store.work_dir
+        src = self.store.materialise(row, work_root)
+        return read_input(
+            src,
+            work_root / f"input-{row.id}-parsed",
+            options=self.options,
+            # A pinned clock (demo, rehearsal) stands for the time of receipt too.
+            received_at=self.settings.campaign.now or row.received_at,
+            display_name=row.name,
+        )
+
+    def process(self, row: InputRow, parsed: Future[list[DossierFacts]] | None = None) -> Outcome:
+        """Process one input; failures are recorded on it (quarantined after 3 attempts).
+
+        ``parsed``: its dossiers being read in a worker (``process_pending``); None reads them here.
+        """
         outcome = Outcome(row.id, row.name)
         work_root = self.settings.store.work_dir
         try:
-            src = self.store.materialise(row, work_root)
-            dossiers = read_input(
-                src,
-                work_root / f"input-{row.id}-parsed",
-                options=self.options,
-                # A pinned clock (demo, rehearsal) stands for the time of receipt too.
-                received_at=self.settings.campaign.now or row.received_at,
-                display_name=row.name,
-            )
+            dossiers = parsed.result() if parsed is not None else self._parse(row)
             self._keep_materials(dossiers)
+            desk = desk_problem(dossiers)
+            if desk is not None:
+                raise DeskProblem(desk)
             self._commit(row, dossiers, outcome)
+        except DeskProblem as exc:  # retrying cannot help: quarantined at once, nobody answered
+            self.store.quarantine(row.id, f"DeskProblem: {exc}")
+            log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
+            outcome.error = f"DeskProblem: {exc}"
         except Exception as exc:  # recorded on the input; the daemon goes on
             state = self.store.record_failure(row.id, "".join(traceback.format_exception(exc)))
             log.exception("input %s (%s) failed; now %s", row.id, row.name, state)
@@ -163,7 +208,8 @@ class Pipeline:
                         self.store.conn, facts, findings, v, tracking, version,
                         dedupe_key=f"reply:{row.id}:{part}", now=now,
                     )
-            self._refresh_verdicts()
+            if not self._in_batch:
+                self._refresh_verdicts()
             self.store.mark_processed(row.id)
             crashpoint("before_commit")
         crashpoint("after_commit")
@@ -182,7 +228,7 @@ class Pipeline:
         resubmission is a new version, never a duplicate of its own earlier version).
         """
         others = [
-            loads_facts(v["facts"]) for d, v in self.store.current_versions() if d.id not in replaced
+            self._facts_of(v["facts"]) for d, v in self.store.current_versions() if d.id not in replaced
         ]
         evaluation = evaluate(others + new, self.campaign, level=self.settings.office.level, now=self.now())
         return evaluation.per_dossier[len(others):]
@@ -224,6 +270,13 @@ class Pipeline:
         )
         return tracking, version
 
+    def _facts_of(self, text: str) -> DossierFacts:
+        """``loads_facts(text)``, decoded once per distinct text (the rules never mutate facts)."""
+        facts = self._decoded.get(text)
+        if facts is None:
+            facts = self._decoded[text] = loads_facts(text)
+        return facts
+
     def refresh_verdicts(self) -> None:
         """Judge every current dossier again (after an officer's decision); call in a transaction."""
         self._refresh_verdicts()
@@ -236,7 +289,8 @@ class Pipeline:
         current = self.store.current_versions()
         if not current:
             return
-        facts = [loads_facts(v["facts"]) for _, v in current]
+        facts = [self._facts_of(v["facts"]) for _, v in current]
+        self._decoded = {v["facts"]: f for (_, v), f in zip(current, facts, strict=True)}
         evaluation = evaluate(facts, self.campaign, level=self.settings.office.level, now=self.now())
         waived = waived_codes(self.store)
         for (d, v), findings in zip(current, evaluation.per_dossier, strict=True):
@@ -247,6 +301,26 @@ class Pipeline:
                 (json.dumps([f.to_json() for f in findings], ensure_ascii=False), new_v, v["id"]),
             )
             self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
+
+
+class DeskProblem(Exception):
+    """This machine, not the applicant, prevents judging the input (e.g. ffprobe is missing)."""
+
+
+def desk_problem(dossiers: list[DossierFacts]) -> str | None:
+    """Why the desk cannot judge these dossiers (a video nobody could probe), or None.
+
+    Answering anyway would send a 回执 for a video whose duration was never checked.
+    """
+    for d in dossiers:
+        for m in d.materials:
+            problem = m.problem or (m.video.problem if m.video else None)
+            if problem == "ffprobe_missing":
+                return (
+                    f"ffprobe is missing, the video 「{m.name}」 cannot be checked: install ffmpeg"
+                    " (or set [parsing] ffprobe), then `intake reprocess ID`"
+                )
+    return None
 
 
 def _has_materials(d: DossierFacts) -> bool:

@@ -342,6 +342,13 @@ class Store:
             self.conn.execute("UPDATE inputs SET state=? WHERE id=?", (state, input_id))
         return state
 
+    def quarantine(self, input_id: int, error: str) -> None:
+        """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
+        self.conn.execute(
+            "UPDATE inputs SET state='quarantined', attempts=attempts+1, error=? WHERE id=?",
+            (error, input_id),
+        )
+
     def requeue(self, input_id: int) -> bool:
         """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
         cur = self.conn.execute(
