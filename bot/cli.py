@@ -147,11 +147,37 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from bot.status import status_data, status_tables
 
     settings = _settings()
+    failed = _failed_replies(settings)
     if as_json:
-        sys.stdout.write(json.dumps(status_data(settings), ensure_ascii=False, indent=1) + "\n")
+        data = status_data(settings)
+        data["failed_replies"] = failed
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
         return
     for t in status_tables(settings):
         out.print(t)
+    if failed:
+        t = Table(title="replies not delivered (5xx or retried too long)")
+        for col in ("id", "tracking", "kind", "failure", "last error"):
+            t.add_column(col, overflow="fold")
+        for f in failed:
+            t.add_row(str(f["id"]), f["tracking"] or "-", f["kind"], f["failure"], f["error"])
+        out.print(t)
+
+
+def _failed_replies(settings: Settings) -> list[dict]:
+    """Replies that will not be delivered: id, tracking, kind, failure (perm|expired), last error."""
+    from bot.store import Store
+    from outbox.queue import failures
+
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        return [
+            {"id": f.id, "tracking": f.tracking, "kind": f.kind, "failure": f.failure or "",
+             "error": (f.last_error or "").strip()}
+            for f in failures(store.conn)
+        ]
+    finally:
+        store.close()
 
 
 @app.command()
