@@ -1,0 +1,130 @@
+"""CLI verbs for officers and the next level: ``intake digest``, ``intake packet build|send``, ``intake rank``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+packet_app = typer.Typer(no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
+
+
+def _intake():
+    from bot.cli import _settings
+    from bot.daemon import Intake
+
+    return Intake(_settings())
+
+
+def digest(
+    output: Annotated[Path | None, typer.Option("--out", help="Write the digest (.html; .txt and .png beside it).")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Mail it to the officers now.")] = False,
+) -> None:
+    """Render the officers' digest to a file, or send it now."""
+    from bot.cli import err, out
+    from bot.digest import send_digest, write_digest
+
+    if not output and not send:
+        err.print("intake digest: give --out FILE or --send")
+        raise typer.Exit(2)
+    intake = _intake()
+    try:
+        if output:
+            paths = write_digest(intake, output)
+            out.print("wrote " + ", ".join(str(p) for p in paths))
+        if send:
+            queued, delivered, failed = send_digest(intake)
+            out.print(f"digest queued for {queued} officer(s); delivered {len(delivered)}")
+            for f in failed:
+                out.print(f"[red]not delivered[/red] {f}")
+            if failed:
+                raise typer.Exit(1)
+    finally:
+        intake.close()
+
+
+@packet_app.command("build")
+def packet_build(
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default [packet] out_dir).")] = None,
+) -> None:
+    """Build the packet: 汇总表.xlsx, 推荐报告.docx, one folder per dossier, manifest.json."""
+    from bot.cli import err, out
+    from bot.packets import build
+    from outbox.packet import PacketError
+
+    intake = _intake()
+    try:
+        result = build(intake.settings, intake.store, intake.campaign, output)
+    except PacketError as exc:
+        err.print(f"intake packet build: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    c = result.counts
+    out.print(f"wrote {result.path} (recommended {c['recommended']}, over quota {c['over_quota']}, "
+              f"defective {c['defective']}; table check: {len(result.manifest['findings'])} problem(s))")
+
+
+@packet_app.command("send")
+def packet_send(
+    iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
+    packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
+) -> None:
+    """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
+    from bot.cli import err, out
+    from bot.packets import send
+    from outbox.packet import PacketError
+
+    intake = _intake()
+    try:
+        report = send(intake, packet_dir, iso=iso or None)
+    except PacketError as exc:
+        err.print(f"intake packet send: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now {report.sent}, "
+              f"sent before {report.already}")
+    for k, e in sorted(report.failed.items()):
+        out.print(f"[red]part {k}/{report.total} not sent[/red]: {e}")
+    for p in report.isos:
+        out.print(f"wrote {p}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def rank(
+    trackings: Annotated[list[str] | None, typer.Argument(help="Tracking numbers, first recommended first.")] = None,
+    from_table: Annotated[Path | None, typer.Option("--from-table", help="An edited 汇总表 copy (排序 column or row order).")] = None,
+) -> None:
+    """Set the recommendation order (the rest follow in the notice's default order)."""
+    from bot import ranking
+    from bot.cli import err, out
+    from bot.packets import candidates, ensure_schema
+
+    intake = _intake()
+    try:
+        ensure_schema(intake.store.conn)
+        accepted, defective = candidates(intake.store)
+        known = {i.tracking for i in accepted} | {i.tracking for i, _, _ in defective}
+        try:
+            order = ranking.ranking_from_table(from_table, accepted) if from_table else list(trackings or [])
+            if not order:
+                err.print("intake rank: give tracking numbers or --from-table FILE")
+                raise typer.Exit(2)
+            ranking.set_ranking(intake.store.conn, order, known,
+                                source=f"table:{from_table.name}" if from_table else "cli")
+        except ranking.RankingError as exc:
+            err.print(f"intake rank: {exc}")
+            raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    out.print("ranking: " + " > ".join(order))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``digest``, ``packet`` and ``rank`` to the ``intake`` command."""
+    app.command("digest")(digest)
+    app.command("rank")(rank)
+    app.add_typer(packet_app, name="packet")

@@ -1,0 +1,149 @@
+"""The recommendation order of accepted dossiers: the officers' order first, else the notice's.
+
+Default order (notice 二（二）): dossiers claiming more of the priority conditions (facts
+``priority``: 国家级示范基地, 创新应用已验收, 革命老区, 显著成效) come first, then arrival
+(the time the dossier was first received). Officers override it with ``intake rank TRACKING…``
+(stored in the table ``ranking``) or by editing a copy of the 汇总表 and reading it back
+(:func:`ranking_from_table`): a ``排序`` column when present, else the rows' order.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from parsers.facts import DossierFacts
+from rules.names import normalise_name
+
+log = logging.getLogger("intake.ranking")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ranking(
+  tracking TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,       -- 1 = first recommended
+  set_at TEXT NOT NULL,
+  source TEXT NOT NULL             -- cli | table:<file name>
+);
+"""
+
+# Header texts an officer may give the ranking column of an edited 汇总表 copy.
+RANK_HEADERS = ("排序", "推荐顺序", "推荐排序", "排名", "ranking", "rank")
+TRACKING_HEADERS = ("受理编号", "tracking")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One dossier to rank: its tracking number, facts and first arrival (aware datetime)."""
+
+    tracking: str
+    facts: DossierFacts
+    arrived: datetime
+
+
+class RankingError(Exception):
+    """An officer's ranking names unknown dossiers or cannot be read (message says which)."""
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+def default_key(item: Ranked) -> tuple[int, datetime, str]:
+    """Sort key of the notice's order: more priority conditions first, then earlier arrival."""
+    arrived = item.arrived if item.arrived.tzinfo else item.arrived.replace(tzinfo=UTC)
+    return (-len(set(item.facts.priority)), arrived, item.tracking)
+
+
+def officer_positions(conn: sqlite3.Connection) -> dict[str, int]:
+    """``{tracking: position}`` as the officers set it (empty when they never ranked)."""
+    ensure_schema(conn)
+    return {r[0]: int(r[1]) for r in conn.execute("SELECT tracking, position FROM ranking")}
+
+
+def order(items: Sequence[Ranked], positions: dict[str, int] | None = None) -> list[Ranked]:
+    """``items`` in recommendation order: officer-ranked ones by position, the rest after them
+    in the default order."""
+    positions = positions or {}
+    ranked = sorted((i for i in items if i.tracking in positions), key=lambda i: positions[i.tracking])
+    rest = sorted((i for i in items if i.tracking not in positions), key=default_key)
+    return ranked + rest
+
+
+def set_ranking(
+    conn: sqlite3.Connection, trackings: Sequence[str], known: set[str], *, source: str = "cli"
+) -> None:
+    """Store the officers' order: ``trackings[0]`` first. Replaces any earlier ranking.
+
+    Raises RankingError naming tracking numbers that are not dossiers of this store, or repeats.
+    """
+    unknown = [t for t in trackings if t not in known]
+    if unknown:
+        raise RankingError(f"unknown tracking number(s): {', '.join(unknown)}")
+    repeated = sorted({t for t in trackings if list(trackings).count(t) > 1})
+    if repeated:
+        raise RankingError(f"tracking number(s) given twice: {', '.join(repeated)}")
+    ensure_schema(conn)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM ranking")
+        conn.executemany(
+            "INSERT INTO ranking(tracking, position, set_at, source) VALUES(?,?,?,?)",
+            [(t, i, now, source) for i, t in enumerate(trackings, 1)],
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    log.info("ranking set from %s: %s", source, ", ".join(trackings))
+
+
+def ranking_from_table(path: Path, items: Sequence[Ranked]) -> list[str]:
+    """Tracking numbers in the order an edited 汇总表 copy gives.
+
+    Rows are matched to dossiers by a 受理编号 column when present, else by 申报单位名称 + 项目名称
+    (normalised). The order is the ``排序`` column's numbers when the column exists (rows left
+    empty go last, in table order), else the rows' order. Raises RankingError when the table
+    cannot be read or a row matches no dossier.
+    """
+    from parsers.tables import read_table
+
+    table = read_table(path)
+    if not table.readable:
+        raise RankingError(f"{path.name}: cannot read the table ({table.problem}: {table.detail})")
+    by_tracking = {i.tracking: i for i in items}
+    by_names = {
+        (normalise_name(i.facts.applicant or ""), normalise_name(i.facts.project_name or "")): i
+        for i in items
+    }
+    rank_key = next((k for k in table.columns if k.strip().lower() in RANK_HEADERS), None)
+    tracking_key = next((k for k in table.columns if k.strip().lower() in TRACKING_HEADERS), None)
+    rows: list[tuple[float, int, str]] = []
+    for rec in table.records:
+        cells = rec.cells
+        item = None
+        if tracking_key and cells.get(tracking_key):
+            item = by_tracking.get((cells.get(tracking_key) or "").strip())
+        if item is None:
+            key = (
+                normalise_name(cells.get("applicant") or ""),
+                normalise_name(cells.get("project_name") or ""),
+            )
+            item = by_names.get(key)
+        if item is None:
+            raise RankingError(
+                f"{path.name} row {rec.excel_row}: {cells.get('project_name') or '(no name)'} "
+                "matches no dossier"
+            )
+        raw = (cells.get(rank_key) or "").strip() if rank_key else ""
+        try:
+            pos = float(raw) if raw else float("inf")
+        except ValueError:
+            raise RankingError(f"{path.name} row {rec.excel_row}: 排序 {raw!r} is not a number") from None
+        rows.append((pos if rank_key else float(rec.row), rec.row, item.tracking))
+    rows.sort()
+    return [t for _, _, t in rows]
