@@ -68,8 +68,9 @@ class Decision:
 class DecisionError(Exception):
     """A decision that cannot be taken; ``kind`` is a stable slug, the message is Chinese.
 
-    Kinds: ``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_rejected``,
-    ``not_rejected``, ``empty_note``.
+    Kinds: ``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_waived``,
+    ``already_rejected``, ``not_rejected``, ``empty_note``, ``not_allowed`` (an officer deciding
+    outside their categories, raised by ``bot/officer_actions.py``).
     """
 
     def __init__(self, kind: str, message: str):
@@ -154,7 +155,7 @@ def waive(
     """Record that ``code`` no longer counts against dossier ``tracking`` (豁免).
 
     ``code`` must be a catalogue code (``rules/catalog.py``); a reason is required. Raises
-    DecisionError (``unknown_tracking``, ``unknown_code``, ``reason_required``).
+    DecisionError (``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_waived``).
     """
     ensure_schema(store)
     code = code.strip().upper()
@@ -166,6 +167,8 @@ def waive(
         raise DecisionError("reason_required", "豁免须注明原因。")
     with _tx(store):
         tracking = _require_dossier(store, tracking)
+        if code in waived_codes(store).get(tracking, set()):
+            raise DecisionError("already_waived", f"{tracking} 的 {code} 已豁免，无需重复。")
         return _insert(
             store,
             "waive",

@@ -1,0 +1,332 @@
+"""Mails that follow an officer's decision: the updated 回执 after a waiver, the 不予推荐 and restore
+notices to the applicant, and the confirmation answering an officer's command mail.
+
+Bodies come from ``outbox/templates/decision_*`` and ``officer_reply*`` (``string.Template``),
+plain text plus an HTML alternative, built with the same helpers and 7-bit header encoding as the
+回执 and 补正通知 (:mod:`outbox.compose`, :mod:`outbox.headers`). Subjects carry the tracking
+number in brackets (``【回执（更新）】<project> [<tracking>]``), so an applicant's answer threads
+onto the dossier. Notices to applicants are ``Auto-Submitted: auto-generated`` (RFC 3834 §5: not a
+reply to their mail); the confirmation to an officer is ``auto-replied``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from outbox.compose import (
+    REPLY_PREFIXES,
+    _aware,
+    _finding_row,
+    _items_html,
+    _items_text,
+    _material_rows,
+    _template,
+    _values,
+    new_message_id,
+)
+from outbox.context import ReplyContext
+from outbox.headers import address_header, set_header, text_header, to_bytes
+from parsers.facts import DossierFacts, MailFacts
+from rules.catalog import RULES_BY_CODE
+from rules.finding import Finding
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """One command's outcome for the officer's confirmation.
+
+    ``line``: the command as the officer wrote it; ``ok``: carried out; ``message``: one Chinese
+    sentence (what was done, or why not); ``details``: optional plain text shown below (查询).
+    """
+
+    line: str
+    ok: bool
+    message: str
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Threading:
+    """Where a notice sits in the applicant's thread: our last Message-ID about the dossier."""
+
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+def compose_waiver_notice(
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    findings: list[Finding],
+    tracking: str,
+    *,
+    to: str,
+    waived: Sequence[str],
+    version: int,
+    thread: Threading = Threading(),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The updated 回执 (or, when errors remain, the updated 补正通知) after a waiver.
+
+    ``findings``: the dossier's findings after the waiver; ``waived``: the finding codes the
+    bureau accepted, each listed as "该项已由我局审核同意". Verdict header: ``accepted`` when no
+    error remains, else ``defective``.
+    """
+    errors = [f for f in findings if f.severity == "error"]
+    accepted = not errors
+    project = (dossier.project_name or "").strip() or "申报材料"
+    values = _values(ctx, dossier, project, tracking, version)
+    rows = [
+        {"code": c, "title": RULES_BY_CODE[c].title if c in RULES_BY_CODE else c} for c in waived
+    ]
+    remaining = errors if errors else findings
+    values.update(
+        outcome=(
+            "据此，您单位的申报材料已齐全，予以受理。本邮件即为更新后的回执。"
+            if accepted
+            else f"其余 {len(errors)} 个问题仍需补正，详见下文；补正前本项目暂不予受理。"
+        ),
+        outcome_color="#1a7f37" if accepted else "#b35900",
+        remaining_title="提示（不影响受理，请留意）" if accepted else "仍需补正的问题",
+    )
+    text_vals = dict(values)
+    text_vals["waived"] = _items_text("decision_waived_item.txt", rows)
+    text_vals["remaining"] = _items_text("finding_item.txt", [_finding_row(f) for f in remaining])
+    text_vals["materials"] = _items_text("material_item.txt", _material_rows(dossier.materials))
+    steps = [{"text": s} for s in ctx.next_steps] if accepted else []
+    text_vals["next_steps"] = (
+        "三、后续事项\n" + _items_text("step_item.txt", steps) + "\n" if steps else ""
+    )
+    html_vals = {k: html.escape(v) for k, v in values.items()}
+    html_vals["next_steps"] = (
+        '<h3 style="font-size: 16px; margin: 16px 0 4px;">三、后续事项</h3>'
+        '<ol style="padding-left: 20px; margin: 0;">'
+        + _items_html("step_item.html", steps)
+        + "</ol>"
+        if steps
+        else ""
+    )
+    html_vals["waived"] = _items_html("decision_waived_item.html", rows)
+    html_vals["remaining"] = _items_html("finding_item.html", [_finding_row(f) for f in remaining])
+    html_vals["materials"] = _items_html("material_item.html", _material_rows(dossier.materials))
+    tag = "【回执（更新）】" if accepted else "【补正通知（更新）】"
+    return _finish(
+        ctx,
+        to=to,
+        subject=f"{tag}{project} [{tracking}]",
+        title="回执（更新）" if accepted else "补正通知（更新）",
+        text=_template("decision_waive.txt").substitute(text_vals),
+        content=_template("decision_waive.html").substitute(html_vals),
+        headers={
+            "X-Intake-Tracking": tracking,
+            "X-Intake-Verdict": "accepted" if accepted else "defective",
+            "X-Intake-Version": str(version),
+            "X-Intake-Decision": "waive",
+        },
+        auto="auto-generated",
+        thread=thread,
+        message_id=message_id or new_message_id(tracking, ctx.domain),
+    )
+
+
+def compose_rejection_notice(
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    tracking: str,
+    *,
+    to: str,
+    reason: str,
+    thread: Threading = Threading(),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The polite 不予推荐 notice, with the officer's reason (the notice: 审核单位资质、项目真实性)."""
+    return _simple_notice(
+        "decision_reject",
+        ctx,
+        dossier,
+        tracking,
+        to=to,
+        tag="【不予推荐通知】",
+        title="不予推荐通知",
+        extra={"reason": reason.strip() or "未说明"},
+        decision="reject",
+        thread=thread,
+        message_id=message_id,
+    )
+
+
+def compose_restore_notice(
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    tracking: str,
+    *,
+    to: str,
+    reason: str = "",
+    thread: Threading = Threading(),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The notice that a 不予推荐 decision was withdrawn and the dossier is recommended again."""
+    return _simple_notice(
+        "decision_restore",
+        ctx,
+        dossier,
+        tracking,
+        to=to,
+        tag="【恢复推荐通知】",
+        title="恢复推荐通知",
+        extra={"reason_line": f"说明：{reason.strip()}" if reason.strip() else ""},
+        decision="restore",
+        thread=thread,
+        message_id=message_id,
+    )
+
+
+def compose_officer_reply(
+    ctx: ReplyContext,
+    *,
+    to: str,
+    officer_name: str,
+    results: Sequence[CommandResult],
+    original: MailFacts | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The one confirmation answering an officer's command mail: each command and its outcome.
+
+    The subject is ``回复：<original subject>`` (not prefixed twice), else ``【指令处理结果】``.
+    """
+    ok = sum(1 for r in results if r.ok)
+    values = {
+        "officer_name": officer_name,
+        "count": str(len(results)),
+        "ok_count": str(ok),
+        "failed_count": str(len(results) - ok),
+        "unit": ctx.unit,
+        "date": f"{ctx.now.year}年{ctx.now.month}月{ctx.now.day}日",
+    }
+    text_rows, html_rows = [], []
+    for r in results:
+        status = "已执行" if r.ok else "未执行"
+        details = "".join(f"      {line}\n" for line in r.details.splitlines())
+        text_rows.append(
+            {"line": r.line, "status": status, "message": r.message, "details": details}
+        )
+        html_rows.append(
+            {
+                "line": html.escape(r.line),
+                "status": status,
+                "message": html.escape(r.message),
+                "color": "#1a7f37" if r.ok else "#b42318",
+                "details": (
+                    f'<pre style="font-size: 13px; white-space: pre-wrap;">{html.escape(r.details)}</pre>'
+                    if r.details
+                    else ""
+                ),
+            }
+        )
+    text_vals = dict(values, items=_items_text("officer_reply_item.txt", text_rows))
+    html_vals = {k: html.escape(v) for k, v in values.items()}
+    html_vals["items"] = "".join(
+        _template("officer_reply_item.html").substitute(row) for row in html_rows
+    )
+    orig = " ".join((original.subject if original else "").split())
+    if orig:
+        subject = orig if REPLY_PREFIXES.match(orig) else f"{ctx.reply_prefix}{orig}"
+    else:
+        subject = "【指令处理结果】"
+    thread = Threading()
+    if original is not None and original.message_id:
+        refs = [r for r in original.references if r != original.message_id]
+        thread = Threading(original.message_id, tuple(refs + [original.message_id]))
+    return _finish(
+        ctx,
+        to=to,
+        subject=subject,
+        title="指令处理结果",
+        text=_template("officer_reply.txt").substitute(text_vals),
+        content=_template("officer_reply.html").substitute(html_vals),
+        headers={"X-Intake-Command-Results": f"{ok}/{len(results)}"},
+        auto="auto-replied",
+        thread=thread,
+        message_id=message_id or new_message_id("officer", ctx.domain),
+    )
+
+
+def _simple_notice(
+    template: str,
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    tracking: str,
+    *,
+    to: str,
+    tag: str,
+    title: str,
+    extra: dict[str, str],
+    decision: str,
+    thread: Threading,
+    message_id: str | None,
+) -> EmailMessage:
+    project = (dossier.project_name or "").strip() or "申报材料"
+    values = _values(ctx, dossier, project, tracking, 1)
+    values.update(extra)
+    return _finish(
+        ctx,
+        to=to,
+        subject=f"{tag}{project} [{tracking}]",
+        title=title,
+        text=_template(f"{template}.txt").substitute(values),
+        content=_template(f"{template}.html").substitute(
+            {k: html.escape(v) for k, v in values.items()}
+        ),
+        headers={"X-Intake-Tracking": tracking, "X-Intake-Decision": decision},
+        auto="auto-generated",
+        thread=thread,
+        message_id=message_id or new_message_id(tracking, ctx.domain),
+    )
+
+
+def _finish(
+    ctx: ReplyContext,
+    *,
+    to: str,
+    subject: str,
+    title: str,
+    text: str,
+    content: str,
+    headers: dict[str, str],
+    auto: str,
+    thread: Threading,
+    message_id: str,
+) -> EmailMessage:
+    now = _aware(ctx.now)
+    body_html = _template("page.html").substitute(
+        title=title,
+        content=content,
+        unit=html.escape(ctx.unit),
+        date=f"{now.year}年{now.month}月{now.day}日",
+    )
+    msg = EmailMessage()
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(body_html, subtype="html", charset="utf-8")
+    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
+    set_header(msg, "To", address_header("To", [("", to)]))
+    set_header(msg, "Subject", text_header("Subject", subject))
+    set_header(msg, "Date", format_datetime(now))
+    set_header(msg, "Message-ID", message_id)
+    if thread.in_reply_to:
+        set_header(msg, "In-Reply-To", thread.in_reply_to)
+        set_header(msg, "References", " ".join(thread.references[-20:] or (thread.in_reply_to,)))
+    set_header(msg, "Auto-Submitted", auto)  # RFC 3834 §5
+    set_header(msg, "X-Auto-Response-Suppress", "All")
+    for name, value in headers.items():
+        set_header(msg, name, value)
+    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
+    set_header(msg, "Content-Language", "zh-CN")
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
+    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
