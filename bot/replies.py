@@ -6,10 +6,11 @@ import logging
 import sqlite3
 from datetime import datetime
 
-from bot.config import Settings
+from bot.config import Officer, Settings
 from outbox import queue as outgoing
 from outbox.compose import compose_defect_notice, compose_receipt
 from outbox.context import ReplyContext
+from outbox.headers import address_header, set_header
 from outbox.loops import should_not_reply
 from outbox.tracking import make_tracking
 from parsers.facts import DossierFacts, MailFacts
@@ -65,6 +66,12 @@ class ReplyBuilder:
             ),
         )
 
+    def responsible_officers(self, category: str | None) -> list[Officer]:
+        """Officers whose categories include ``category``; when none does, those with all categories."""
+        officers = self.settings.office.officers
+        named = [o for o in officers if category and category in o.categories]
+        return named or [o for o in officers if not o.categories]
+
     def recipient(self, facts: DossierFacts) -> str | None:
         """Who gets the reply: the mail's sender (Reply-To first), else the form's email."""
         if facts.mail is not None:
@@ -101,6 +108,11 @@ class ReplyBuilder:
             self.context(now), facts, findings, tracking, to=to, original=facts.mail, version=version
         )
         kind = "receipt" if verdict == "accepted" else "defect_notice"
+        cc = []
+        if kind == "defect_notice" and self.settings.office.cc_officers_on_defects:
+            cc = self.responsible_officers(facts.category)
+        if cc:
+            set_header(msg, "Cc", address_header("Cc", [(o.name, o.email) for o in cc]))
         return outgoing.enqueue(
             conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, now=now, commit=False
         )
