@@ -20,6 +20,8 @@ demo: $(STAMP)
 	@rm -rf var/demo/dropbox && mkdir -p var/demo/dropbox && cp -R examples/sample-input/. var/demo/dropbox/
 	$(BIN)/intake --config $(DEMO) run --once
 	$(BIN)/intake --config $(DEMO) summary --out var/demo/汇总表.xlsx
+	$(BIN)/intake --config $(DEMO) digest --out var/demo/digest.html
+	$(BIN)/intake --config $(DEMO) packet build --out var/demo/packets
 	@echo "replies (.eml): var/demo/outbox/   store: var/demo/store/   summary table: var/demo/汇总表.xlsx"
 
 # The whole test suite; installs the system packages the tests need when run as root (CI).
