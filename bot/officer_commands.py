@@ -12,8 +12,9 @@ A command is one line: a verb, a tracking number, for a waiver a finding code, t
 
 Full-width letters, digits, hyphens and colons (typed with a Chinese input method) are accepted;
 a verb may touch the tracking number (``豁免IIP2023-…``); list markers (``1.``, ``1、``, ``-``)
-are ignored. Mails carry commands in the subject (after ``回复：``/``Re:``) and in the first body
-lines, up to the first quoted part (``>``, ``-----原始邮件-----``, ``On … wrote:``, ``发件人：``), so
+are ignored. Mails carry commands in the subject (not in a reply's subject: ``回复：``/``Re:``
+means it answers an earlier mail, perhaps our confirmation repeating the command) and in the
+first body lines, up to the first quoted part (``>``, ``-----原始邮件-----``, ``On … wrote:``, ``发件人：``), so
 a reply to a digest may hold several commands, one per line, above the quoted digest.
 """
 
@@ -43,11 +44,11 @@ VERBS: dict[str, str] = {
 }
 MAX_BODY_LINES = 30  # lines of a body read for commands, before any quoted part
 
-# Longest verbs first, so 不予推荐 wins over nothing and 恢复推荐 over 恢复. English verbs must be
-# followed by a space or a colon ("shows" and "noted" are words, not commands).
+# Longest verbs first (恢复推荐 before 恢复). English verbs must be followed by a space, a colon
+# or a bracket ("shows" and "noted" are words, not commands).
 _VERB = re.compile(
     r"(?P<verb>不予推荐|恢复推荐|豁免|恢复|备注|查询)[\s:：]*"
-    r"|(?P<en>waive|reject|restore|note|show)(?:[\s:：]+|$)",
+    r"|(?P<en>waive|reject|restore|note|show)(?:[\s:：]+|$|(?=[\[【(（]))",
     re.I,
 )
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）]|[（(]\d{1,2}[)）])\s*")
@@ -153,14 +154,14 @@ def parse_line(line: str) -> Parsed | None:
 
 
 def command_lines(subject: str | None, body: str | None) -> list[str]:
-    """The lines of a mail that may hold commands: the subject without reply prefixes, then the
-    first ``MAX_BODY_LINES`` lines of the body before any quoted part."""
+    """The lines of a mail that may hold commands: the subject (unless it starts with a reply or
+    forward prefix), then the first ``MAX_BODY_LINES`` lines of the body before any quoted part."""
     lines = []
-    subj = subject or ""
-    while (m := _REPLY_PREFIX.match(subj)) is not None:
-        subj = subj[m.end() :]
-    if subj.strip():
-        lines.append(subj.strip())
+    subj = (subject or "").strip()
+    # A subject with a reply prefix answers an earlier mail (a digest, our confirmation, whose
+    # subject repeats the command): it is never a command itself, so nothing runs twice.
+    if subj and not _REPLY_PREFIX.match(subj):
+        lines.append(subj)
     for raw in (body or "").splitlines()[:MAX_BODY_LINES]:
         if _QUOTE_START.match(raw):
             break
