@@ -353,7 +353,8 @@ class ImapWatcher:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, a.backoff_max_s)
             except (ImapError, ImapToolsError, *TRANSIENT) as e:
-                log.warning("[%s] %s; reconnecting in %.1f s", a.name, e, backoff)
+                said = str(e) if str(e).startswith(f"[{a.name}]") else f"[{a.name}] {e}"
+                log.warning("%s; reconnecting in %.1f s", said, backoff)
                 self._drop()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, a.backoff_max_s)
