@@ -1,0 +1,239 @@
+"""Officers' decisions from the terminal: waive, reject, restore, note and show on an embedded
+instance (typer's CliRunner), the append-only audit table, waivers holding for resubmissions."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.config import load_settings
+from bot.daemon import Intake
+from bot.decisions import decisions_for
+from bot.store import Store
+from bot.summary import build_summary
+from tests.conftest import SAMPLES
+from tests.factories import (
+    FormData,
+    break_uscc,
+    make_form_docx,
+    make_scan_pdf,
+    make_submission_eml,
+    make_uscc,
+    make_video,
+)
+
+WRONG_USCC = SAMPLES / "04-光谷示例安全-信用代码错误"
+
+
+def _config(root: Path, officers: str = "") -> Path:
+    """A config file for an embedded instance under ``root`` (what the CLI reads)."""
+    path = root / "config.toml"
+    path.write_text(
+        f"""
+[store]
+data_dir = "{root / "store"}"
+[drop]
+folders = ["{root / "dropbox"}"]
+processed_dir = "{root / "processed"}"
+settle_s = 0.0
+[outbox]
+transport = "file"
+folder = "{root / "outbox"}"
+[campaign]
+now = 2023-11-29T10:00:00+08:00
+[office]
+{officers}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _eml(settings) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(settings.outbox.folder.glob("*.eml"))
+    ]
+
+
+def _body(msg) -> str:
+    return msg.get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """An embedded instance holding one dossier whose 统一社会信用代码 fails its check character."""
+    config = _config(tmp_path, 'officers = [{name = "张科长", email = "zhang@bureau.example.org"}]')
+    settings = load_settings(config)
+    shutil.copytree(WRONG_USCC, settings.drop.folders[0] / WRONG_USCC.name)
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        (dossier,) = intake.store.dossiers()
+    finally:
+        intake.close()
+    assert dossier.verdict == "defective"
+    return config, settings, dossier.tracking
+
+
+def _intake(config: Path, *args: str):
+    return CliRunner().invoke(app, ["--config", str(config), *args])
+
+
+def test_waive_by_cli_changes_the_verdict_and_sends_an_updated_receipt(instance):
+    """GIVEN a dossier judged defective only for USCC_INVALID (a legacy code that is legal)
+    WHEN an officer runs ``intake waive T USCC_INVALID --reason …``
+    THEN the verdict becomes accepted, the applicant gets a 回执（更新） saying the item was
+    accepted by the bureau, and ``intake show`` lists the decision with who and why."""
+    config, settings, tracking = instance
+    res = _intake(config, "waive", tracking, "uscc_invalid", "--reason", "老证照代码，经核实合法",
+                  "--officer", "zhang@bureau.example.org")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "需补正 → 受理" in res.output
+    intake = Intake(settings)
+    try:
+        (dossier,) = intake.store.dossiers()
+        assert (dossier.verdict, dossier.state) == ("accepted", "open")
+        report = intake.run_once()
+        assert len(report.delivered) == 1
+    finally:
+        intake.close()
+    updated = [m for m in _eml(settings) if m["X-Intake-Decision"] == "waive"]
+    (receipt,) = updated
+    assert (
+        receipt["Subject"].startswith("【回执（更新）】") and f"[{tracking}]" in receipt["Subject"]
+    )
+    assert (receipt["X-Intake-Verdict"], receipt["To"]) == ("accepted", "contact4@example.com")
+    assert "统一社会信用代码无效（USCC_INVALID）：该项已由我局审核同意" in _body(receipt)
+    assert receipt["In-Reply-To"]  # threaded under our 补正通知
+    shown = _intake(config, "show", tracking)
+    assert shown.exit_code == 0
+    assert "张科长（cli）豁免 USCC_INVALID：老证照代码，经核实合法" in shown.output
+    assert "回执（更新）" in shown.output and "已豁免：USCC_INVALID" in shown.output
+    data = json.loads(_intake(config, "show", tracking, "--json").output)
+    assert [(d["action"], d["code"], d["officer"]) for d in data["decisions"]] == [
+        ("waive", "USCC_INVALID", "张科长")
+    ]
+    assert {f["name"] for f in data["versions"][0]["files"]} == {
+        "申报书.docx", "全套扫描件.pdf", "项目视频.mp4",
+    }  # fmt: skip
+    video = next(f for f in data["versions"][0]["files"] if f["role"] == "video")
+    assert video["duration_s"] == pytest.approx(330, abs=1) and len(video["sha256"]) == 64
+
+
+def test_reject_restore_and_note_by_cli(instance):
+    """GIVEN an accepted dossier WHEN rejected (不予推荐), noted, then restored THEN its state
+    follows, the 汇总表 leaves it out while rejected, the applicant gets a polite notice with the
+    reason and then a restore notice, and the note is never sent."""
+    config, settings, tracking = instance
+    assert _intake(config, "waive", tracking, "USCC_INVALID", "--reason", "老代码").exit_code == 0
+    res = _intake(config, "reject", tracking, "--reason", "项目已获2022年试点示范，不得重复申报")
+    assert res.exit_code == 0, res.output
+    assert _intake(config, "reject", tracking, "--reason", "again").exit_code == 1
+    _, counts = build_summary(settings, settings.store.data_dir / "汇总表.xlsx")
+    assert counts["recommended"] == 0
+    assert _intake(config, "note", tracking, "企业来电，表示理解").exit_code == 0
+    assert _intake(config, "restore", tracking).exit_code == 0
+    assert _intake(config, "restore", tracking).exit_code == 1  # not rejected any more
+    _, counts = build_summary(settings, settings.store.data_dir / "汇总表.xlsx")
+    assert counts["recommended"] == 1
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        assert [d.action for d in decisions_for(store, tracking)] == [
+            "waive", "reject", "note", "restore",
+        ]  # fmt: skip
+        kinds = [r[0] for r in store.conn.execute("SELECT kind FROM outgoing ORDER BY id")]
+        assert kinds == ["defect_notice", "decision_waive", "decision_reject", "decision_restore"]
+        assert store.dossier_by_tracking(tracking).state == "open"
+    finally:
+        store.close()
+    intake = Intake(settings)
+    try:
+        intake.deliver()
+    finally:
+        intake.close()
+    by_kind = {m["X-Intake-Decision"]: m for m in _eml(settings)}
+    assert by_kind["reject"]["Subject"].startswith("【不予推荐通知】")
+    assert "原因：项目已获2022年试点示范，不得重复申报" in _body(by_kind["reject"])
+    assert "已恢复推荐" in _body(by_kind["restore"])
+    assert not any("企业来电" in _body(m) for m in _eml(settings))
+
+
+def test_cli_names_unknown_tracking_numbers_and_codes(instance):
+    config, _settings, tracking = instance
+    res = _intake(config, "waive", "IIP2023-420100-0099-X", "USCC_INVALID", "--reason", "x")
+    assert res.exit_code == 1 and "不存在" in res.output
+    res = _intake(config, "waive", tracking, "NO_SUCH_CODE", "--reason", "x")
+    assert res.exit_code == 1 and "NO_SUCH_CODE" in res.output
+    res = _intake(config, "show", "IIP2023-420100-0099-X")
+    assert res.exit_code == 1
+    res = _intake(config, "waive", tracking, "USCC_INVALID", "--reason", " ")
+    assert res.exit_code == 1 and "原因" in res.output
+
+
+def test_the_audit_table_refuses_update_and_delete(instance):
+    """Nothing in the audit trail is ever edited or deleted: the triggers abort both."""
+    config, settings, tracking = instance
+    assert _intake(config, "note", tracking, "第一条备注").exit_code == 0
+    conn = sqlite3.connect(settings.store.db_path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE decisions SET reason='改过' WHERE tracking=?", (tracking,))
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM decisions")
+        assert conn.execute("SELECT reason FROM decisions").fetchall() == [("第一条备注",)]
+    finally:
+        conn.close()
+
+
+def test_a_waiver_holds_for_the_next_version(tmp_path):
+    """GIVEN a mailed dossier with a wrong 统一社会信用代码 and a 4-minute video, and an officer's
+    waiver of USCC_INVALID (errors remain: the applicant gets an updated 补正通知)
+    WHEN the applicant resubmits only a 6-minute video
+    THEN version 2 is accepted although the form still carries the same code."""
+    config = _config(tmp_path)
+    settings = load_settings(config)
+    files = tmp_path / "files"
+    make_form_docx(files / "申报书.docx",
+                   FormData(uscc=break_uscc(make_uscc("91420100MA4K00001")), email="clerk@example.com"))  # fmt: skip
+    make_scan_pdf(files / "全套扫描件.pdf")
+    make_video(files / "项目视频.mp4", 240)
+    drop = settings.drop.folders[0]
+    drop.mkdir(parents=True)
+    (drop / "first.eml").write_bytes(make_submission_eml(
+        sorted(files.iterdir()), sender="clerk@example.com", message_id="<first@mail.example.com>"))  # fmt: skip
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        (dossier,) = intake.store.dossiers()
+        tracking = dossier.tracking
+        res = _intake(config, "waive", tracking, "USCC_INVALID", "--reason", "老代码")
+        assert res.exit_code == 0 and "需补正 → 需补正" in res.output
+        intake.deliver()
+        (updated,) = [m for m in _eml(settings) if m["X-Intake-Decision"] == "waive"]
+        assert updated["X-Intake-Verdict"] == "defective"
+        assert updated["Subject"].startswith("【补正通知（更新）】")
+        assert "该项已由我局审核同意" in _body(updated) and "视频" in _body(updated)
+        make_video(tmp_path / "new" / "项目视频（修改后）.mp4", 372)
+        (drop / "second.eml").write_bytes(make_submission_eml(
+            [tmp_path / "new" / "项目视频（修改后）.mp4"], sender="clerk@example.com",
+            subject=f"回复：{updated['Subject']}", message_id="<second@mail.example.com>",
+            date=datetime(2023, 11, 29, 12, 0, tzinfo=UTC)))  # fmt: skip
+        intake.run_once()
+        (dossier,) = intake.store.dossiers()
+        assert (dossier.current_version, dossier.verdict) == (2, "accepted")
+        v2 = intake.store.versions_of(dossier.id)[-1]
+        assert [f["code"] for f in json.loads(v2["findings"])] == []
+    finally:
+        intake.close()
+    receipts = [m for m in _eml(settings) if m["X-Intake-Version"] == "2"]
+    assert [m["X-Intake-Verdict"] for m in receipts] == ["accepted"]
