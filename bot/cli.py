@@ -65,13 +65,21 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="Take what is there now, process, reply, exit.")] = False,
 ) -> None:
     """Watch the drop folders (and the mailbox, when enabled), process, and reply."""
+    import signal
+    import threading
+
     from bot.daemon import Intake
 
+    stop = threading.Event()
+    if not once:
+        # Until the daemon installs its own handlers: a SIGTERM during start-up still exits 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     settings = _settings()
     intake = Intake(settings)
     try:
         if not once:
-            intake.run_forever()
+            intake.run_forever(stop)
             return
         report = intake.run_once()
     finally:

@@ -61,7 +61,8 @@ def test_blackholed_idle_then_renumbered_mailbox_processes_each_message_once(
         wait_for(lambda: daemon.count("SELECT COUNT(*) FROM outgoing WHERE status!='sent'") == 0,
                  "the queue to drain")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     assert proxy.connections > connections
     assert [len(_to(smtp_server, s)) for s in senders] == [1, 1, 1]
     rows = daemon.query("SELECT uidvalidity, state FROM inputs ORDER BY id")

@@ -60,7 +60,8 @@ def test_smtp_down_then_back_every_reply_delivered_once(tmp_path, smtp_server: S
         wait_for(lambda: all(_to(smtp_server, s) for s in senders), "both replies after the outage")
         wait_for(lambda: _drained(daemon), "the queue to drain")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     assert sorted(len(_to(smtp_server, s)) for s in senders) == [1, 1]
     assert daemon.count("SELECT COUNT(*) FROM outgoing WHERE status='sent'") == 2
 
@@ -82,7 +83,8 @@ def test_smtp_4xx_is_retried_and_5xx_is_recorded_in_status(tmp_path, smtp_server
                  "the 550 to be recorded")
         status = daemon.run_cli("status", "--json")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     assert len(_to(smtp_server, first)) == 1
     assert _to(smtp_server, second) == []
     (sent,) = daemon.query("SELECT attempts FROM outgoing WHERE status='sent'")
@@ -117,7 +119,8 @@ def test_sqlite_locked_by_another_process_loses_nothing(tmp_path, smtp_server: S
         wait_for(lambda: all(_to(smtp_server, s) for s in senders), "both replies after the lock")
         wait_for(lambda: _drained(daemon), "the queue to drain")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     assert sorted(len(_to(smtp_server, s)) for s in senders) == [1, 1]
     rows = daemon.query("SELECT state, attempts FROM inputs")
     assert [(r["state"], r["attempts"]) for r in rows] == [("processed", 0), ("processed", 0)]
@@ -143,7 +146,8 @@ def test_ffprobe_missing_quarantines_with_the_fix_and_reprocess_answers(
         assert daemon.alive()
         status = daemon.run_cli("status", "--json")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     (q,) = json.loads(status.stdout)["quarantined"]
     assert "ffprobe" in " ".join(q["error"])
     assert smtp_server.messages == []
@@ -156,7 +160,8 @@ def test_ffprobe_missing_quarantines_with_the_fix_and_reprocess_answers(
         wait_for(lambda: _to(smtp_server, sender), "the reply after reprocess")
         wait_for(lambda: _drained(daemon), "the queue to drain")
     finally:
-        assert daemon.terminate() == 0, daemon.log_tail()
+        stopped = daemon.terminate()
+    assert stopped == 0, daemon.log_tail()
     assert len(_to(smtp_server, sender)) == 1
     assert daemon.count("SELECT COUNT(*) FROM inputs WHERE state='processed'") == 1
 
