@@ -120,7 +120,9 @@ def ranking_from_table(path: Path, items: Sequence[Ranked]) -> list[str]:
         (normalise_name(i.facts.applicant or ""), normalise_name(i.facts.project_name or "")): i
         for i in items
     }
-    rank_key = next((k for k in table.columns if k.strip().lower() in RANK_HEADERS), None)
+    # The table reader files a 排序 column as a second 序号 ("seq (2)").
+    rank_key = next((k for k in table.columns if k.strip().lower() in RANK_HEADERS), None) or next(
+        (k for k in table.columns if k.startswith("seq (")), None)
     tracking_key = next((k for k in table.columns if k.strip().lower() in TRACKING_HEADERS), None)
     rows: list[tuple[float, int, str]] = []
     for rec in table.records:
