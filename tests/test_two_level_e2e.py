@@ -1,0 +1,168 @@
+"""Two levels on real servers: a city sends its packet by SMTP, the province takes it over IMAP.
+
+Servers: aiosmtpd on loopback (every mail of both instances goes through it; mail for the
+province's address is delivered into Dovecot with dovecot-lda) and the session's Dovecot.
+"""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes
+from email import policy as email_policy
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.daemon import Intake
+from bot.packets import build, send
+from tests.conftest import make_settings
+from tests.servers.dovecot import dovecot  # noqa: F401
+from tests.servers.smtp import Captured, SmtpTestServer
+from tests.two_level_builders import ENTERPRISES, city_instance
+
+pytestmark = pytest.mark.dovecot
+
+PROVINCE = "province@hubei.example.org"
+CITY = "intake@wuhan.example.org"
+LIMIT = 200_000  # bytes per packet mail: the ~600 KB packet needs several parts
+
+
+@pytest.fixture
+def relay(dovecot):  # noqa: F811
+    """An SMTP relay delivering mail for PROVINCE into a fresh Dovecot mailbox."""
+    user, password = dovecot.new_user()
+
+    def to_dovecot(c: Captured) -> str | None:
+        if PROVINCE in [r.lower() for r in c.rcpts]:
+            dovecot.deliver(user, c.data, sender=c.mail_from)
+        return None
+
+    server = SmtpTestServer(on_message=to_dovecot).start()
+    try:
+        yield server, dovecot, user, password
+    finally:
+        server.stop()
+
+
+def _smtp(server: SmtpTestServer) -> dict:
+    return {"host": "127.0.0.1", "port": server.port, "security": "plain"}
+
+
+def _province(root, server, dc, user, password) -> Intake:
+    settings = make_settings(
+        root,
+        office={"level": "province", "unit": "湖北省经济和信息化厅", "division_code": "420000",
+                "downstream_senders": [CITY]},
+        imap={"enabled": True, "host": dc.host, "port": dc.port, "security": "plain",
+              "username": user, "password": password, "timeout_s": 10},
+        smtp=_smtp(server),
+        outbox={"transport": "smtp", "from_addr": PROVINCE, "domain": "hubei.example.org"},
+    )
+    return Intake(settings)
+
+
+def _to(server: SmtpTestServer, addr: str) -> list[Captured]:
+    return [c for c in server.messages if addr in [r.lower() for r in c.rcpts]]
+
+
+def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
+    """GIVEN a city that took three enterprises' dossiers and a province allowing the city
+    WHEN the city builds its packet and sends it in parts (the first part failing once, then
+    resumed) and the province reads its mailbox
+    THEN every part is under the limit and numbered (k/n) with one packet id, the resume sends
+    only the failed part, the province registers each dossier under its ORIGINAL tracking
+    number, and the city gets exactly one receipt listing each project as registered."""
+    server, dc, user, password = relay
+    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
+                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
+    try:
+        built = build(city.settings, city.store, city.campaign)
+        trackings = [d["tracking"] for d in built.manifest["dossiers"]]
+        ws = load_workbook(built.path / "汇总表.xlsx")["汇总表"]
+        assert ws["A1"].value == "2023年工业互联网试点示范推荐项目汇总表"
+        assert ws["A2"].value == "推荐单位（盖章）：武汉市经济和信息化局"
+        assert [ws.cell(row=r, column=6).value for r in (4, 5, 6)] == [
+            f"{e.mobile} / {e.email}" for e in (ENTERPRISES[2], ENTERPRISES[1], ENTERPRISES[0])]
+
+        server.fail_next("451 4.3.0 try again later", times=1, stage="data")
+        first = send(city)
+        assert first.failed and list(first.failed) == [1]
+        assert first.total >= 3 and first.sent == list(range(2, first.total + 1))
+        second = send(city)
+        assert second.sent == [1] and second.already == list(range(2, first.total + 1))
+        third = send(city)
+        assert third.sent == [] and not third.failed
+    finally:
+        city.close()
+
+    parts = _to(server, PROVINCE)
+    assert len(parts) == first.total  # each part once: nothing sent twice
+    pid = built.manifest["packet_id"]
+    numbers = set()
+    for c in parts:
+        m = c.message
+        assert len(c.data) <= LIMIT
+        assert m["X-Intake-Packet"] == pid
+        assert m["Auto-Submitted"] is None and m["X-Intake-Verdict"] is None
+        k, n = m["X-Intake-Packet-Part"].split("/")
+        assert f"（{k}/{n}）" in str(m["Subject"]) and pid in str(m["Subject"])
+        numbers.add(int(k))
+    assert numbers == set(range(1, first.total + 1))
+
+    province = _province(tmp_path / "province", server, dc, user, password)
+    try:
+        report = province.run_once()
+        registered = {d.tracking: d for d in province.store.dossiers()}
+        statuses = {r[0] for r in province.store.conn.execute("SELECT state FROM inputs")}
+    finally:
+        province.close()
+    assert sorted(registered) == sorted(trackings)  # the city's numbers, kept
+    assert all(d.verdict == "accepted" for d in registered.values())
+    assert {d.applicant for d in registered.values()} == {e.applicant for e in ENTERPRISES}
+    assert statuses == {"processed"}
+    assert not [o for o in report.outcomes if o.error]
+
+    receipts = _to(server, CITY)
+    receipts = [c for c in receipts if c.message["X-Intake-Packet-Receipt"] == pid]
+    assert len(receipts) == 1
+    msg = message_from_bytes(receipts[0].data, policy=email_policy.default)
+    body = msg.get_body(("plain",)).get_content()
+    assert "【推荐材料回执】" in str(msg["Subject"])
+    assert msg["Auto-Submitted"] == "auto-replied"
+    for t in trackings:
+        assert f"[{t}]" in body
+    assert body.count("已登记，材料齐全") == 3
+
+
+def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min):
+    """GIVEN a packet mail whose sender is not in the province's downstream_senders
+    WHEN the province reads it THEN no dossier is registered, the input is marked refused and
+    the sender gets a clear refusal (and nothing else)."""
+    server, dc, user, password = relay
+    city = city_instance(tmp_path / "city", video_6min)
+    try:
+        built = build(city.settings, city.store, city.campaign)
+        report = send(city)  # file transport: the .eml is in the city's outbox folder
+    finally:
+        city.close()
+    assert report.total == 1
+    eml = next((tmp_path / "city" / "outbox").glob(f"{built.manifest['packet_id']}*.eml"))
+    msg = message_from_bytes(eml.read_bytes(), policy=email_policy.default)
+    msg.replace_header("From", "stranger@elsewhere.example.com")
+    msg.replace_header("Message-ID", "<forged.1@elsewhere.example.com>")
+    dc.deliver(user, msg.as_bytes(), sender="stranger@elsewhere.example.com")
+
+    province = _province(tmp_path / "province", server, dc, user, password)
+    try:
+        province.run_once()
+        assert province.store.dossiers() == []
+        states = [r[0] for r in province.store.conn.execute("SELECT state FROM inputs")]
+    finally:
+        province.close()
+    assert states == ["refused"]
+    refusals = _to(server, "stranger@elsewhere.example.com")
+    assert len(refusals) == 1
+    body = refusals[0].message.get_body(("plain",)).get_content()
+    assert "未予受理" in body and built.manifest["packet_id"] in body
+    assert refusals[0].message["X-Intake-Packet-Receipt"] == built.manifest["packet_id"]
+    assert json.loads(json.dumps(built.manifest))["unit"] == "武汉市经济和信息化局"
