@@ -92,7 +92,8 @@ class Pipeline:
         return self.settings.campaign.now or datetime.now(UTC)
 
     def process_pending(self) -> list[Outcome]:
-        """Process every input still waiting, oldest first; one bad input never stops the rest."""
+        """Process every input still waiting, oldest first; one bad input never stops the rest.
+
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
         by one in order; cross-dossier verdicts of the earlier dossiers are refreshed once at the
         end of the batch (each new version is still judged against every current dossier).
