@@ -93,7 +93,7 @@ def last_snapshot(conn: sqlite3.Connection, recipient: str) -> tuple[datetime | 
 
 
 def record_sent(conn: sqlite3.Connection, recipient: str, data: DigestData) -> None:
-    ensure_schema(conn)
+    """Remember what ``recipient`` was shown (call inside a transaction, after ensure_schema)."""
     conn.execute("INSERT INTO digests(recipient, at, snapshot) VALUES(?,?,?)",
                  (recipient, data.now.isoformat(), json.dumps(data.snapshot, ensure_ascii=False)))
 
@@ -234,7 +234,8 @@ def queue_digests(intake, *, now: datetime | None = None) -> int:
 
     settings, store = intake.settings, intake.store
     now = now or settings.campaign.now or datetime.now(UTC)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    ensure_schema(store.conn)
     n = 0
     for officer, cats in recipients(settings):
         data = gather(settings, store, intake.campaign, categories=cats, recipient=officer.email, now=now)
