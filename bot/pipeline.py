@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.crashpoints import crashpoint
 from bot.decisions import waived_codes
 from bot.facts_codec import dumps_facts, loads_facts
+from bot.oversize import answer_oversize, is_oversize
 from bot.progress import track
 from bot.replies import ReplyBuilder
 from bot.store import DossierRow, InputRow, Store
@@ -137,6 +138,10 @@ class Pipeline:
         outcome = Outcome(row.id, row.name)
         work_root = self.settings.store.work_dir
         try:
+            limit = self.settings.imap.max_message_bytes
+            if is_oversize(self.store, row, limit):
+                outcome.skipped = answer_oversize(self.store, self.replies, row, limit_bytes=limit, now=self.now())
+                return outcome
             dossiers = parsed.result() if parsed is not None else self._parse(row)
             self._keep_materials(dossiers)
             desk = desk_problem(dossiers)

@@ -1,0 +1,91 @@
+"""Sources of the daemon besides IDLE: a local Maildir, and mail above the size limit."""
+
+# Fixtures are imported by name and requested as parameters of the same name.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from bot.daemon import Intake
+from tests.conftest import make_settings
+from tests.daemon_harness import files, folder_uids, submission  # noqa: F401
+from tests.servers.dovecot import Dovecot, dovecot, imap_user  # noqa: F401
+
+
+def _replies(settings) -> list[email.message.EmailMessage]:  # noqa: ANN001
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(settings.outbox.folder.glob("*.eml"))
+    ]
+
+
+def test_maildir_messages_are_taken_once_and_marked_seen(tmp_path, files):
+    """GIVEN a local Maildir with two delivered submissions (one already read by a person)
+    WHEN the daemon takes what is there, twice
+    THEN both are archived and answered once and moved to cur/ with the S flag; tmp/ is untouched."""
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    raw1, sender1, _ = submission(files)
+    raw2, sender2, _ = submission(files)
+    (maildir / "new" / "1700000000.M1P1.host").write_bytes(raw1)
+    (maildir / "new" / "1700000001.M2P1.host:2,F").write_bytes(raw2)
+    (maildir / "tmp" / "1700000002.M3P1.host").write_bytes(b"half a delivery")
+    settings = make_settings(tmp_path, maildir={"folders": [maildir]})
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        intake.run_once()
+        states = [r.state for r in intake.store.inputs()]
+    finally:
+        intake.close()
+    assert states == ["processed", "processed"]
+    assert sorted(p.name for p in (maildir / "cur").iterdir()) == [
+        "1700000000.M1P1.host:2,S", "1700000001.M2P1.host:2,FS"]
+    assert list((maildir / "new").iterdir()) == []
+    assert [p.name for p in (maildir / "tmp").iterdir()] == ["1700000002.M3P1.host"]
+    assert sorted(m["To"].addresses[0].addr_spec for m in _replies(settings)) == sorted([sender1, sender2])
+
+
+def test_oversize_mail_is_archived_answered_with_where_to_send_and_reprocess_judges_it(
+    tmp_path, dovecot: Dovecot, imap_user, files
+):
+    """GIVEN [imap] max_message_bytes below the size of a submission
+    WHEN the daemon takes it
+    THEN it is archived byte for byte and flagged \\Seen, not judged (no dossier), and the sender
+    gets one note (邮件过大) telling them to use a disc or the drop folder, threaded to the mail;
+    WHEN an officer runs reprocess
+    THEN it is judged and answered with a 回执 or 补正通知, and the note is not sent again."""
+    user, password = imap_user
+    raw, sender, message_id = submission(files)
+    dovecot.append(user, password, raw)
+    settings = make_settings(tmp_path, imap={
+        "enabled": True, "host": dovecot.host, "port": dovecot.port, "security": "plain",
+        "username": user, "password": password, "max_message_bytes": 100_000})
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        (row,) = intake.store.inputs()
+        wire = raw.replace(b"\n", b"\r\n")  # as IMAP stores and serves it
+        assert row.state == "oversize" and row.size == len(wire)
+        assert intake.store.archive.path_for(row.sha256).read_bytes() == wire
+        assert intake.store.dossiers() == []
+        (note,) = _replies(settings)
+        assert "邮件过大" in str(note["Subject"])
+        assert note["In-Reply-To"] == message_id
+        assert note["Auto-Submitted"] == "auto-replied"
+        body = note.get_body(("plain",)).get_content()
+        assert "光盘" in body and "共享文件夹" in body and "97.7 KB" in body
+        assert intake.store.requeue(row.id)
+        intake.run_once()
+        assert intake.store.get_input(row.id).state == "processed"
+        assert len(intake.store.dossiers()) == 1
+    finally:
+        intake.close()
+    kinds = sorted(str(m.get("X-Intake-Verdict", "note")) for m in _replies(settings))
+    assert len(kinds) == 2 and "note" in kinds
+    assert all(m["To"].addresses[0].addr_spec == sender for m in _replies(settings))
+    (flags,) = folder_uids(dovecot.host, dovecot.port, user, password, "INBOX").values()
+    assert "\\Seen" in flags
