@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Settings
-from bot.facts_codec import loads_facts
-from bot.pipeline import findings_of
 from bot.store import Store
 from outbox.summary_table import SummaryRow, write_summary_table
 from rules.campaign import load_campaign
@@ -28,25 +26,22 @@ def summary_row(facts) -> SummaryRow:
 def build_summary(settings: Settings, path: Path) -> tuple[Path, dict[str, int]]:
     """Write the 汇总表 (.xlsx) for every current dossier; returns (path, counts).
 
-    Accepted dossiers are recommended in arrival order (officers rank them later, issue 7);
-    defective ones go to the sheet 存在问题 with their outstanding defects.
+    Accepted dossiers are recommended in the officers' order (``bot/ranking.py``), beyond the
+    quota on 未推荐（超出名额）; defective ones go to the sheet 存在问题 with their outstanding defects.
     """
+    from bot.packets import plan_packet
+
     campaign = load_campaign(settings.campaign.profile)
     store = Store.open(settings.store.db_path, settings.store.archive_dir)
     try:
-        recommended, defective = [], []
-        for d, v in store.current_versions():
-            if d.state != "open":
-                continue
-            facts = loads_facts(v["facts"])
-            if v["verdict"] == "accepted":
-                recommended.append(summary_row(facts))
-            else:
-                defects = [f"{f.code}：{f.message}" for f in findings_of(v) if f.severity == "error"]
-                defective.append((summary_row(facts), defects))
+        plan = plan_packet(settings, store, campaign, "summary")
     finally:
         store.close()
     path.parent.mkdir(parents=True, exist_ok=True)
-    title = campaign.table.title or f"{campaign.name}推荐项目汇总表"
-    write_summary_table(path, recommended, title=title, unit=settings.office.unit, defective=defective)
-    return path, {"recommended": len(recommended), "defective": len(defective), "over_quota": 0}
+    write_summary_table(
+        path, [e.row for e in plan.recommended], title=plan.title, unit=settings.office.unit,
+        not_recommended=[e.row for e in plan.not_recommended],
+        defective=[(e.row, problems) for e, problems in plan.defective],
+    )
+    return path, {"recommended": len(plan.recommended), "defective": len(plan.defective),
+                  "over_quota": len(plan.not_recommended)}
