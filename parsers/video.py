@@ -72,24 +72,31 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     deadline = time.monotonic() + timeout_s
     walk = walk_boxes(path)
     try:
+        # One ffprobe run: format, streams and every packet's timestamps (a second process per
+        # video cost ~40 % of the probe time; bench/ingest.py).
         rc, out, err = _run(
             tool.path,
-            ["-v", "error", "-show_format", "-show_streams", "-of", "json"],
+            ["-v", "warning", "-show_format", "-show_streams", "-show_entries", _PACKET_ENTRIES,
+             "-of", "json"],
             path,
             deadline,
-        )
+        )  # fmt: skip
     except _Timeout:
         return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
     except OSError as exc:
         return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
     if walk.cut is not None:
         facts.truncated = True
-    if rc != 0:
-        return _failed_probe(facts, path, walk, err)
     try:
         info = json.loads(out.decode("utf-8", "replace") or "{}")
     except json.JSONDecodeError as exc:
+        if rc != 0:
+            return _failed_probe(facts, path, walk, err)
         return _fail(facts, "probe_failed", f"ffprobe printed no JSON: {exc}")
+    if rc != 0 and not info.get("streams"):
+        return _failed_probe(facts, path, walk, err)
+    if rc != 0:  # the streams were read; the packet read stopped early (as a scan failure before)
+        log.info("ffprobe of %s exited %s after reading the streams", path.name, rc)
     fmt = info.get("format") or {}
     facts.container = fmt.get("format_name")
     stream = _picture_stream(info.get("streams") or [])
@@ -105,12 +112,7 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
     declared = _stream_duration(stream)
-    try:
-        scan = _scan_packets(tool.path, path, int(stream.get("index", 0)), deadline)
-    except _Timeout:
-        return _fail(facts, "timeout", f"ffprobe packet scan did not finish within {timeout_s:g} s")
-    except OSError as exc:
-        return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
+    scan = _packets_of(info.get("packets") or [], int(stream.get("index", 0)), err)
     scanned = scan.span_s if scan.count else None
     facts.duration_s = declared if declared is not None else scanned
     short = (
@@ -238,39 +240,24 @@ def _display_size(stream: dict[str, Any]) -> tuple[int | None, int | None]:
     return (h, w) if quarter else (w, h)
 
 
-def _scan_packets(ffprobe: str, path: Path, index: int, deadline: float) -> _PacketScan:
-    """Timestamps of every packet of stream ``index`` (demuxed, not decoded; nothing kept)."""
-    rc, out, err = _run(
-        ffprobe,
-        [
-            "-v",
-            "warning",
-            "-select_streams",
-            str(index),
-            "-show_entries",
-            "packet=pts_time,dts_time,duration_time",
-            "-of",
-            "csv=p=0",
-        ],
-        path,
-        deadline,
-    )
+_PACKET_ENTRIES = "packet=stream_index,pts_time,dts_time,duration_time"
+
+
+def _packets_of(packets: list[dict[str, Any]], index: int, err: bytes) -> _PacketScan:
+    """The span of stream ``index``'s packets from ffprobe's JSON (demuxed, not decoded)."""
     scan = _PacketScan(partial=b"partial file" in err)
-    for line in out.splitlines():
-        parts = line.decode("ascii", "replace").split(",")
-        if len(parts) < 3:
+    for p in packets:
+        if p.get("stream_index") != index:
             continue
-        t = _time(parts[0])
+        t = _time(str(p.get("pts_time", "N/A")))
         if t is None:
-            t = _time(parts[1])
+            t = _time(str(p.get("dts_time", "N/A")))
         if t is None:
             continue
-        dur = _time(parts[2]) or 0.0
+        dur = _time(str(p.get("duration_time", "N/A"))) or 0.0
         scan.count += 1
         scan.start_s = t if scan.start_s is None else min(scan.start_s, t)
         scan.end_s = t + dur if scan.end_s is None else max(scan.end_s, t + dur)
-    if rc != 0:
-        log.info("packet scan of %s exited %s", path.name, rc)
     return scan
 
 
