@@ -1,0 +1,103 @@
+"""BENCHMARKS.md from a results dict (``bench/run.py`` writes both the JSON and the Markdown)."""
+
+from __future__ import annotations
+
+MB = 1024 * 1024
+
+
+def _s(summary: dict, unit: str = " s", scale: float = 1.0, digits: int = 2) -> str:
+    m, lo, hi = summary["median"] / scale, summary["min"] / scale, summary["max"] / scale
+    return (f"{m:.{digits}f}{unit} ({lo:.{digits}f}–{hi:.{digits}f}, "
+            f"spread {summary['spread'] * 100:.0f} %, n={summary['repeats']})")  # fmt: skip
+
+
+def _ok(flag: bool) -> str:
+    return "met" if flag else "**missed**"
+
+
+def render(results: dict, notes: str = "") -> str:
+    """The Markdown page: machine, commands, one table per measurement, then ``notes``."""
+    out = ["# Benchmarks", ""]
+    out += [f"Mode: `{results['mode']}`, run {results['started']} (took {results['took_s']:.0f} s). "
+            "Medians over repeats, with min–max and spread = (max − min) / median. Every ratio is "
+            "against a limit measured in the same run on the same inputs.", ""]  # fmt: skip
+    out += ["## Machine", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in results["machine"].items()]
+    out += ["", "## Commands", "", "```", "make bench         # bench/run.py --full  (writes BENCHMARKS.md)",
+            "make bench-quick   # bench/run.py --quick (reduced sizes, < 2 minutes)", "```", ""]  # fmt: skip
+    ingest = results.get("ingest") or []
+    if ingest:
+        out += ["## 1. Ingest throughput over IMAP (target ≥ 0.8 × the limit)", "",
+                "Each submission: 申报书.docx, 5-page scanned PDF, 6-minute video (≈ 0.3 MB mail). "
+                "Limit: imap-tools fetch of the same messages + one bare `ffprobe` per video, "
+                "serially. dossier-intake: `Intake(settings)` + `run_once()` from an empty store to "
+                "every reply written (file outbox).", "",
+                "| N | dossier-intake | limit | intake msg/s | limit msg/s | ratio | target |",
+                "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in ingest:
+            out.append(f"| {r['n']} | {_s(r['intake_s'])} | {_s(r['limit_s'])} | "
+                       f"{r['intake_per_s']:.1f} | {r['limit_per_s']:.1f} | {r['ratio']:.2f} | "
+                       f"{_ok(r['ratio'] >= 0.8)} |")  # fmt: skip
+        out.append("")
+    lat = results.get("latency")
+    if lat:
+        out += ["## 2. Latency with IDLE (target p50 ≤ 2 s, p95 ≤ 5 s)", "",
+                "Daemon subprocess (`intake run`), IMAP IDLE on Dovecot, receipts through aiosmtpd; "
+                "messages appended one by one, each timed from APPEND done to the receipt's DATA "
+                "accepted.", "",
+                "| messages | p50 | p95 | min | max | target |", "|---|---|---|---|---|---|",
+                f"| {lat['n']} | {lat['p50_s']:.2f} s | {lat['p95_s']:.2f} s | "
+                f"{lat['all']['min']:.2f} s | {lat['all']['max']:.2f} s | "
+                f"{_ok(lat['p50_s'] <= 2 and lat['p95_s'] <= 5)} |", ""]  # fmt: skip
+    mem = results.get("memory") or []
+    if mem:
+        out += ["## 3. Peak memory of `intake run --once` (`/usr/bin/time -v`)", "",
+                f"Floor (the same command with nothing to do): {mem[0]['floor_bytes'] / MB:.0f} MB.", "",
+                "| job | input | peak RSS | target | ratio to target | wall | bare work on the same bytes |",
+                "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for m in mem:
+            bare = f"{m['limit_s']:.1f} s" if m.get("limit_s") else "—"
+            out.append(f"| {m['job']} | {m['input_bytes'] / MB:.0f} MB | "
+                       f"{_s(m['peak_rss'], ' MB', MB, 0)} | {m['target_bytes'] / MB:.0f} MB | "
+                       f"{m['ratio_to_target']:.2f} ({_ok(m['ratio_to_target'] <= 1)}) | "
+                       f"{_s(m['seconds'], ' s', 1, 1)} | {bare} |")  # fmt: skip
+        out.append("")
+    scale = results.get("scale") or []
+    if scale:
+        out += ["## 4. Dossiers at the ministry's scale", "",
+                "Limit: reading every current version's facts JSON from SQLite and `json.loads`.", "",
+                "| dossiers | step | time | × limit |", "|---|---|---|---|"]  # fmt: skip
+        for r in scale:
+            limit = r["steps"]["limit_read_json"]["median"]
+            for step, s in r["steps"].items():
+                times = "" if step.startswith("zip") else f"{s['median'] / limit:.1f}"
+                out.append(f"| {r['n']} | {step} | {_s(s)} | {times} |")
+            if "zip_ratio" in r:
+                out.append(f"| {r['n']} | packet zip throughput / `zip -0` "
+                           f"({(r['packet_bytes'] or 0) / MB:.0f} MB) | **{r['zip_ratio']:.2f}** "
+                           f"({_ok(r['zip_ratio'] >= 0.8)}, target ≥ 0.8) | |")  # fmt: skip
+            if r.get("note"):
+                out.append(f"| {r['n']} | note | {r['note']} | |")
+        out.append("")
+    growth = results.get("growth") or []
+    if growth:
+        out += ["## 5. Cost growth", "", "| measurement | small | large | size × | time × | verdict |",
+                "|---|---|---|---|---|---|"]  # fmt: skip
+        for g in growth:
+            out.append(f"| {g['what']} | {g['small']} | {g['large']} | {g['size_x']:.1f} | "
+                       f"{g['time_x']:.2f} | {g['verdict']} |")  # fmt: skip
+        out.append("")
+    if notes:
+        out += ["## Notes", "", notes.strip(), ""]
+    return "\n".join(out)
+
+
+def growth_row(what: str, small_size: float, small_t: float, large_size: float, large_t: float,
+               unit: str) -> dict:
+    """How time grows from the small to the large size: linear when time × ≈ size ×."""
+    size_x, time_x = large_size / small_size, large_t / small_t
+    exponent = (__import__("math").log(time_x) / __import__("math").log(size_x)) if size_x > 1 else 1
+    verdict = "linear" if exponent < 1.15 else ("slightly superlinear" if exponent < 1.4 else "superlinear")
+    return {"what": what, "small": f"{small_size:g} {unit}: {small_t:.2f} s",
+            "large": f"{large_size:g} {unit}: {large_t:.2f} s", "size_x": size_x,
+            "time_x": time_x, "exponent": exponent, "verdict": f"{verdict} (exponent {exponent:.2f})"}  # fmt: skip
