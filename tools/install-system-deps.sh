@@ -10,6 +10,7 @@ command -v dovecot >/dev/null 2>&1 || need="$need dovecot-imapd"
 [ -x /usr/lib/dovecot/dovecot-lda ] || need="$need dovecot-core"
 command -v 7z >/dev/null 2>&1 || need="$need p7zip-full"
 command -v zip >/dev/null 2>&1 || need="$need zip"
+[ -x /usr/bin/time ] || need="$need time"  # bench/: peak RSS via /usr/bin/time -v
 command -v soffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 [ -z "$need" ] && exit 0
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
