@@ -23,9 +23,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (test runners swap it; a kept reference would
+    point at a closed stream)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(fmt: str = "text", *, verbose: bool = False) -> None:
     """Send the ``intake.*`` loggers to stderr in ``fmt`` (``text`` | ``json``)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -188,14 +188,26 @@ class Pipeline:
         now = self.now()
         with self.store.transaction():
             placed: list[tuple[DossierRow | None, DossierFacts, int]] = []
+            no_files: str | None = None
             for part, facts in enumerate(dossiers):
                 if self.store.version_for_input(row.id, part) is not None:
                     continue  # already committed by an earlier run
                 earlier = self._find_thread(facts)
+                if earlier is not None and not facts.materials:
+                    # A reply without files (a question, a thank-you, a forged command) is no new
+                    # version: it is kept in the archive and shown to officers, not judged.
+                    no_files = f"reply to {earlier.tracking} without attachments"
+                    continue
                 if earlier is not None:
                     previous = loads_facts(self.store.versions_of(earlier.id)[-1]["facts"])
                     facts = merge_versions(previous, facts)
                 placed.append((earlier, facts, part))
+            if not placed and no_files:
+                self.store.conn.execute(
+                    "UPDATE inputs SET state='ignored', error=? WHERE id=?", (no_files, row.id)
+                )
+                outcome.skipped = no_files
+                return
             if not placed:
                 self.store.mark_processed(row.id)
                 return
@@ -234,7 +246,9 @@ class Pipeline:
         resubmission is a new version, never a duplicate of its own earlier version).
         """
         others = [
-            self._facts_of(v["facts"]) for d, v in self.store.current_versions() if d.id not in replaced
+            self._facts_of(v["facts"])
+            for d, v in self.store.current_versions()
+            if d.id not in replaced and d.state == "open"  # a rejected dossier counts for nothing
         ]
         evaluation = evaluate(others + new, self.campaign, level=self.settings.office.level, now=self.now())
         return evaluation.per_dossier[len(others):]
@@ -292,7 +306,7 @@ class Pipeline:
 
         Replies already sent are not re-sent; the digest and the packet read these fresh results.
         """
-        current = self.store.current_versions()
+        current = [(d, v) for d, v in self.store.current_versions() if d.state == "open"]
         if not current:
             return
         facts = [self._facts_of(v["facts"]) for _, v in current]

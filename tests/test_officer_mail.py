@@ -166,7 +166,9 @@ def test_forged_and_unauthenticated_commands_do_nothing(
         )  # fmt: skip
         dovecot.deliver(imap_user[0], spoofed, sender=ZHANG["email"])
         first, second = intake.run_once().outcomes
-        assert first.skipped is None and first.error is None  # ordinary mail, not a command
+        # ordinary mail, not a command: a reply without files is kept, never judged as a version
+        assert first.error is None and first.trackings == []
+        assert first.skipped == f"reply to {tracking} without attachments"
         assert second.skipped == "officer commands: 0/1 carried out"
         assert decisions_for(intake.store, tracking) == []
         assert intake.store.dossier_by_tracking(tracking).verdict == "defective"
