@@ -242,7 +242,7 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
                            received_at=settings.campaign.now or row.received_at,
                            display_name=d["folder"])[0]
         facts.sender = packet.sender
-        pipeline._keep_materials([facts])
+        pipeline.keep_materials([facts])
         new.append((i, d, facts))
     general: list[str] = []
     if bad:

@@ -143,7 +143,7 @@ class Pipeline:
                 outcome.skipped = answer_oversize(self.store, self.replies, row, limit_bytes=limit, now=self.now())
                 return outcome
             dossiers = parsed.result() if parsed is not None else self._parse(row)
-            self._keep_materials(dossiers)
+            self.keep_materials(dossiers)
             desk = desk_problem(dossiers)
             if desk is not None:
                 raise DeskProblem(desk)
@@ -160,7 +160,7 @@ class Pipeline:
             shutil.rmtree(work_root / f"input-{row.id}", ignore_errors=True)
         return outcome
 
-    def _keep_materials(self, dossiers: list[DossierFacts]) -> None:
+    def keep_materials(self, dossiers: list[DossierFacts]) -> None:
         """Archive every material's exact bytes by sha256, so packets can be built from the archive
         long after the work folder is gone (a file already archived costs nothing)."""
         for d in dossiers:

@@ -29,17 +29,14 @@ from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from functools import cache
-from pathlib import Path
-from string import Template
 
 from outbox.context import ReplyContext
 from outbox.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.template_files import load_template
 from outbox.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
 
-TEMPLATES = Path(__file__).parent / "templates"
 REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
 ROLE_LABELS = {
     "application_form": "申报书",
@@ -51,11 +48,6 @@ ROLE_LABELS = {
 WEEKDAYS = "一二三四五六日"
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
-
-
-@cache
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 def compose_receipt(
@@ -141,24 +133,24 @@ def _compose(
     project = (dossier.project_name or "").strip() or "申报材料"
     errors = [f for f in findings if f.severity == "error"] if kind == "defect" else []
     warnings = [f for f in findings if f not in errors]
-    values = _values(ctx, dossier, project, tracking, version)
+    values = reply_values(ctx, dossier, project, tracking, version)
     values["error_count"] = str(len(errors))
 
     text_vals = dict(values)
-    text_vals["materials"] = _items_text("material_item.txt", _material_rows(dossier.materials))
-    text_vals["errors"] = _items_text("finding_item.txt", [_finding_row(f) for f in errors])
-    text_vals["warnings"] = _items_text("finding_item.txt", [_finding_row(f) for f in warnings])
-    text_vals["next_steps"] = _items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
-    body_text = _template(f"{kind}.txt").substitute(text_vals)
+    text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
+    text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
+    text_vals["warnings"] = items_text("finding_item.txt", [finding_row(f) for f in warnings])
+    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
+    body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
     html_vals = {k: html.escape(v) for k, v in values.items()}
-    html_vals["materials"] = _items_html("material_item.html", _material_rows(dossier.materials))
-    html_vals["errors"] = _items_html("finding_item.html", [_finding_row(f) for f in errors])
-    html_vals["warnings"] = _items_html("finding_item.html", [_finding_row(f) for f in warnings])
-    html_vals["next_steps"] = _items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
-    content = _template(f"{kind}.html").substitute(html_vals)
+    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
+    html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
+    html_vals["warnings"] = items_html("finding_item.html", [finding_row(f) for f in warnings])
+    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
+    content = load_template(f"{kind}.html").substitute(html_vals)
     title = "回执" if kind == "receipt" else "补正通知"
-    body_html = _template("page.html").substitute(
+    body_html = load_template("page.html").substitute(
         title=title, content=content, unit=html_vals["unit"], date=html_vals["date"]
     )
 
@@ -184,7 +176,7 @@ def _compose(
     set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
     set_header(msg, "To", address_header("To", [("", to)]))
     set_header(msg, "Subject", text_header("Subject", subject))
-    set_header(msg, "Date", format_datetime(_aware(ctx.now)))
+    set_header(msg, "Date", format_datetime(aware(ctx.now)))
     set_header(msg, "Message-ID", message_id or new_message_id(tracking, ctx.domain))
     if original is not None and original.message_id:
         refs = [r for r in original.references if r != original.message_id] + [original.message_id]
@@ -205,7 +197,7 @@ def _compose(
     return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
 
 
-def _values(
+def reply_values(
     ctx: ReplyContext, dossier: DossierFacts, project: str, tracking: str, version: int
 ) -> dict[str, str]:
     salutation = dossier.applicant or dossier.contact.name or "申报单位"
@@ -261,7 +253,7 @@ def format_duration(seconds: float) -> str:
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
-def _material_rows(materials: list[Material]) -> list[dict[str, str]]:
+def material_rows(materials: list[Material]) -> list[dict[str, str]]:
     rows = []
     for m in materials:
         details = []
@@ -276,7 +268,7 @@ def _material_rows(materials: list[Material]) -> list[dict[str, str]]:
     return rows
 
 
-def _finding_row(f: Finding) -> dict[str, str]:
+def finding_row(f: Finding) -> dict[str, str]:
     return {
         "message": f.message,
         "clause": f"通知{f.clause}" if f.clause else "通知要求",
@@ -285,17 +277,17 @@ def _finding_row(f: Finding) -> dict[str, str]:
     }
 
 
-def _items_text(template: str, rows: list[dict[str, str]]) -> str:
+def items_text(template: str, rows: list[dict[str, str]]) -> str:
     if not rows:
         return "无\n"
-    return "".join(_template(template).substitute(row, number=i) for i, row in enumerate(rows, 1))
+    return "".join(load_template(template).substitute(row, number=i) for i, row in enumerate(rows, 1))
 
 
-def _items_html(template: str, rows: list[dict[str, str]]) -> str:
+def items_html(template: str, rows: list[dict[str, str]]) -> str:
     if not rows:
         return "<li>无</li>"
     escaped = [{k: html.escape(v) for k, v in row.items()} for row in rows]
-    return "".join(_template(template).substitute(row) for row in escaped)
+    return "".join(load_template(template).substitute(row) for row in escaped)
 
 
 def _fmt_date(d: date) -> str:
@@ -306,5 +298,5 @@ def _fmt_datetime(dt: datetime) -> str:
     return f"{_fmt_date(dt.date())} {dt:%H:%M}"
 
 
-def _aware(dt: datetime) -> datetime:
+def aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.astimezone()

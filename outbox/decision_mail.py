@@ -21,14 +21,14 @@ from email.utils import format_datetime
 
 from outbox.compose import (
     REPLY_PREFIXES,
-    _aware,
-    _finding_row,
-    _items_html,
-    _items_text,
-    _material_rows,
-    _template,
-    _values,
+    aware,
+    finding_row,
+    items_html,
+    items_text,
+    load_template,
+    material_rows,
     new_message_id,
+    reply_values,
 )
 from outbox.context import ReplyContext
 from outbox.headers import address_header, set_header, text_header, to_bytes
@@ -80,7 +80,7 @@ def compose_waiver_notice(
     errors = [f for f in findings if f.severity == "error"]
     accepted = not errors
     project = (dossier.project_name or "").strip() or "申报材料"
-    values = _values(ctx, dossier, project, tracking, version)
+    values = reply_values(ctx, dossier, project, tracking, version)
     rows = [
         {"code": c, "title": RULES_BY_CODE[c].title if c in RULES_BY_CODE else c} for c in waived
     ]
@@ -95,33 +95,33 @@ def compose_waiver_notice(
         remaining_title="提示（不影响受理，请留意）" if accepted else "仍需补正的问题",
     )
     text_vals = dict(values)
-    text_vals["waived"] = _items_text("decision_waived_item.txt", rows)
-    text_vals["remaining"] = _items_text("finding_item.txt", [_finding_row(f) for f in remaining])
-    text_vals["materials"] = _items_text("material_item.txt", _material_rows(dossier.materials))
+    text_vals["waived"] = items_text("decision_waived_item.txt", rows)
+    text_vals["remaining"] = items_text("finding_item.txt", [finding_row(f) for f in remaining])
+    text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
     steps = [{"text": s} for s in ctx.next_steps] if accepted else []
     text_vals["next_steps"] = (
-        "三、后续事项\n" + _items_text("step_item.txt", steps) + "\n" if steps else ""
+        "三、后续事项\n" + items_text("step_item.txt", steps) + "\n" if steps else ""
     )
     html_vals = {k: html.escape(v) for k, v in values.items()}
     html_vals["next_steps"] = (
         '<h3 style="font-size: 16px; margin: 16px 0 4px;">三、后续事项</h3>'
         '<ol style="padding-left: 20px; margin: 0;">'
-        + _items_html("step_item.html", steps)
+        + items_html("step_item.html", steps)
         + "</ol>"
         if steps
         else ""
     )
-    html_vals["waived"] = _items_html("decision_waived_item.html", rows)
-    html_vals["remaining"] = _items_html("finding_item.html", [_finding_row(f) for f in remaining])
-    html_vals["materials"] = _items_html("material_item.html", _material_rows(dossier.materials))
+    html_vals["waived"] = items_html("decision_waived_item.html", rows)
+    html_vals["remaining"] = items_html("finding_item.html", [finding_row(f) for f in remaining])
+    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
     tag = "【回执（更新）】" if accepted else "【补正通知（更新）】"
     return _finish(
         ctx,
         to=to,
         subject=f"{tag}{project} [{tracking}]",
         title="回执（更新）" if accepted else "补正通知（更新）",
-        text=_template("decision_waive.txt").substitute(text_vals),
-        content=_template("decision_waive.html").substitute(html_vals),
+        text=load_template("decision_waive.txt").substitute(text_vals),
+        content=load_template("decision_waive.html").substitute(html_vals),
         headers={
             "X-Intake-Tracking": tracking,
             "X-Intake-Verdict": "accepted" if accepted else "defective",
@@ -228,10 +228,10 @@ def compose_officer_reply(
                 ),
             }
         )
-    text_vals = dict(values, items=_items_text("officer_reply_item.txt", text_rows))
+    text_vals = dict(values, items=items_text("officer_reply_item.txt", text_rows))
     html_vals = {k: html.escape(v) for k, v in values.items()}
     html_vals["items"] = "".join(
-        _template("officer_reply_item.html").substitute(row) for row in html_rows
+        load_template("officer_reply_item.html").substitute(row) for row in html_rows
     )
     orig = " ".join((original.subject if original else "").split())
     if orig:
@@ -247,8 +247,8 @@ def compose_officer_reply(
         to=to,
         subject=subject,
         title="指令处理结果",
-        text=_template("officer_reply.txt").substitute(text_vals),
-        content=_template("officer_reply.html").substitute(html_vals),
+        text=load_template("officer_reply.txt").substitute(text_vals),
+        content=load_template("officer_reply.html").substitute(html_vals),
         headers={"X-Intake-Command-Results": f"{ok}/{len(results)}"},
         auto="auto-replied",
         thread=thread,
@@ -271,15 +271,15 @@ def _simple_notice(
     message_id: str | None,
 ) -> EmailMessage:
     project = (dossier.project_name or "").strip() or "申报材料"
-    values = _values(ctx, dossier, project, tracking, 1)
+    values = reply_values(ctx, dossier, project, tracking, 1)
     values.update(extra)
     return _finish(
         ctx,
         to=to,
         subject=f"{tag}{project} [{tracking}]",
         title=title,
-        text=_template(f"{template}.txt").substitute(values),
-        content=_template(f"{template}.html").substitute(
+        text=load_template(f"{template}.txt").substitute(values),
+        content=load_template(f"{template}.html").substitute(
             {k: html.escape(v) for k, v in values.items()}
         ),
         headers={"X-Intake-Tracking": tracking, "X-Intake-Decision": decision},
@@ -302,8 +302,8 @@ def _finish(
     thread: Threading,
     message_id: str,
 ) -> EmailMessage:
-    now = _aware(ctx.now)
-    body_html = _template("page.html").substitute(
+    now = aware(ctx.now)
+    body_html = load_template("page.html").substitute(
         title=title,
         content=content,
         unit=html.escape(ctx.unit),

@@ -17,26 +17,20 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING
 
 from outbox.headers import address_header, set_header, text_header, to_bytes
+from outbox.template_files import load_template
 
 if TYPE_CHECKING:
     from bot.digest import DigestData
 
-TEMPLATES = Path(__file__).parent / "templates"
 LEVEL_LABELS = {"district": "区级", "city": "市级", "province": "省级", "ministry": "部级"}
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
                 "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "AR PL UMing CN", "Droid Sans Fallback")
 CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSerifCJK-Regular.ttc", "wqy-zenhei.ttc", "wqy-microhei.ttc",
              "simhei.ttf", "DroidSansFallbackFull.ttf", "SourceHanSansSC-Regular.otf")
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
-
-
-@cache
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 @cache
@@ -125,24 +119,24 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
     text_counts = "".join(
         f"  {c}：收到 {n.received}，受理 {n.accepted}，需补正 {n.defective}，等待补正 {n.awaiting}，逾期 {n.late}\n"
         for c, n in rows)
-    text = _template("digest.txt").substitute(
+    text = load_template("digest.txt").substitute(
         common, counts=text_counts,
         **{k: "".join(f"  - {x}\n" for x in v) or "  无\n" for k, v in sections.items()},
     )
     esc = {k: html_mod.escape(v) for k, v in common.items()}
     html_counts = "".join(
-        _template("digest_count_row.html").substitute(
+        load_template("digest_count_row.html").substitute(
             cls="total" if c == "合计" else "", category=html_mod.escape(c), received=n.received,
             accepted=n.accepted, defective=n.defective, awaiting=n.awaiting, late=n.late)
         for c, n in rows)
     items = {
-        k: "".join(_template("digest_item.html").substitute(text=html_mod.escape(x)) for x in v)
+        k: "".join(load_template("digest_item.html").substitute(text=html_mod.escape(x)) for x in v)
         or '<li class="none">无</li>'
         for k, v in sections.items()
     }
     legend_html = ("<p class=\"meta\">图例：" + "，".join(
         f"{html_mod.escape(k)} = {html_mod.escape(v)}" for k, v in legend.items()) + "</p>") if legend else ""
-    page = _template("digest.html").substitute(
+    page = load_template("digest.html").substitute(
         esc, counts=html_counts, chart_src=f"cid:{inline_cid}" if inline_cid else png_name,
         chart_legend=legend_html, **items,
     )

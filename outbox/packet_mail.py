@@ -16,21 +16,13 @@ from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from functools import cache
-from pathlib import Path
-from string import Template
 
 from outbox.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.template_files import load_template
 
-TEMPLATES = Path(__file__).parent / "templates"
 HEADER_PACKET = "X-Intake-Packet"
 HEADER_PART = "X-Intake-Packet-Part"
 HEADER_RECEIPT = "X-Intake-Packet-Receipt"
-
-
-@cache
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,7 @@ def compose_part(
         for d in manifest["dossiers"]
     ) or "无\n"
     zip_name = f"{pid}-{part}of{total}.zip"
-    body = _template("packet_part.txt").substitute(
+    body = load_template("packet_part.txt").substitute(
         unit=sender.unit, campaign_name=manifest.get("campaign", ""), packet_id=pid, total=total,
         part=part, projects=projects, zip_name=zip_name, date=_date(now),
     )
@@ -113,7 +105,7 @@ def compose_packet_receipt(
 ) -> EmailMessage:
     """The one receipt answering a whole packet: each project's result, then table findings."""
     items = "".join(
-        _template("packet_receipt_item.txt").substitute(
+        load_template("packet_receipt_item.txt").substitute(
             number=i, tracking=r.tracking, project_name=r.project_name, applicant=r.applicant,
             result=r.result, details="".join(f"   - {d}\n" for d in r.details),
         )
@@ -122,7 +114,7 @@ def compose_packet_receipt(
     general_text = (
         "汇总表及清单的问题：\n" + "".join(f"   - {g}\n" for g in general) if general else ""
     )
-    body = _template("packet_receipt.txt").substitute(
+    body = load_template("packet_receipt.txt").substitute(
         sender_unit=sender_unit or "推荐单位", campaign_name=campaign_name, packet_id=packet_id,
         parts=parts, projects=items, general=general_text, officer_contact=sender.officer_contact,
         unit=sender.unit, date=_date(now),
@@ -138,7 +130,7 @@ def compose_packet_refusal(
     sender: Sender, to: str, *, packet_id: str, now: datetime, in_reply_to: str | None = None
 ) -> EmailMessage:
     """The clear refusal of a packet from a sender not allowed to submit packets here."""
-    body = _template("packet_refused.txt").substitute(
+    body = load_template("packet_refused.txt").substitute(
         packet_id=packet_id or "未知", unit=sender.unit, officer_contact=sender.officer_contact,
         date=_date(now),
     )
