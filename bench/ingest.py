@@ -3,8 +3,9 @@
 The limit: one loop, in the same run, that fetches the same messages with imap-tools and runs one
 bare ``ffprobe`` per video (what any intake must at least do). dossier-intake: from
 ``Intake(settings)`` + ``run_once()`` start (IMAP enabled, file outbox) to every reply queued and
-written. Both read the same mailbox on the same loopback Dovecot; each repeat of dossier-intake
-starts from an empty store (the ledger is empty, so every message is taken again).
+written (further delivery passes drain what one pass leaves queued). Both read the same mailbox
+on the same loopback Dovecot; each repeat of dossier-intake starts from an empty store (the
+ledger is empty, so every message is taken again).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def intake_once(root: Path, imap: tuple[str, int, str, str], *, profile: Path | 
     intake = Intake(settings)
     try:
         report = intake.run_once()
+        # run_once delivers at most one pass of the sender (100 replies, outbox/sender.py);
+        # the rest is queued: drain it, so the time covers every reply written.
+        while intake.deliver()[0]:
+            pass
     finally:
         intake.close()
     seconds = time.perf_counter() - t0
