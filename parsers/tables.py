@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -76,6 +77,16 @@ class _Grid:
         return self.value(m[0], m[1]) if m else self.value(r, c)
 
 
+# Bounds on what one summary table may cost (a 汇总表 is tens of KB and a few hundred rows; more
+# is a mistake or an attack: a decompression bomb, or one cell at XFD1048576 that makes the grid
+# 17 billion cells). Beyond them the table is ``too_large``.
+MAX_TABLE_BYTES = 32 * 1024 * 1024  # file size, bytes
+MAX_XLSX_XML_BYTES = 64 * 1024 * 1024  # uncompressed parts of an .xlsx, bytes
+MAX_CELLS = 200_000  # cells written in the worksheets of an .xlsx (counted before loading)
+MAX_ROWS = 10_000  # worksheet rows
+MAX_COLS = 256  # columns read; cells further right are ignored
+
+
 class _Unreadable(Exception):
     def __init__(self, problem: str, detail: str) -> None:
         super().__init__(detail)
@@ -93,7 +104,8 @@ def read_table(path: Path, *, kind: str | None = None) -> TableFacts:
     skipped. Cells are cleaned (blanks, full-width digits, phone floats, dates to ISO
     ``YYYY-MM-DD``, integral numbers without ``.0``); a 16+ digit number stored as a number
     (an ID or USCC that lost digits) gives a ``CellProblem(kind="precision_lost")`` and the
-    cell value ``None``. Problems: ``empty``, ``encrypted``, ``corrupt``, ``unsupported``.
+    cell value ``None``. Problems: ``empty``, ``encrypted``, ``corrupt``, ``unsupported``,
+    ``too_large`` (beyond ``MAX_TABLE_BYTES``, ``MAX_XLSX_XML_BYTES``, ``MAX_CELLS`` or ``MAX_ROWS``).
     """
     try:
         real, grids = _load(path, kind)
@@ -128,6 +140,9 @@ def _load(path: Path, kind: str | None) -> tuple[str, list[_Grid]]:
         raise _Unreadable("corrupt", str(exc)) from exc
     if not head:
         raise _Unreadable("empty", "the file has no bytes")
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise _Unreadable("too_large", f"{size} bytes; a summary table over {MAX_TABLE_BYTES} bytes is not read")
     if head.startswith(b"PK\x03\x04"):
         return "xlsx", _load_xlsx(path)
     if head.startswith(_OLE_MAGIC):
@@ -137,16 +152,53 @@ def _load(path: Path, kind: str | None) -> tuple[str, list[_Grid]]:
     text = _decode(path.read_bytes())
     low = text[:4096].lstrip("\ufeff \r\n\t").lower()
     if "<table" in text[:200_000].lower() and (low.startswith("<") or kind == "html"):
-        return "html", _load_html(text)
+        return "html", _bounded(_load_html(text))
     if b"\x00" in head:
         raise _Unreadable("corrupt", "not a spreadsheet: binary data of an unknown format")
-    return "csv", [_load_csv(text, path.stem)]
+    return "csv", _bounded([_load_csv(text, path.stem)])
+
+
+def _bounded(grids: list[_Grid]) -> list[_Grid]:
+    for g in grids:
+        if len(g.rows) > MAX_ROWS:
+            raise _Unreadable("too_large", f"sheet {g.name}: {len(g.rows)} rows (at most {MAX_ROWS} are read)")
+    return grids
+
+
+def _xlsx_cost(path: Path) -> None:
+    """Refuse an .xlsx whose parts would cost too much to load (openpyxl keeps every cell).
+
+    Declared uncompressed sizes are summed (zipfile never yields more than a member declares) and
+    cells are counted by streaming the worksheet parts, before openpyxl builds anything.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if total > MAX_XLSX_XML_BYTES:
+                raise _Unreadable("too_large", f"{total} bytes uncompressed (at most {MAX_XLSX_XML_BYTES})")
+            cells = 0
+            for info in infos:
+                if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                    continue
+                tail = b""
+                with zf.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        data = tail + chunk
+                        cells += data.count(b"<c ") + data.count(b"<c>") - tail.count(b"<c ") - tail.count(b"<c>")
+                        tail = data[-3:]
+                        if cells > MAX_CELLS:
+                            raise _Unreadable("too_large", f"more than {MAX_CELLS} cells")
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError, NotImplementedError, EOFError,
+            zlib.error) as exc:  # fmt: skip
+        raise _Unreadable("corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]) from exc
 
 
 def _load_xlsx(path: Path) -> list[_Grid]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _xlsx_cost(path)
     try:
         # Not read_only: WPS writes <dimension ref="A1"/> and read-only mode trusts it.
         # data_only: formulas give their cached values (合计 =SUM(...) -> 250.5).
@@ -160,7 +212,10 @@ def _load_xlsx(path: Path) -> list[_Grid]:
         ) from exc
     grids = []
     for ws in wb.worksheets:
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if ws.max_row > MAX_ROWS:  # e.g. one stray cell at XFD1048576
+            wb.close()
+            raise _Unreadable("too_large", f"sheet {ws.title}: a cell in row {ws.max_row} (at most {MAX_ROWS} rows)")
+        rows = [list(r) for r in ws.iter_rows(values_only=True, max_col=min(ws.max_column, MAX_COLS))]
         merges = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
         grids.append(_Grid(ws.title, rows, merges))
     wb.close()
@@ -181,10 +236,12 @@ def _load_xls(path: Path) -> list[_Grid]:
         ) from exc
     grids = []
     for sheet in book.sheets():
+        if sheet.nrows > MAX_ROWS:
+            raise _Unreadable("too_large", f"sheet {sheet.name}: {sheet.nrows} rows (at most {MAX_ROWS})")
         rows: list[list[Any]] = []
         for r in range(sheet.nrows):
             row: list[Any] = []
-            for c in range(sheet.ncols):
+            for c in range(min(sheet.ncols, MAX_COLS)):
                 cell = sheet.cell(r, c)
                 if cell.ctype == xlrd.XL_CELL_DATE:
                     try:
