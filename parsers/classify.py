@@ -6,6 +6,7 @@ import logging
 import re
 import struct
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from parsers.facts import Role
@@ -46,6 +47,7 @@ _MAIL_HEADER_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SNIFF = 8192
+_MAX_TYPES_BYTES = 1024 * 1024  # an Office package's [Content_Types].xml is a few KB
 
 
 def extension(name: str) -> str:
@@ -135,10 +137,16 @@ def _zip_kind(path: Path, ext: str) -> str | None:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if "[Content_Types].xml" in names:
-                types = zf.read("[Content_Types].xml")[:200_000].decode("utf-8", "replace")
+                info = zf.getinfo("[Content_Types].xml")
+                if info.file_size > _MAX_TYPES_BYTES:  # a bomb in the package's first part
+                    log.info("[Content_Types].xml declares %d bytes; using the extension", info.file_size)
+                    return None
+                with zf.open(info) as fh:  # never more than declared, and the declared is small
+                    types = fh.read(_MAX_TYPES_BYTES).decode("utf-8", "replace")
             else:
                 types = ""
-    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, NotImplementedError, EOFError,
+            zlib.error) as exc:  # fmt: skip
         log.info("zip-looking file is not a readable zip (%s); using the extension", exc)
         return None  # a damaged .docx stays a docx so its reader can report it corrupt
     low = types.lower()
