@@ -55,11 +55,14 @@ def read_input(
     - any other file: that file alone.
 
     ``workdir`` receives decoded attachments and extracted members. Raises InputError only when
-    ``path`` does not exist or cannot be read.
+    ``path`` does not exist, cannot be read, or is neither a regular file nor a folder. Inside a
+    folder, symbolic links and FIFOs/sockets/devices are skipped with a problem (never opened).
     """
     opts = options or ParseOptions()
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
+    if not (path.is_file() or path.is_dir()):  # opening a FIFO blocks for ever; a device never ends
+        raise InputError(f"{path}: not a regular file or folder (a FIFO, socket or device)")
     try:
         if path.is_file():
             with path.open("rb"):
@@ -76,7 +79,10 @@ def read_input(
             if p.is_symlink():
                 got.problems.append(IntakeProblem("archive_link", rel, "symbolic link skipped"))
                 continue
-            if not p.is_file() or any(is_junk_name(part) for part in p.relative_to(path).parts):
+            if any(is_junk_name(part) for part in p.relative_to(path).parts) or p.is_dir():
+                continue
+            if not p.is_file():
+                got.problems.append(IntakeProblem("archive_device", rel, "FIFO, socket or device file skipped"))
                 continue
             _add_file(rel, p, workdir, opts, got)
     elif _is_mail(path):
