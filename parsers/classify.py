@@ -31,7 +31,7 @@ _SCRIPT_EXTS = frozenset(
      "py", "pl", "scr"}
 )  # fmt: skip
 _EXEC_EXTS = frozenset({"exe", "dll", "com", "msi", "msp", "jar", "lnk", "elf", "so", "apk", "app"})
-_EXT_KINDS: dict[str, str] = {
+EXT_KINDS: dict[str, str] = {
     "docx": "docx", "dotx": "docx", "docm": "docm", "dotm": "docm", "doc": "doc", "dot": "doc",
     "wps": "wps", "pdf": "pdf", "mp4": "mp4", "m4v": "mp4", "mov": "mov", "webm": "webm",
     "mkv": "mkv", "flv": "flv", "avi": "avi", "ts": "ts", "mts": "ts", "m2ts": "ts", "wmv": "wmv",
@@ -74,7 +74,7 @@ def detect_kind(path: Path, name: str) -> str:
         return "unknown"
     kind = _kind_from_bytes(path, head, ext)
     if kind is None:
-        kind = _EXT_KINDS.get(ext, "unknown")
+        kind = EXT_KINDS.get(ext, "unknown")
     return kind
 
 
@@ -103,7 +103,7 @@ def _kind_from_bytes(path: Path, head: bytes, ext: str) -> str | None:
         "mov",
         "m4v",
     ):
-        return _EXT_KINDS[ext]
+        return EXT_KINDS[ext]
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm" if b"webm" in head[:64] else "mkv"
     if head.startswith(b"FLV\x01"):
@@ -179,7 +179,7 @@ def _ole_kind(path: Path, ext: str) -> str:
     if "EncryptedPackage" in names:
         # A password-protected .docx/.xlsx is an OLE2 wrapper; its reader reports it encrypted.
         return (
-            _EXT_KINDS.get(ext, "unknown") if ext in ("docx", "docm", "xlsx", "xlsm") else "unknown"
+            EXT_KINDS.get(ext, "unknown") if ext in ("docx", "docm", "xlsx", "xlsm") else "unknown"
         )
     if ext in ("msi", "msp"):
         return "executable"
@@ -190,7 +190,7 @@ def _ole_kind(path: Path, ext: str) -> str:
     if ext == "wps":
         return "wps"  # Works/old WPS writer files use other stream names
     if ext in ("doc", "xls", "et", "dot"):
-        return _EXT_KINDS[ext]
+        return EXT_KINDS[ext]
     return "unknown"
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parsers.archives import ArchiveLimits
-from parsers.classify import detect_kind, is_forbidden_kind, role_for
+from parsers.classify import EXT_KINDS, detect_kind, extension, is_forbidden_kind, role_for
 from parsers.facts import Material
 from parsers.forms import read_form
 from parsers.scans import read_scan
@@ -45,7 +45,8 @@ def read_material(name: str, path: Path, options: ParseOptions | None = None) ->
     """Facts about one file: sha256, size, kind (from the bytes), role and the role's facts.
 
     ``name`` is the decoded original name to report. Never raises for a bad file: an unreadable
-    file comes back with ``readable=False`` and a ``problem`` slug (``parsers/facts.py``).
+    file comes back with ``readable=False`` and a ``problem`` slug (``parsers/facts.py``); a
+    file whose name claims a dossier role its bytes cannot play gets that role and ``mismatch``.
     """
     opts = options or ParseOptions()
     sha, size = sha256_file(path)
@@ -55,6 +56,12 @@ def read_material(name: str, path: Path, options: ParseOptions | None = None) ->
         material.role = role_for(material.kind, name)
         if size == 0:
             material.readable, material.problem, material.detail = False, "empty", "the file is empty"
+            return material
+        claimed = claimed_role(material.kind, name)
+        if claimed is not None:  # 项目视频.mp4 holding text: the file the applicant meant is not there
+            material.role = claimed
+            material.readable, material.problem = False, "mismatch"
+            material.detail = f"named .{extension(name)} but the bytes are {material.kind}"
             return material
         if is_forbidden_kind(material.kind):
             material.problem = "forbidden"
@@ -67,6 +74,22 @@ def read_material(name: str, path: Path, options: ParseOptions | None = None) ->
         material.readable, material.problem = False, "corrupt"
         material.detail = f"{type(exc).__name__}: {exc}"
     return material
+
+
+# Content kinds that are never a dossier material whatever their name says.
+_NOT_MATERIAL_KINDS = frozenset({"text", "image", "eml", "unknown"})
+
+
+def claimed_role(kind: str, name: str) -> str | None:
+    """The role a file's name claims when its bytes are no such thing, else None.
+
+    ``项目视频.mp4`` whose bytes are text, ``申报书.docx`` that is a picture: the name claims a
+    dossier role (form, scan, video, table) that the content kind (``detect_kind``) cannot play.
+    """
+    if kind not in _NOT_MATERIAL_KINDS:
+        return None
+    claimed = role_for(EXT_KINDS.get(extension(name), "unknown"), name)
+    return claimed if claimed != "other" else None
 
 
 def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None:

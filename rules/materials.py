@@ -26,6 +26,36 @@ UNSAFE_ARCHIVE = (
 UNREADABLE_ARCHIVE = ("archive_encrypted", "archive_corrupt", "archive_unsupported")
 # Problems that are the desk's own fault, not the applicant's: logged, never reported.
 DESK_PROBLEMS = ("ffprobe_missing",)
+# Mail problems (parsers/mime.py) that leave part of a submission unread (FILE_UNREADABLE).
+UNREADABLE_MAIL = ("mail_unreadable", "mail_too_deep", "mail_too_many_parts", "mail_tnef_unreadable")
+# Per-file hits reported by one rule before the rest are counted in one line (a 2,000-member
+# archive must not become a 2,000-line 补正通知).
+MAX_HITS_PER_RULE = 20
+
+# Reasons for problem slugs that rules/wording.py does not know yet.
+_MORE_TEXT: dict[str, str] = {
+    "mismatch": "文件内容与扩展名不符（例如改了扩展名的文本或图片）",
+    "mail_unreadable": "邮件结构损坏，无法完整读取",
+    "mail_too_deep": "邮件嵌套层数过多，内层内容未读取",
+    "mail_too_many_parts": "邮件附件（MIME 部分）过多，超出部分未读取",
+    "mail_tnef_unreadable": "Outlook 附件包（winmail.dat）无法解开",
+}
+
+
+def _reason(slug: str | None) -> str:
+    return _MORE_TEXT.get(slug or "", "") or problem_text(slug)
+
+
+def _capped(hits: Iterator[Hit], what: str) -> Iterator[Hit]:
+    """The first ``MAX_HITS_PER_RULE`` hits, then one hit counting the rest."""
+    rest = 0
+    for n, hit in enumerate(hits):
+        if n < MAX_HITS_PER_RULE:
+            yield hit
+        else:
+            rest += 1
+    if rest:
+        yield {"where": "", "reason": f"另有 {rest} 个{what}"}
 
 
 def _kinds(ctx: Context) -> str:
@@ -105,7 +135,7 @@ def check_video_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     for m, state in states:
         if state == "unreadable":
             v = m.video
-            reason = problem_text(m.problem or (v.problem if v else None))
+            reason = _reason(m.problem or (v.problem if v else None))
             if v is not None and v.truncated and not (m.problem or v.problem):
                 reason = problem_text("truncated")
             elif v is not None and not v.has_video and not (m.problem or v.problem):
@@ -158,6 +188,10 @@ def check_video_too_long(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 
 def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    yield from _capped(_unreadable_hits(d), "文件同样无法读取")
+
+
+def _unreadable_hits(d: DossierFacts) -> Iterator[Hit]:
     for m in d.materials:
         if m.role == "video" or m.problem == "forbidden" or m.problem in DESK_PROBLEMS:
             continue  # video has its own code; forbidden files are FILE_FORBIDDEN
@@ -165,12 +199,12 @@ def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
             m.role
         )
         if not m.readable or m.problem:
-            yield {"where": m.name, "reason": problem_text(m.problem)}
+            yield {"where": m.name, "reason": _reason(m.problem)}
         elif facts is not None and not facts.readable:
-            yield {"where": m.name, "reason": problem_text(facts.problem)}
+            yield {"where": m.name, "reason": _reason(facts.problem)}
     for p in d.problems:
-        if p.kind in UNREADABLE_ARCHIVE:
-            yield {"where": p.where, "reason": problem_text(p.kind)}
+        if p.kind in UNREADABLE_ARCHIVE or p.kind in UNREADABLE_MAIL:
+            yield {"where": p.where, "reason": _reason(p.kind)}
 
 
 def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
@@ -180,9 +214,10 @@ def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 
 def check_archive_unsafe(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
-    for p in d.problems:
-        if p.kind in UNSAFE_ARCHIVE:
-            yield {"where": p.where, "reason": problem_text(p.kind)}
+    hits = (
+        {"where": p.where, "reason": _reason(p.kind)} for p in d.problems if p.kind in UNSAFE_ARCHIVE
+    )
+    yield from _capped(hits, "成员同样不安全")
 
 
 RULES: tuple[Rule, ...] = (
