@@ -97,7 +97,12 @@ def growth_row(what: str, small_size: float, small_t: float, large_size: float, 
     """How time grows from the small to the large size: linear when time × ≈ size ×."""
     size_x, time_x = large_size / small_size, large_t / small_t
     exponent = (__import__("math").log(time_x) / __import__("math").log(size_x)) if size_x > 1 else 1
-    verdict = "linear" if exponent < 1.15 else ("slightly superlinear" if exponent < 1.4 else "superlinear")
-    return {"what": what, "small": f"{small_size:g} {unit}: {small_t:.2f} s",
-            "large": f"{large_size:g} {unit}: {large_t:.2f} s", "size_x": size_x,
+    if exponent < 0.5:
+        verdict = "flat (sublinear)"
+    elif exponent < 1.15:
+        verdict = "linear"
+    else:
+        verdict = "slightly superlinear" if exponent < 1.4 else "superlinear"
+    return {"what": what, "small": f"{small_size:.0f} {unit}: {small_t:.2f} s",
+            "large": f"{large_size:.0f} {unit}: {large_t:.2f} s", "size_x": size_x,
             "time_x": time_x, "exponent": exponent, "verdict": f"{verdict} (exponent {exponent:.2f})"}  # fmt: skip
