@@ -190,7 +190,13 @@ class Intake:
             finally:
                 imap.close()
         report = RunReport(outcomes=self.pipeline.process_pending())
-        report.delivered, report.failed = self.deliver()
+        # One delivery pass sends at most a batch; keep going while a pass still sends something.
+        while True:
+            delivered, failed = self.deliver()
+            report.delivered += delivered
+            report.failed += failed
+            if not delivered:
+                break
         return report
 
     def run_forever(self, stop: threading.Event | None = None) -> None:

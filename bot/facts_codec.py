@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -44,6 +45,12 @@ def loads_facts(text: str) -> DossierFacts:
     return _build(DossierFacts, json.loads(text))
 
 
+@functools.cache
+def _hints(tp: type) -> dict[str, Any]:
+    """A dataclass's resolved field types (resolving them is most of the cost of decoding)."""
+    return typing.get_type_hints(tp)
+
+
 def _build(tp: Any, value: Any) -> Any:
     if value is None:
         return None
@@ -60,7 +67,7 @@ def _build(tp: Any, value: Any) -> Any:
     if origin is typing.Literal:
         return value
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
+        hints = _hints(tp)
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name in value:
