@@ -1,4 +1,10 @@
-"""Video facts from ffprobe: picture-track duration, size, codec, and truncation checks."""
+"""Video facts from ffprobe: picture-track duration, size, codec, and truncation checks.
+
+ffprobe is run directly rather than through ffmpeg-python's ``probe``: that helper has no
+timeout and cannot kill a hanging ffprobe, and a hostile or truncated upload can make ffprobe
+hang (issue 9); the arguments are the same (``-show_format -show_streams -of json``) plus
+``-protocol_whitelist file`` and a packet listing of the video stream.
+"""
 
 from __future__ import annotations
 
