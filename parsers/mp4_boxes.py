@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +61,14 @@ def walk_boxes(path: Path, max_boxes: int = 10_000) -> BoxWalk:
 
     Header layout per ISO/IEC 14496-12 §4.2: 32-bit big-endian size, 4-byte type; size 1 means a
     64-bit ``largesize`` follows, size 0 means "to the end of the file". Never raises on bad
-    input; an unreadable file gives an empty walk with ``is_bmff=False``.
+    input; an unreadable file, or one that is not a regular file (a FIFO), gives an empty walk
+    with ``is_bmff=False``.
     """
     try:
-        file_size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # opening a FIFO would block with no timeout
+            return BoxWalk(file_size=0)
+        file_size = st.st_size
         fh = open(path, "rb")
     except OSError:
         return BoxWalk(file_size=0)
