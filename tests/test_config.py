@@ -63,3 +63,31 @@ def test_config_check_command(tmp_path):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["config", "check", str(tmp_path / "absent.toml")])
     assert res.exit_code == 2
+
+
+def test_config_check_warns_about_settings_that_cannot_work(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[imap]\nenabled = true\nhost = "imap.example.org"\n[outbox]\ntransport = "smtp"\n'
+        '[campaign]\nprofile = "absent-campaign.toml"\n',
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["config", "check", str(cfg)])
+    assert res.exit_code == 0, res.output
+    for key in ("imap.host", "imap.username", "imap.password", "smtp.host", "outbox.from_addr",
+                "office.officers", "campaign.profile"):
+        assert f"warning: {key}:" in res.stderr, key
+
+
+def test_a_missing_config_file_is_an_error_not_a_silent_default(tmp_path):
+    res = CliRunner().invoke(app, ["--config", str(tmp_path / "nope.toml"), "status"])
+    assert res.exit_code == 2
+    assert "no such file" in res.stderr
+
+
+def test_operational_failures_are_one_line(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[store]\ndata_dir = "/proc/forbidden"\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["--config", str(cfg), "status"])
+    assert res.exit_code == 1
+    assert res.stderr.startswith("intake: ") and "Traceback" not in res.stderr
