@@ -206,7 +206,8 @@ def _load_xlsx(path: Path) -> list[_Grid]:
         with open(path, "rb") as fh:
             wb = load_workbook(fh, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError,
-            AttributeError, IndexError) as exc:  # fmt: skip
+            AttributeError, IndexError, SyntaxError, EOFError, RuntimeError, zlib.error) as exc:  # fmt: skip
+        # SyntaxError: lxml's XMLSyntaxError on a broken part; RuntimeError: an encrypted member.
         raise _Unreadable(
             "corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]
         ) from exc
