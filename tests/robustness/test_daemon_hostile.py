@@ -166,3 +166,14 @@ def test_intake_check_answers_findings_for_hostile_inputs_and_2_only_for_paths(t
     assert runner.invoke(app, ["check", str(tmp_path / "nope.zip")]).exit_code == 2
     assert runner.invoke(app, ["check", str(fifo)]).exit_code == 2
     assert runner.invoke(app, ["check", "--level", "city", "--received", "yesterday", str(bomb)]).exit_code == 2
+
+
+def test_no_command_line_option_takes_a_secret() -> None:
+    """Secrets come from the config file or INTAKE_* environment variables, never from argv (which
+    every local user can read in /proc): no option of any command is named like a secret."""
+    import typer
+
+    root = typer.main.get_command(app)
+    commands = [root, *getattr(root, "commands", {}).values()]
+    names = [opt for cmd in commands for p in cmd.params if p.param_type_name == "option" for opt in p.opts]
+    assert names and not [n for n in names if re.search(r"pass|secret|token|key", n, re.I)]
