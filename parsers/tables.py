@@ -271,7 +271,10 @@ def _decode(data: bytes) -> str:
 def _load_csv(text: str, name: str) -> _Grid:
     sample = text[:8192]
     delimiter = max(",\t;", key=sample.count) if any(d in sample for d in ",\t;") else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:  # newline="": the csv module handles \r, \n and \r\n itself (and quoted newlines)
+        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    except csv.Error as exc:  # a NUL, a field over csv.field_size_limit()
+        raise _Unreadable("corrupt", f"not a readable CSV: {exc}"[:300]) from exc
     return _Grid(name, [[v if v != "" else None for v in r] for r in rows])
 
 
