@@ -299,10 +299,13 @@ class _HtmlTables(HTMLParser):
             self._row += 1
             self._col = 0
         elif tag in ("td", "th") and self._grid is not None:
+            self._row = self._row or 1  # a cell before any <tr> opens the first row
             self._col += 1
             while (self._row, self._col) in self._taken:
                 self._col += 1
             span_c, span_r = _int_attr(a.get("colspan")), _int_attr(a.get("rowspan"))
+            if len(self._taken) + span_r * span_c > MAX_CELLS * 10:  # spans of 1000x1000, repeated
+                raise _Unreadable("too_large", f"merged cells cover more than {MAX_CELLS * 10} cells")
             for dr in range(span_r):
                 for dc in range(span_c):
                     self._taken.add((self._row + dr, self._col + dc))
