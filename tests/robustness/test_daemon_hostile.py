@@ -177,3 +177,42 @@ def test_no_command_line_option_takes_a_secret() -> None:
     commands = [root, *getattr(root, "commands", {}).values()]
     names = [opt for cmd in commands for p in cmd.params if p.param_type_name == "option" for opt in p.opts]
     assert names and not [n for n in names if re.search(r"pass|secret|token|key", n, re.I)]
+
+
+def _spoofed_packets(drop: Path, n: int, sender: str = "spoof@example.net") -> None:
+    drop.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        raw = H.mail_with_files([], sender=sender, subject=f"推荐材料包 {i}")
+        raw = raw.replace(b"Subject:", f"X-Intake-Packet: PKT-FAKE-{i}\r\nSubject:".encode(), 1)
+        (drop / f"packet-{i:02d}.eml").write_bytes(raw)
+
+
+def test_spoofed_upstream_packets_register_nothing(tmp_path: Path) -> None:
+    """GIVEN packet mails (X-Intake-Packet) from a sender not in [office] downstream_senders
+    THEN each input is refused with a reason, and no dossier or packet is registered."""
+    settings = make_settings(tmp_path, drop={"processed_dir": None},
+                             office={"downstream_senders": ["district@example.gov.cn"]})
+    _spoofed_packets(tmp_path / "dropbox", 3)
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        inputs = intake.store.inputs()
+        dossiers = intake.store.dossiers()
+    finally:
+        intake.close()
+    assert [r.state for r in inputs] == ["refused"] * 3
+    assert all("downstream_senders" in (r.error or "") for r in inputs)
+    assert dossiers == []
+
+
+@pytest.mark.xfail(reason="bot/packet_intake.py: refusals skip the per-sender daily cap (reported to the lead)")
+def test_a_flood_of_spoofed_packets_gets_at_most_the_daily_cap_of_refusals(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, drop={"processed_dir": None},
+                             office={"downstream_senders": ["district@example.gov.cn"]})
+    _spoofed_packets(tmp_path / "dropbox", 30)
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+    finally:
+        intake.close()
+    assert len(list(settings.outbox.folder.glob("*.eml"))) <= settings.outbox.replies_per_sender_per_day
