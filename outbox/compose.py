@@ -4,12 +4,12 @@ Subject layout:
 
 - a fresh message: ``【回执】<project name> [<tracking>]`` / ``【补正通知】<project name> [<tracking>]``;
 - a reply to a mail whose subject carries none of our tracking numbers (a first submission):
-  ``回复：<exact original subject> 【回执】[<tracking>]`` (the project name is added after the tag
-  when the original subject does not contain it). The original subject stays whole right after the
-  prefix so the clerk's client threads it and recognises it (case C20: the decoded subject starts
-  with ``回复：`` and contains the original subject); our tag follows so the tracking number is
-  still in the subject for the resubmission matcher. An original that already starts with a reply
-  prefix (``Re:``, ``回复：``, ``答复：`` …) is not prefixed a second time;
+  ``回复：【回执】<exact original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
+  first so a phone, which shows only the start of a subject, shows what the mail is; the original
+  subject follows whole so the clerk recognises it (case C20: the decoded subject starts with
+  ``回复：`` and contains the original subject); the tracking tag ends it for the resubmission
+  matcher. Reply prefixes the original already carries (``Re:``, ``回复：``, ``答复：`` …) are
+  dropped, so the subject never reads ``回复：【回执】RE: …``;
 - a reply to a mail that already carries one of our tracking numbers (a resubmission answering
   our notice): ``回复：`` + the fresh subject, so subjects do not grow ``回复：回复：【补正通知】…``.
 
@@ -33,6 +33,7 @@ from email.utils import format_datetime
 from outbox.context import ReplyContext
 from outbox.headers import address_header, param_header, set_header, text_header, to_bytes
 from outbox.template_files import load_template
+from outbox.threads import strip_reply_prefixes
 from outbox.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
@@ -112,10 +113,7 @@ def reply_subject(
         return fresh
     if parse_tracking(orig):
         return prefix + fresh
-    head = orig if REPLY_PREFIXES.match(orig) else prefix + orig
-    if project_name and project_name in orig:
-        return f"{head} {tag}[{tracking}]"
-    return f"{head} {tag}{project_name} [{tracking}]"
+    return f"{prefix}{tag}{strip_reply_prefixes(orig) or project_name} [{tracking}]"
 
 
 def _compose(

@@ -99,8 +99,8 @@ def test_c20_reply_read_as_a_recipient_would(smtp_server: SmtpTestServer) -> Non
     assert parsed.subject.startswith(tuple(expected["subject_decoded_startswith_one_of"]))
     assert expected["subject_decoded_contains"] in parsed.subject
     assert parsed.subject == (
-        "回复：关于报送《2024年度“揭榜挂帅”科技攻关项目申报书》及配套材料的函"
-        f" 【补正通知】揭榜挂帅科技攻关项目 [{TRACKING}]"
+        "回复：【补正通知】关于报送《2024年度“揭榜挂帅”科技攻关项目申报书》及配套材料的函"
+        f" [{TRACKING}]"
     )
     assert parsed.to == (expected["to"],)
     assert parsed.from_values.name == "武汉市经信局申报受理"
@@ -174,18 +174,21 @@ def test_html_escapes_dossier_values() -> None:
 
 
 def test_reply_subject_layouts() -> None:
-    assert (
-        reply_subject("receipt", "智能工厂", TRACKING, "申报材料")
-        == f"回复：申报材料 【回执】智能工厂 [{TRACKING}]"
-    )
-    assert (
-        reply_subject("receipt", "智能工厂", TRACKING, "智能工厂申报")
-        == f"回复：智能工厂申报 【回执】[{TRACKING}]"
-    )
-    assert (
-        reply_subject("receipt", "智能工厂", TRACKING, "RE: 申报")
-        == f"RE: 申报 【回执】智能工厂 [{TRACKING}]"
-    )
+    """The tag comes right after 回复： (a phone shows the start of a subject), then the exact
+    original subject, then the tracking tag."""
+    assert [
+        reply_subject("receipt", "智能工厂", TRACKING, "申报材料"),
+        reply_subject("defect", "智能工厂", TRACKING, "智能工厂申报"),
+        reply_subject("receipt", "智能工厂", TRACKING, "RE: 回复：申报"),
+        reply_subject("receipt", "智能工厂", TRACKING, "Re:"),
+        reply_subject("receipt", "智能工厂", TRACKING, "申报", prefix="Re: "),
+    ] == [
+        f"回复：【回执】申报材料 [{TRACKING}]",
+        f"回复：【补正通知】智能工厂申报 [{TRACKING}]",
+        f"回复：【回执】申报 [{TRACKING}]",
+        f"回复：【回执】智能工厂 [{TRACKING}]",
+        f"Re: 【回执】申报 [{TRACKING}]",
+    ]
     # a resubmission answering our notice: no 回复：回复：【补正通知】… pile-up
     resub = f"回复：【补正通知】智能工厂 [{TRACKING}]"
     assert (
