@@ -47,6 +47,13 @@ ROLE_LABELS = {
     "other": "其他材料",
 }
 WEEKDAYS = "一二三四五六日"
+NUMERALS = "一二三四五六七八九十"
+# The numbered sections of each body, in order; "warnings" is left out when there are none, and
+# the templates number the others ${n_<section>} so the numbering has no gap.
+SECTIONS: dict[str, list[str]] = {
+    "receipt": ["materials", "warnings", "steps", "contact"],
+    "defect": ["errors", "warnings", "materials", "how", "contact"],
+}
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
 
@@ -134,17 +141,32 @@ def _compose(
     values = reply_values(ctx, dossier, project, tracking, version)
     values["error_count"] = str(len(errors))
 
-    text_vals = dict(values)
+    sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
+    numbers = section_numbers(sections)
+
+    text_vals = dict(values, **numbers)
     text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
     text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
-    text_vals["warnings"] = items_text("finding_item.txt", [finding_row(f) for f in warnings])
+    text_vals["warnings_section"] = (
+        load_template(f"{kind}_warnings.txt").substitute(
+            numbers, warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings])
+        )
+        if warnings
+        else ""
+    )
     text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
     body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
-    html_vals = {k: html.escape(v) for k, v in values.items()}
+    html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
     html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
     html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
-    html_vals["warnings"] = items_html("finding_item.html", [finding_row(f) for f in warnings])
+    html_vals["warnings_section"] = (
+        load_template(f"{kind}_warnings.html").substitute(
+            numbers, warnings=items_html("finding_item.html", [finding_row(f) for f in warnings])
+        )
+        if warnings
+        else ""
+    )
     html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
     content = load_template(f"{kind}.html").substitute(html_vals)
     title = "回执" if kind == "receipt" else "补正通知"
@@ -213,6 +235,11 @@ def reply_values(
         "deadline": deadline_text(ctx.deadline, ctx.now),
         "date": _fmt_date(ctx.now.date()),
     }
+
+
+def section_numbers(sections: Sequence[str]) -> dict[str, str]:
+    """``["materials", "steps"]`` → ``{"n_materials": "一", "n_steps": "二"}`` (up to ten)."""
+    return {f"n_{name}": NUMERALS[i] for i, name in enumerate(sections)}
 
 
 def new_message_id(tracking: str, domain: str) -> str:

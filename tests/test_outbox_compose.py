@@ -166,6 +166,33 @@ def test_defect_notice_lists_each_finding_with_deadline() -> None:
     assert "二、提示（不影响受理，建议一并处理）\n1. 联系方式为座机" in text
 
 
+def _headings(text: str) -> list[str]:
+    return re.findall(r"^([一二三四五六七八九十])、(\S+)", text, re.M)
+
+
+def test_sections_without_warnings_are_left_out_and_renumbered() -> None:
+    """GIVEN a dossier with no warnings WHEN its 回执 and 补正通知 are composed THEN neither shows
+    a 提示 section saying 无, and the remaining sections are numbered without a gap."""
+    receipt = compose_receipt(make_ctx(), make_dossier(), [], TRACKING, to="a@example.com")
+    defect = compose_defect_notice(
+        make_ctx(), make_dossier(), [video_finding()], TRACKING, to="a@example.com"
+    )
+    with_warning = compose_receipt(
+        make_ctx(), make_dossier(), [phone_warning()], TRACKING, to="a@example.com"
+    )
+    heads = [_headings(m.get_body(("plain",)).get_content()) for m in (receipt, defect, with_warning)]
+    assert heads == [
+        [("一", "收到的材料"), ("二", "后续事项"), ("三", "联系方式")],
+        [("一", "需要补正的问题"), ("二", "收到的材料"), ("三", "如何补正"), ("四", "联系方式")],
+        [("一", "收到的材料"), ("二", "提示（不影响受理，请留意）"), ("三", "后续事项"),
+         ("四", "联系方式")],
+    ]  # fmt: skip
+    html = receipt.get_body(("html",)).get_content()
+    assert "提示" not in html and "二、后续事项</h3>" in html and "三、联系方式</h3>" in html
+    html = defect.get_body(("html",)).get_content()
+    assert "提示" not in html and "四、联系方式</h3>" in html
+
+
 def test_html_escapes_dossier_values() -> None:
     dossier = make_dossier("A<b>&项目")
     msg = compose_receipt(make_ctx(), dossier, [], TRACKING, to="a@example.com")
