@@ -111,6 +111,9 @@ def read_table(path: Path, *, kind: str | None = None) -> TableFacts:
         real, grids = _load(path, kind)
     except _Unreadable as exc:
         return TableFacts(readable=False, problem=exc.problem, detail=exc.detail)
+    except Exception as exc:  # noqa: BLE001 - xlrd/openpyxl raise many private kinds: never escape
+        log.warning("table %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
+        return TableFacts(readable=False, problem="corrupt", detail=f"{type(exc).__name__}: {exc}"[:300])
     best: TableFacts | None = None
     for grid in grids:
         facts = _read_grid(grid)
