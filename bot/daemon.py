@@ -218,10 +218,8 @@ class Intake:
         schedulers = [start(self, stop) for start in _optional_hooks("start_scheduler")]
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
-            for row in self.store.pending_inputs():
-                if stop.is_set():
-                    break  # SIGTERM: the current input was finished; the rest wait for the restart
-                self.pipeline.process(row)
+            # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
+            self.pipeline.process_pending(stop)
             try:
                 self.deliver()
             except Exception:  # a transport failure is retried on the next pass

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,12 +93,14 @@ class Pipeline:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
         return self.settings.campaign.now or datetime.now(UTC)
 
-    def process_pending(self) -> list[Outcome]:
+    def process_pending(self, stop: threading.Event | None = None) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
 
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
         by one in order; cross-dossier verdicts of the earlier dossiers are refreshed once at the
         end of the batch (each new version is still judged against every current dossier).
+        ``stop`` (SIGTERM in the daemon) is checked between inputs: once set, the input being
+        committed is finished, the rest stay pending (parses already started are discarded).
         """
         pending = self.store.pending_inputs()
         outcomes: list[Outcome] = []
@@ -106,6 +109,10 @@ class Pipeline:
             with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
                 ahead: dict[int, Future[list[DossierFacts]]] = {}
                 for i, row in enumerate(track(pending, "processing inputs")):
+                    if stop is not None and stop.is_set():
+                        for future in ahead.values():
+                            future.cancel()
+                        break
                     for nxt in pending[i : i + PARSE_AHEAD]:
                         if nxt.id not in ahead:
                             ahead[nxt.id] = pool.submit(self._parse, nxt)
@@ -250,7 +257,12 @@ class Pipeline:
             for d, v in self.store.current_versions()
             if d.id not in replaced and d.state == "open"  # a rejected dossier counts for nothing
         ]
-        evaluation = evaluate(others + new, self.campaign, level=self.settings.office.level, now=self.now())
+        # Only the new dossiers are judged; the others are the background of the cross-dossier
+        # rules (everyone is judged again once per batch, _refresh_verdicts).
+        evaluation = evaluate(
+            others + new, self.campaign, level=self.settings.office.level, now=self.now(),
+            targets=range(len(others), len(others) + len(new)),
+        )
         return evaluation.per_dossier[len(others):]
 
     def _save_version(

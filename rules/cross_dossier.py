@@ -2,12 +2,20 @@
 
 They see every current dossier at once. A resubmission is a new *version* of its dossier, and the
 store passes only current versions, so a resubmitted project never meets its earlier self here.
+
+Each check reads the dossiers through one ``IntakeView``: every dossier's form fields and
+normalised names computed once, applicant groups found once (union–find), and the pairs the
+duplicate rule needs found through indexes (by form sha256, by applicant group + normalised
+project name) instead of comparing every pair, so one evaluation costs O(N), not O(N²).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from parsers.facts import DossierFacts
 from rules.context import Context
@@ -17,18 +25,74 @@ from rules.rule import Hit, Rule
 from rules.uscc import clean_uscc, is_valid_uscc
 
 
-def _fields(dossiers: list[DossierFacts], ctx: Context) -> list[dict[str, str]]:
-    return [form_fields(d, ctx.campaign) for d in dossiers]
+@dataclass
+class IntakeView:
+    """What the cross-dossier rules read from a list of dossiers, each computed once.
 
-
-def applicant_groups(dossiers: list[DossierFacts], ctx: Context) -> list[list[int]]:
-    """Indices of dossiers grouped by applicant: same valid USCC, or same normalised name.
-
-    Two dossiers share an applicant when they share either key (one may lack the USCC), so the
-    groups are the connected parts of that relation (union–find). Dossiers naming no applicant
-    are left out.
+    ``fields[i]``: ``form_fields`` of dossier i; ``project[i]`` / ``applicant[i]``: its normalised
+    project and applicant names (``""`` when none); ``hashes[i]``: sha256 of its usable forms;
+    ``groups``: indices grouped by applicant (see ``applicant_groups``); ``group_of``: index →
+    position in ``groups`` (dossiers naming no applicant are absent).
     """
-    parent = list(range(len(dossiers)))
+
+    dossiers: list[DossierFacts]
+    fields: list[dict[str, str]]
+    project: list[str]
+    applicant: list[str]
+    hashes: list[set[str]]
+    groups: list[list[int]]
+    group_of: dict[int, int]
+
+    @classmethod
+    def build(cls, dossiers: list[DossierFacts], ctx: Context) -> IntakeView:
+        """The view of ``dossiers`` under ``ctx.campaign`` (O(N))."""
+        fields = [form_fields(d, ctx.campaign) for d in dossiers]
+        applicant = [normalise_name(f.get("applicant")) for f in fields]
+        groups = _groups(fields, applicant)
+        return cls(
+            dossiers=dossiers,
+            fields=fields,
+            project=[normalise_name(f.get("project_name")) for f in fields],
+            applicant=applicant,
+            hashes=[_form_hashes(d) for d in dossiers],
+            groups=groups,
+            group_of={i: g for g, group in enumerate(groups) for i in group},
+        )
+
+
+_shared = threading.local()
+
+
+@contextmanager
+def shared_view() -> Iterator[None]:
+    """Within this block the checks share one ``IntakeView`` per (dossier list, context) pair.
+
+    The engine runs the four checks inside it, so fields, names and groups are computed once per
+    evaluation, not once per rule; outside it every check builds its own view.
+    """
+    previous = getattr(_shared, "memo", None)
+    _shared.memo = {}
+    try:
+        yield
+    finally:
+        _shared.memo = previous
+
+
+def _view(dossiers: list[DossierFacts], ctx: Context) -> IntakeView:
+    memo: dict[tuple[int, int], tuple[list, Context, IntakeView]] | None = getattr(_shared, "memo", None)
+    if memo is None:
+        return IntakeView.build(dossiers, ctx)
+    key = (id(dossiers), id(ctx))
+    hit = memo.get(key)
+    if hit is not None and hit[0] is dossiers and hit[1] is ctx:
+        return hit[2]
+    view = IntakeView.build(dossiers, ctx)
+    memo[key] = (dossiers, ctx, view)  # strong references: the ids cannot be reused meanwhile
+    return view
+
+
+def _groups(fields: list[dict[str, str]], applicant: list[str]) -> list[list[int]]:
+    parent = list(range(len(fields)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -38,12 +102,12 @@ def applicant_groups(dossiers: list[DossierFacts], ctx: Context) -> list[list[in
 
     owner: dict[str, int] = {}
     named: set[int] = set()
-    for i, f in enumerate(_fields(dossiers, ctx)):
+    for i, f in enumerate(fields):
         keys = []
         if f.get("uscc") and is_valid_uscc(f["uscc"]):
             keys.append("uscc:" + clean_uscc(f["uscc"]))
-        if normalise_name(f.get("applicant")):
-            keys.append("name:" + normalise_name(f.get("applicant")))
+        if applicant[i]:
+            keys.append("name:" + applicant[i])
         for k in keys:
             named.add(i)
             if k in owner:
@@ -56,14 +120,25 @@ def applicant_groups(dossiers: list[DossierFacts], ctx: Context) -> list[list[in
     return list(groups.values())
 
 
+def applicant_groups(dossiers: list[DossierFacts], ctx: Context) -> list[list[int]]:
+    """Indices of dossiers grouped by applicant: same valid USCC, or same normalised name.
+
+    Two dossiers share an applicant when they share either key (one may lack the USCC), so the
+    groups are the connected parts of that relation (union–find). Dossiers naming no applicant
+    are left out.
+    """
+    return _view(dossiers, ctx).groups
+
+
 def _label(f: dict[str, str], d: DossierFacts) -> str:
     return f"「{f['project_name']}」" if f.get("project_name") else f"（{d.source}）"
 
 
 def check_applicant_over_limit(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
     limit = ctx.campaign.limits.projects_per_applicant
-    fields = _fields(dossiers, ctx)
-    for group in applicant_groups(dossiers, ctx):
+    view = _view(dossiers, ctx)
+    fields = view.fields
+    for group in view.groups:
         if len(group) <= limit:
             continue
         names = "、".join(_label(fields[i], dossiers[i]) for i in group)
@@ -81,8 +156,11 @@ def check_applicant_over_limit(dossiers: list[DossierFacts], ctx: Context) -> It
 
 def check_category_repeated(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
     limit = ctx.campaign.limits.directions_per_category
-    fields = _fields(dossiers, ctx)
-    for group in applicant_groups(dossiers, ctx):
+    view = _view(dossiers, ctx)
+    fields = view.fields
+    for group in view.groups:
+        if len(group) <= limit:
+            continue  # a group of at most `limit` dossiers cannot hold more directions
         by_category: dict[str, list[int]] = defaultdict(list)
         for i in group:
             cat = ctx.campaign.category(fields[i].get("category"))
@@ -113,53 +191,53 @@ def _form_hashes(d: DossierFacts) -> set[str]:
 
 
 def check_project_duplicate(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
-    fields = _fields(dossiers, ctx)
-    group_of: dict[int, int] = {}
-    for g, group in enumerate(applicant_groups(dossiers, ctx)):
-        for i in group:
-            group_of[i] = g
-    hashes = [_form_hashes(d) for d in dossiers]
+    view = _view(dossiers, ctx)
+    # Indexes instead of a pair loop: j is a duplicate of i when they share a form file, or when
+    # both name the same (normalised) project and belong to the same applicant group.
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    by_project: dict[tuple[int, str], list[int]] = defaultdict(list)
     for i in range(len(dossiers)):
-        others: list[str] = []
-        reason = ""
-        for j in range(len(dossiers)):
-            if i == j:
-                continue
-            same_file = bool(hashes[i] & hashes[j])
-            pi, pj = (
-                normalise_name(fields[i].get("project_name")),
-                normalise_name(fields[j].get("project_name")),
-            )
-            same_project = (
-                bool(pi) and pi == pj and i in group_of and group_of.get(j) == group_of[i]
-            )
-            if same_file or same_project:
-                others.append(dossiers[j].source)
-                reason = reason or ("申报书文件完全相同" if same_file else "项目名称和申报单位相同")
-        if others:
-            yield {
-                "dossier": i,
-                "where": "",
-                "project": _label(fields[i], dossiers[i]),
-                "reason": reason,
-                "others": "、".join(others),
-            }
+        for h in view.hashes[i]:
+            by_hash[h].append(i)
+        if view.project[i] and i in view.group_of:
+            by_project[(view.group_of[i], view.project[i])].append(i)
+    for i in range(len(dossiers)):
+        same_file: set[int] = set()
+        for h in view.hashes[i]:
+            same_file.update(by_hash[h])
+        candidates = set(same_file)
+        if view.project[i] and i in view.group_of:
+            candidates.update(by_project[(view.group_of[i], view.project[i])])
+        candidates.discard(i)
+        if not candidates:
+            continue
+        ordered = sorted(candidates)
+        yield {
+            "dossier": i,
+            "where": "",
+            "project": _label(view.fields[i], dossiers[i]),
+            # The reason the first duplicate (in the given order) is one, as the pair loop said.
+            "reason": "申报书文件完全相同" if ordered[0] in same_file else "项目名称和申报单位相同",
+            "others": "、".join(dossiers[j].source for j in ordered),
+        }
 
 
 def check_previously_selected(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
     if not ctx.winners:
         return
     years = ctx.campaign.demonstration_years
-    live = [w for w in ctx.winners if 0 <= ctx.campaign.year - w.year < years]
-    for i, f in enumerate(_fields(dossiers, ctx)):
-        project = normalise_name(f.get("project_name"))
-        if not project:
+    live: dict[str, list] = defaultdict(list)  # normalised project name → live winners, in order
+    for w in ctx.winners:
+        if 0 <= ctx.campaign.year - w.year < years:
+            live[normalise_name(w.project_name)].append(w)
+    view = _view(dossiers, ctx)
+    for i, f in enumerate(view.fields):
+        project = view.project[i]
+        if not project or project not in live:
             continue
         uscc = clean_uscc(f.get("uscc", ""))
-        applicant = normalise_name(f.get("applicant"))
-        for w in live:
-            if normalise_name(w.project_name) != project:
-                continue
+        applicant = view.applicant[i]
+        for w in live[project]:
             if w.uscc and uscc:
                 same = w.uscc == uscc
             elif w.applicant and applicant:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parsers.facts import DossierFacts, TableFacts
+from rules import cross_dossier
 from rules.campaign import Campaign, load_campaign
 from rules.catalog import RULES
 from rules.context import Context
@@ -107,6 +108,7 @@ def evaluate(
     level: str = "city",
     now: datetime | None = None,
     waived: Collection[Waiver] | None = None,
+    targets: Collection[int] | None = None,
 ) -> Evaluation:
     """Judge every dossier of the intake against the campaign's rules.
 
@@ -117,23 +119,37 @@ def evaluate(
     only the carrying dossier is required to have a row (packets: ``table_findings``).
     ``level``: ``district`` | ``city`` | ``province`` | ``ministry`` (picks the deadline).
     ``now``: the (possibly pinned) clock. ``waived``: (source, code) pairs an officer overrode.
+    ``targets``: indices of the dossiers to judge (``None``: all). The others are only the
+    background of the cross-dossier rules: per-dossier and table rules run for the targets alone,
+    and ``per_dossier[i]`` of a non-target is ``[]``; a target's findings are exactly those a full
+    evaluation gives it. Judging one new input among N current dossiers thus costs one dossier's
+    rules plus O(N) cheap cross-dossier work (``rules/cross_dossier.IntakeView``).
 
-    Raises ``WinnersError`` when the profile's winners list cannot be read.
+    Raises ``WinnersError`` when the profile's winners list cannot be read; ``IndexError`` for a
+    target outside ``dossiers``.
     """
     ctx = _context(campaign, level, now)
+    chosen = range(len(dossiers)) if targets is None else sorted(set(targets))
+    if chosen and not 0 <= chosen[0] <= chosen[-1] < len(dossiers):
+        raise IndexError(f"targets {list(chosen)} outside the {len(dossiers)} dossiers given")
+    wanted = set(chosen)
     ev = Evaluation([[] for _ in dossiers], [])
-    for i, d in enumerate(dossiers):
+    for i in chosen:
+        d = dossiers[i]
         cover = is_table_only(d)
         for rule in _rules("dossier"):
             if cover and rule.code in _PROJECT_ONLY:
                 continue
             ev.per_dossier[i].extend(rule.finding(h) for h in rule.check(d, ctx))
-    for rule in _rules("intake"):
-        for hit in rule.check(dossiers, ctx):
-            target = ev.per_dossier[hit["dossier"]] if "dossier" in hit else ev.general
-            target.append(rule.finding(hit))
-    for i, d in enumerate(dossiers):
-        for table in carried_tables(d):
+    with cross_dossier.shared_view():
+        for rule in _rules("intake"):
+            for hit in rule.check(dossiers, ctx):
+                if "dossier" not in hit:
+                    ev.general.append(rule.finding(hit))
+                elif hit["dossier"] in wanted:
+                    ev.per_dossier[hit["dossier"]].append(rule.finding(hit))
+    for i in chosen:
+        for table in carried_tables(dossiers[i]):
             tev = _run_table(table, dossiers, ctx)
             ev.per_dossier[i].extend(tev.general)
             ev.per_dossier[i].extend(tev.per_dossier[i])  # only the carrier must have a row
