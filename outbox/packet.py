@@ -11,9 +11,10 @@ Layout of ``<out>/<packet id>/``:
 
 Sending (notice 三（一）: the next level receives tables and materials electronically): a packet
 larger than one mail is split into parts, each carrying ``manifest.json`` and one zip
-``<packet id>-<k>of<n>.zip``; videos are stored uncompressed (ZIP_STORED: they are already
-compressed), other files deflated. A file too big for one part is cut into pieces named
-``<path>.001``, ``.002``… that the receiver joins in order (:func:`assemble_parts`).
+``<packet id>-<k>of<n>.zip``; already compressed kinds (video, PDF, docx/xlsx, images, archives)
+are stored uncompressed (ZIP_STORED), other files deflated. A file too big for one part is cut
+into pieces named ``<path>.001``, ``.002``… that the receiver joins in order
+(:func:`assemble_parts`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from outbox.summary_table import SummaryRow, write_summary_table
 
@@ -289,21 +291,57 @@ def split_parts(manifest: dict, budget: int) -> list[list[Piece]]:
     return [p for p in parts if p]
 
 
-def part_zip(packet_dir: Path, pieces: Sequence[Piece]) -> bytes:
-    """The zip of one part (videos and pieces stored, other files deflated), as bytes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
+# Kinds whose bytes are already compressed (video, PDF streams, OOXML and other zips, images,
+# archives): deflating them again costs CPU for a gain of a few percent at most, so they are
+# stored, as are the pieces of a cut file.
+STORED_SUFFIXES = frozenset({
+    ".mp4", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".flv", ".m4v", ".mpg", ".mpeg", ".ts",
+    ".pdf", ".ofd", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".wps",
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic",
+    ".zip", ".7z", ".rar", ".gz", ".tgz", ".bz2", ".xz", ".zst",
+})
+COPY_CHUNK = 4 * 1024 * 1024  # bytes per read/write while copying a member
+
+
+def is_stored(piece: Piece) -> bool:
+    """True when ``piece`` goes into the zip uncompressed (ZIP_STORED): a cut piece, or a kind
+    in ``STORED_SUFFIXES``; other files (xml, txt, csv, json, doc, xls…) are deflated."""
+    return piece.member != piece.path or Path(piece.path).suffix.lower() in STORED_SUFFIXES
+
+
+def write_part_zip(packet_dir: Path, pieces: Sequence[Piece], dest: Path | BinaryIO) -> None:
+    """Write the zip of one part to ``dest`` (a path, or a binary file object), streaming.
+
+    Each member is copied from its packet file in ``COPY_CHUNK`` blocks into the zip being
+    written, so memory stays flat whatever the part's size (no whole zip or whole file in
+    memory). Members: ``is_stored`` ones ZIP_STORED, the rest ZIP_DEFLATED; UTF-8 names; a fixed
+    date (2023-01-01), so the same packet gives the same bytes. Zip64 is used for members over
+    4 GiB. Raises OSError when a packet file cannot be read or ``dest`` written.
+    """
+    buf = bytearray(COPY_CHUNK)
+    view = memoryview(buf)
+    with zipfile.ZipFile(dest, "w", allowZip64=True) as zf:
         for p in pieces:
-            with (packet_dir / p.path).open("rb") as f:
-                f.seek(p.offset)
-                data = f.read(p.length)
-            stored = p.member != p.path or Path(p.path).suffix.lower() in (
-                ".mp4", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".flv", ".m4v", ".zip", ".7z", ".rar",
-            )
             info = zipfile.ZipInfo(p.member, date_time=(2023, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if is_stored(p) else zipfile.ZIP_DEFLATED
             info.flag_bits |= 0x800  # UTF-8 names
-            zf.writestr(info, data)
+            info.file_size = p.length  # decides zip64 up front
+            with (packet_dir / p.path).open("rb") as src, zf.open(info, "w") as out:
+                src.seek(p.offset)
+                left = p.length
+                while left > 0:
+                    n = src.readinto(view[: min(COPY_CHUNK, left)])
+                    if not n:
+                        raise PacketError(f"{p.path}: shorter than the manifest says ({p.length} bytes)")
+                    out.write(view[:n])
+                    left -= n
+
+
+def part_zip(packet_dir: Path, pieces: Sequence[Piece]) -> bytes:
+    """The zip of one part as bytes, for a mail (``write_part_zip`` into memory; a part is at
+    most one mail's payload). Large zips: use ``write_part_zip`` to a file."""
+    buf = io.BytesIO()
+    write_part_zip(packet_dir, pieces, buf)
     return buf.getvalue()
 
 
