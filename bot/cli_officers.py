@@ -99,7 +99,7 @@ def show(
 def waive(
     tracking: Tracking,
     code: Annotated[str, typer.Argument(help="Finding code, e.g. USCC_INVALID.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded; required).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded; quoted to the applicant as 审核意见; required).")],
     officer: OfficerOpt = None,
 ) -> None:
     """Waive one finding on one dossier; the verdict is recomputed and the applicant told."""

@@ -22,7 +22,7 @@ REPLY_KIND_ZH = {
     "defect_notice": "补正通知",
     "decision_waive": "审核意见（豁免）",
     "decision_reject": "不予推荐通知",
-    "decision_restore": "恢复推荐通知",
+    "decision_restore": "撤销不予推荐通知",
 }
 
 

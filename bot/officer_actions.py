@@ -8,6 +8,7 @@ new verdicts and the mail that tells the applicant are committed together or not
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from outbox.decision_mail import (
 )
 from parsers.facts import DossierFacts
 from rules.catalog import RULES_BY_CODE
+from rules.finding import Finding
 
 log = logging.getLogger("intake.officers")
 
@@ -145,7 +147,7 @@ class OfficerDesk:
             )  # fmt: skip
         notice = None
         if was_error and not is_rejected(self.store, tracking):
-            notice = self._notify(dossier, d, now)
+            notice = self._notify(dossier, d, now, before=before)
         change = f"结论：{VERDICT_ZH.get(dossier.verdict, dossier.verdict)} → {VERDICT_ZH.get(after, after)}"
         return ActionOutcome(
             True, f"{head}；{change}；" + _told(notice), tracking, after, d, notice
@@ -164,8 +166,16 @@ class OfficerDesk:
         row = self.store.dossier_by_tracking(tracking)
         return row.verdict if row else ""
 
-    def _notify(self, dossier: DossierRow, decision: Decision, now: datetime) -> int | None:
-        """Queue the applicant's notice for ``decision`` (in the caller's transaction)."""
+    def _notify(
+        self,
+        dossier: DossierRow,
+        decision: Decision,
+        now: datetime,
+        *,
+        before: Sequence[Finding] = (),
+    ) -> int | None:
+        """Queue the applicant's notice for ``decision`` (in the caller's transaction);
+        ``before``: a waiver's findings as they stood before it (to name the waived item)."""
         version = self.store.versions_of(dossier.id)[-1]
         facts: DossierFacts = loads_facts(version["facts"])
         to = self.pipeline.replies.recipient(facts) or dossier.sender
@@ -179,6 +189,7 @@ class OfficerDesk:
             msg = compose_waiver_notice(
                 ctx, facts, findings_of(version), dossier.tracking, to=to,
                 waived=[decision.code or ""], version=version["version"], thread=thread,
+                reason=decision.reason, waived_findings=before,
             )  # fmt: skip
         elif decision.action == "reject":
             msg = compose_rejection_notice(
@@ -186,8 +197,9 @@ class OfficerDesk:
             )
         else:
             msg = compose_restore_notice(
-                ctx, facts, dossier.tracking, to=to, reason=decision.reason, thread=thread
-            )
+                ctx, facts, dossier.tracking, to=to, reason=decision.reason, thread=thread,
+                findings=findings_of(version), version=version["version"],
+            )  # fmt: skip
         return outgoing.enqueue(
             self.store.conn, msg, kind=f"decision_{decision.action}", tracking=dossier.tracking,
             dedupe_key=f"decision:{decision.id}", now=now, commit=False,

@@ -29,6 +29,7 @@ from outbox.compose import (
     material_rows,
     new_message_id,
     reply_values,
+    section_numbers,
 )
 from outbox.context import ReplyContext
 from outbox.headers import address_header, set_header, text_header, to_bytes
@@ -68,23 +69,29 @@ def compose_waiver_notice(
     to: str,
     waived: Sequence[str],
     version: int,
+    reason: str = "",
+    waived_findings: Sequence[Finding] = (),
     thread: Threading = Threading(),
     message_id: str | None = None,
 ) -> EmailMessage:
     """The updated 回执 (or, when errors remain, the updated 补正通知) after a waiver.
 
     ``findings``: the dossier's findings after the waiver; ``waived``: the finding codes the
-    bureau accepted, each listed as "该项已由我局审核同意". Verdict header: ``accepted`` when no
-    error remains, else ``defective``.
+    bureau accepted, each listed in words (the rule's title, and the message of the matching
+    finding in ``waived_findings``, the findings as they stood before the waiver) with the
+    officer's ``reason`` as 审核意见; the code itself is never shown to the applicant. Verdict
+    header: ``accepted`` when no error remains, else ``defective``. Sections are numbered without
+    gaps: the 提示 section is left out when nothing remains to list.
     """
     errors = [f for f in findings if f.severity == "error"]
     accepted = not errors
     project = (dossier.project_name or "").strip() or "申报材料"
     values = reply_values(ctx, dossier, project, tracking, version)
-    rows = [
-        {"code": c, "title": RULES_BY_CODE[c].title if c in RULES_BY_CODE else c} for c in waived
-    ]
+    rows = [_waived_row(code, waived_findings, reason) for code in waived]
     remaining = errors if errors else findings
+    steps = [{"text": s} for s in ctx.next_steps] if accepted else []
+    sections = (["remaining"] if remaining else []) + ["materials"] + (["steps"] if steps else [])
+    numbers = section_numbers(sections)
     values.update(
         outcome=(
             "据此，您单位的申报材料已齐全，予以受理。本邮件即为更新后的回执。"
@@ -94,26 +101,28 @@ def compose_waiver_notice(
         outcome_color="#1a7f37" if accepted else "#b35900",
         remaining_title="提示（不影响受理，请留意）" if accepted else "仍需补正的问题",
     )
-    text_vals = dict(values)
+    text_vals = dict(values, **numbers)
     text_vals["waived"] = items_text("decision_waived_item.txt", rows)
-    text_vals["remaining"] = items_text("finding_item.txt", [finding_row(f) for f in remaining])
     text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
-    steps = [{"text": s} for s in ctx.next_steps] if accepted else []
-    text_vals["next_steps"] = (
-        "三、后续事项\n" + items_text("step_item.txt", steps) + "\n" if steps else ""
-    )
-    html_vals = {k: html.escape(v) for k, v in values.items()}
-    html_vals["next_steps"] = (
-        '<h3 style="font-size: 16px; margin: 16px 0 4px;">三、后续事项</h3>'
-        '<ol style="padding-left: 20px; margin: 0;">'
-        + items_html("step_item.html", steps)
-        + "</ol>"
-        if steps
-        else ""
-    )
+    text_vals["remaining_section"] = _section(
+        "decision_waive_remaining.txt", remaining, text_vals,
+        remaining=items_text("finding_item.txt", [finding_row(f) for f in remaining]),
+    )  # fmt: skip
+    text_vals["steps_section"] = _section(
+        "decision_waive_steps.txt", steps, text_vals,
+        next_steps=items_text("step_item.txt", steps) + "\n",
+    )  # fmt: skip
+    html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
     html_vals["waived"] = items_html("decision_waived_item.html", rows)
-    html_vals["remaining"] = items_html("finding_item.html", [finding_row(f) for f in remaining])
     html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
+    html_vals["remaining_section"] = _section(
+        "decision_waive_remaining.html", remaining, html_vals,
+        remaining=items_html("finding_item.html", [finding_row(f) for f in remaining]),
+    )  # fmt: skip
+    html_vals["steps_section"] = _section(
+        "decision_waive_steps.html", steps, html_vals,
+        next_steps=items_html("step_item.html", steps),
+    )  # fmt: skip
     tag = "【回执（更新）】" if accepted else "【补正通知（更新）】"
     return _finish(
         ctx,
@@ -132,6 +141,26 @@ def compose_waiver_notice(
         thread=thread,
         message_id=message_id or new_message_id(tracking, ctx.domain),
     )
+
+
+def _waived_row(code: str, before: Sequence[Finding], reason: str) -> dict[str, str]:
+    """One waived item in words: the rule's title, what the finding said, the officer's reason."""
+    rule = RULES_BY_CODE.get(code)
+    messages = list(dict.fromkeys(f.message for f in before if f.code == code and f.message))
+    detail = ""
+    if messages:
+        more = f"等 {len(messages)} 处" if len(messages) > 1 else ""
+        detail = f"（{messages[0]}{more}）"
+    return {
+        "title": rule.title if rule else "形式审查提出的问题",
+        "detail": detail,
+        "reason": reason.strip() or "经核实，同意",
+    }
+
+
+def _section(template: str, items: Sequence[object], values: dict[str, str], **extra: str) -> str:
+    """``template`` filled with ``values`` and ``extra``, or "" when ``items`` is empty."""
+    return load_template(template).substitute(values, **extra) if items else ""
 
 
 def compose_rejection_notice(
@@ -167,22 +196,48 @@ def compose_restore_notice(
     *,
     to: str,
     reason: str = "",
+    findings: Sequence[Finding] = (),
+    version: int = 1,
     thread: Threading = Threading(),
     message_id: str | None = None,
 ) -> EmailMessage:
-    """The notice that a 不予推荐 decision was withdrawn and the dossier is recommended again."""
-    return _simple_notice(
-        "decision_restore",
+    """The notice that a 不予推荐 decision was withdrawn.
+
+    ``findings``: the dossier's current findings (after waivers), ``version`` its current version.
+    Without errors: 【恢复推荐通知】, the dossier is recommended again. With errors the dossier is
+    not recommendable yet, so the notice (【复核结果通知】) says only that it is back in the bureau's
+    list, and lists what is still to be corrected with the deadline, as a 补正通知 does.
+    """
+    errors = [f for f in findings if f.severity == "error"]
+    reason_line = f"说明：{reason.strip()}" if reason.strip() else ""
+    if not errors:
+        return _simple_notice(
+            "decision_restore", ctx, dossier, tracking, to=to, tag="【恢复推荐通知】",
+            title="恢复推荐通知", extra={"reason_line": reason_line}, decision="restore",
+            thread=thread, message_id=message_id,
+        )  # fmt: skip
+    project = (dossier.project_name or "").strip() or "申报材料"
+    values = reply_values(ctx, dossier, project, tracking, version)
+    values.update(reason_line=reason_line, error_count=str(len(errors)))
+    rows = [finding_row(f) for f in errors]
+    text_vals = dict(values, errors=items_text("finding_item.txt", rows))
+    html_vals = {k: html.escape(v) for k, v in values.items()}
+    html_vals["errors"] = items_html("finding_item.html", rows)
+    return _finish(
         ctx,
-        dossier,
-        tracking,
         to=to,
-        tag="【恢复推荐通知】",
-        title="恢复推荐通知",
-        extra={"reason_line": f"说明：{reason.strip()}" if reason.strip() else ""},
-        decision="restore",
+        subject=f"【复核结果通知】{project} [{tracking}]",
+        title="复核结果通知",
+        text=load_template("decision_restore_defective.txt").substitute(text_vals),
+        content=load_template("decision_restore_defective.html").substitute(html_vals),
+        headers={
+            "X-Intake-Tracking": tracking,
+            "X-Intake-Verdict": "defective",
+            "X-Intake-Decision": "restore",
+        },
+        auto="auto-generated",
         thread=thread,
-        message_id=message_id,
+        message_id=message_id or new_message_id(tracking, ctx.domain),
     )
 
 

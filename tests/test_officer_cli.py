@@ -113,7 +113,10 @@ def test_waive_by_cli_changes_the_verdict_and_sends_an_updated_receipt(instance)
         receipt["Subject"].startswith("【回执（更新）】") and f"[{tracking}]" in receipt["Subject"]
     )
     assert (receipt["X-Intake-Verdict"], receipt["To"]) == ("accepted", "contact4@example.com")
-    assert "统一社会信用代码无效（USCC_INVALID）：该项已由我局审核同意" in _body(receipt)
+    body = _body(receipt)
+    assert "1. “统一社会信用代码无效”（统一社会信用代码「" in body
+    assert "经我局审核同意，不再要求补正。审核意见：老证照代码，经核实合法" in body
+    assert "USCC_INVALID" not in body
     assert receipt["In-Reply-To"]  # threaded under our 补正通知
     shown = _intake(config, "show", tracking)
     assert shown.exit_code == 0
@@ -166,6 +169,26 @@ def test_reject_restore_and_note_by_cli(instance):
     assert "原因：项目已获2022年试点示范，不得重复申报" in _body(by_kind["reject"])
     assert "已恢复推荐" in _body(by_kind["restore"])
     assert not any("企业来电" in _body(m) for m in _eml(settings))
+
+
+def test_restore_of_a_defective_dossier_lists_what_is_outstanding(instance):
+    """GIVEN a dossier still defective (wrong 统一社会信用代码) that was rejected (不予推荐)
+    WHEN the officer restores it THEN the applicant is not told 已恢复推荐: the notice says the
+    dossier is back in the bureau's list and the 统一社会信用代码 problem is still to correct."""
+    config, settings, tracking = instance
+    assert _intake(config, "reject", tracking, "--reason", "核实中").exit_code == 0
+    res = _intake(config, "restore", tracking, "--reason", "已核实，继续办理")
+    assert res.exit_code == 0 and "当前结论：需补正" in res.output
+    intake = Intake(settings)
+    try:
+        intake.deliver()
+    finally:
+        intake.close()
+    (restore,) = [m for m in _eml(settings) if m["X-Intake-Decision"] == "restore"]
+    body = _body(restore)
+    assert "恢复推荐" not in body and restore["Subject"].startswith("【复核结果通知】")
+    assert "本项目已重新列入我局的申报受理名单" in body and "说明：已核实，继续办理" in body
+    assert "仍有以下 1 个问题需要补正" in body and "统一社会信用代码" in body
 
 
 def test_cli_names_unknown_tracking_numbers_and_codes(instance):
@@ -222,7 +245,8 @@ def test_a_waiver_holds_for_the_next_version(tmp_path):
         (updated,) = [m for m in _eml(settings) if m["X-Intake-Decision"] == "waive"]
         assert updated["X-Intake-Verdict"] == "defective"
         assert updated["Subject"].startswith("【补正通知（更新）】")
-        assert "该项已由我局审核同意" in _body(updated) and "视频" in _body(updated)
+        assert "经我局审核同意，不再要求补正。审核意见：老代码" in _body(updated)
+        assert "视频" in _body(updated)
         make_video(tmp_path / "new" / "项目视频（修改后）.mp4", 372)
         (drop / "second.eml").write_bytes(make_submission_eml(
             [tmp_path / "new" / "项目视频（修改后）.mp4"], sender="clerk@example.com",

@@ -125,7 +125,8 @@ def test_an_officers_mail_waives_a_finding_and_the_applicant_gets_an_updated_rec
     assert (
         updated["Subject"] == f"【回执（更新）】基于工业互联网平台的智能工厂建设项目 [{tracking}]"
     )
-    assert "该项已由我局审核同意" in text(updated)
+    assert "“统一社会信用代码无效”（" in text(updated)
+    assert "经我局审核同意，不再要求补正。审核意见：老证照代码，经核实合法" in text(updated)
     assert updated["In-Reply-To"] == notice["Message-ID"]
     (confirmation,) = sent_to(smtp_server, ZHANG["email"])
     assert confirmation["X-Intake-Command-Results"] == "1/1"
