@@ -141,16 +141,19 @@ def check_applicant_over_limit(dossiers: list[DossierFacts], ctx: Context) -> It
     for group in view.groups:
         if len(group) <= limit:
             continue
-        names = "、".join(_label(fields[i], dossiers[i]) for i in group)
+        # The first `limit` projects (in the order received) stand; each later one is the excess.
+        # Flagging only those keeps every 回执 already sent true.
+        kept = "、".join(_label(fields[i], dossiers[i]) for i in group[:limit])
         applicant = next((fields[i]["applicant"] for i in group if fields[i].get("applicant")), "")
-        for i in group:
+        for n, i in enumerate(group[limit:], limit + 1):
             yield {
                 "dossier": i,
                 "where": "",
                 "applicant": applicant or fields[i].get("uscc", ""),
                 "count": len(group),
+                "nth": n,
                 "limit": limit,
-                "projects": names,
+                "projects": kept,
             }
 
 
@@ -167,18 +170,21 @@ def check_category_repeated(dossiers: list[DossierFacts], ctx: Context) -> Itera
             if cat is not None and fields[i].get("direction"):
                 by_category[cat.name].append(i)
         for cat_name, members in by_category.items():
-            directions = {
-                normalise_name(fields[i]["direction"]): fields[i]["direction"] for i in members
-            }
-            if len(directions) <= limit:
-                continue
+            # The first `limit` directions (in the order received) stand; a later project in
+            # another direction of the same category is the one that breaks the rule.
+            first: dict[str, str] = {}
             for i in members:
+                key = normalise_name(fields[i]["direction"])
+                if key in first or len(first) < limit:
+                    first.setdefault(key, fields[i]["direction"])
+                    continue
                 yield {
                     "dossier": i,
                     "where": "",
                     "category": cat_name,
                     "limit": limit,
-                    "directions": "、".join(f"「{v}」" for v in directions.values()),
+                    "direction": fields[i]["direction"],
+                    "directions": "、".join(f"「{v}」" for v in first.values()),
                 }
 
 
@@ -208,7 +214,8 @@ def check_project_duplicate(dossiers: list[DossierFacts], ctx: Context) -> Itera
         candidates = set(same_file)
         if view.project[i] and i in view.group_of:
             candidates.update(by_project[(view.group_of[i], view.project[i])])
-        candidates.discard(i)
+        # Only a later submission is the duplicate: the first one received stands.
+        candidates = {j for j in candidates if j < i}
         if not candidates:
             continue
         ordered = sorted(candidates)
@@ -262,8 +269,8 @@ RULES: tuple[Rule, ...] = (
         "二（四）",
         "error",
         "同一申报主体超过 2 个项目",
-        "申报单位「{applicant}」共申报 {count} 个项目（{projects}），要求同一申报主体最多 {limit} 个项目",
-        "请申报单位确定保留的项目（不超过 {limit} 个），撤回其余项目",
+        "申报单位「{applicant}」已申报 {limit} 个项目（{projects}），本项目为第 {nth} 个；要求同一申报主体最多 {limit} 个项目",
+        "如需以本项目替换已申报的项目，请联系我局经办人员说明撤回哪一个；否则本项目不予受理",
         check_applicant_over_limit,
         "intake",
     ),
@@ -272,8 +279,8 @@ RULES: tuple[Rule, ...] = (
         "二（四）",
         "error",
         "同一申报主体在同一类别申报了多个方向",
-        "同一申报单位在「{category}」申报了多个方向（{directions}），要求同一类型只能申报 {limit} 个方向",
-        "请在「{category}」中只保留一个方向的项目，撤回或改报其他项目",
+        "同一申报单位在「{category}」已申报{directions}方向，本项目方向为「{direction}」；要求同一类型只能申报 {limit} 个方向",
+        "请将本项目改报其他类别，或联系我局经办人员说明撤回哪一个项目",
         check_category_repeated,
         "intake",
     ),
@@ -283,7 +290,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "同一项目重复申报",
         "项目{project}重复申报（{reason}，另见 {others}），要求同一项目不能重复申报",
-        "请只保留一份申报，撤回重复的申报；如需修改材料，请回复原邮件重新发送",
+        "同一项目只需申报一次；如需修改已申报的材料，请直接回复原受理邮件（回执或补正通知）发送修改后的文件",
         check_project_duplicate,
         "intake",
     ),

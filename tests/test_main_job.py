@@ -50,9 +50,10 @@ def test_every_sample_gets_its_verdict_and_codes(demo_run):
     by_project = {d.project_name: (v["verdict"], {f["code"] for f in json.loads(v["findings"])}) for d, v in status}
     for project, expected in EXPECTED.items():
         assert by_project[project] == expected, project
-    group = [p for p in by_project if p.startswith("东湖集团")]
-    assert len(group) == 3
-    assert any("APPLICANT_OVER_LIMIT" in by_project[p][1] for p in group)
+    # one applicant, three projects: the first two received stand, the third is the excess
+    assert by_project["东湖集团智能工厂项目"] == ("accepted", set())
+    assert by_project["东湖集团企业级平台项目"] == ("accepted", set())
+    assert by_project["东湖集团安全防护项目"] == ("defective", {"APPLICANT_OVER_LIMIT"})
 
 
 def test_each_dossier_gets_exactly_one_reply_in_chinese(demo_run):

@@ -150,24 +150,26 @@ def test_late_depends_on_level_and_policy() -> None:
     assert [f.severity for f in evaluate([d], strict).per_dossier[0]] == ["error"]
 
 
-def test_over_limit_attaches_to_each_dossier_and_joins_uscc_and_name() -> None:
+def test_over_limit_attaches_to_the_excess_project_and_joins_uscc_and_name() -> None:
     """GIVEN three projects of one applicant: two by USCC, one by name only (another spelling)
-    WHEN the intake is judged THEN each of the three carries APPLICANT_OVER_LIMIT; a stranger none."""
+    WHEN the intake is judged THEN the third received carries APPLICANT_OVER_LIMIT (the first two
+    stand, so the 回执 they got stays true); a stranger none."""
     a = project("项目一", category="工厂类")
     b = project("项目二", category="平台类", applicant="别名")
     c = project("项目三", category="安全类", applicant=" 武汉示例智能制造有限责任公司", uscc="")
     other = project("项目四", applicant="另一家有限公司", uscc=USCC_B)
     ev = run(a, b, c, other)
     assert [[f.code for f in fs if f.code != "FORM_FIELD_MISSING"] for fs in ev.per_dossier] == [
-        ["APPLICANT_OVER_LIMIT"]
-    ] * 3 + [[]]
-    assert "共申报 3 个项目" in ev.per_dossier[0][0].message
+        [], [], ["APPLICANT_OVER_LIMIT"], []
+    ]
+    (over,) = [f for f in ev.per_dossier[2] if f.code == "APPLICANT_OVER_LIMIT"]
+    assert "本项目为第 3 个" in over.message and "「项目一」、「项目二」" in over.message
 
 
 def test_duplicate_by_same_form_file() -> None:
     a = project("甲项目", source="a")
     b = dossier("b", materials=[a.materials[0], scan_material(), video_material()])
-    assert [[f.code for f in fs] for fs in run(a, b).per_dossier] == [["PROJECT_DUPLICATE"]] * 2
+    assert [[f.code for f in fs] for fs in run(a, b).per_dossier] == [[], ["PROJECT_DUPLICATE"]]
 
 
 def test_resubmitted_version_alone_is_not_a_duplicate() -> None:

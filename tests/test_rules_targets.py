@@ -46,7 +46,7 @@ def test_reason_is_that_of_the_first_duplicate_in_order() -> None:
     assert ev.per_dossier[0] == []
     found = ev.per_dossier[1] + ev.per_dossier[2]
     assert [(f.code, f.message) for f in found if f.code == "PROJECT_DUPLICATE"] == [
-        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（申报书文件完全相同，另见 a、c），要求同一项目不能重复申报"),
+        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（申报书文件完全相同，另见 a），要求同一项目不能重复申报"),
         ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（项目名称和申报单位相同，另见 a、b），要求同一项目不能重复申报"),
     ]
 
