@@ -135,14 +135,9 @@ def build_packet(
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    write_summary_table(
-        root / TABLE,
-        [e.row for e in plan.recommended],
-        title=plan.title,
-        unit=plan.unit,
-        not_recommended=[e.row for e in plan.not_recommended],
-        defective=[(e.row, problems) for e, problems in plan.defective],
-    )
+    # The table that goes upstream lists the recommended projects only (附件3); the projects over
+    # the quota and those still defective stay on this level (`intake summary` lists them).
+    write_summary_table(root / TABLE, [e.row for e in plan.recommended], title=plan.title, unit=plan.unit)
     _pdf_of(root / TABLE)
     from outbox.recommendation_report import write_report
 

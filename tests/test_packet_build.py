@@ -99,9 +99,10 @@ def test_ranking_read_back_from_an_edited_table_copy(city, tmp_path):
                                          ENTERPRISES[2].applicant]
 
 
-def test_quota_beyond_limit_goes_to_the_not_recommended_sheet(tmp_path, video_6min):
+def test_quota_beyond_limit_stays_off_the_upstream_table(tmp_path, video_6min):
     """GIVEN a unit kind whose quota (profile) is smaller than the accepted dossiers
-    WHEN the packet is built THEN the ones ranked beyond it are on 未推荐（超出名额） with QUOTA_EXCEEDED."""
+    WHEN the packet is built THEN the ones ranked beyond it carry QUOTA_EXCEEDED in the manifest and
+    stay off the 汇总表 that goes upstream (which lists the recommended projects only)."""
     intake = city_instance(tmp_path / "c", video_6min, office={"unit_kind": "tiny"})
     try:
         from rules.campaign import Quota
@@ -112,8 +113,7 @@ def test_quota_beyond_limit_goes_to_the_not_recommended_sheet(tmp_path, video_6m
         intake.close()
     wb = load_workbook(result.path / "汇总表.xlsx")
     assert wb["汇总表"].max_row == 5  # 2 recommended
-    over = wb["未推荐（超出名额）"]
-    assert over.cell(row=4, column=4).value == ENTERPRISES[0].applicant
+    assert wb.sheetnames == ["汇总表"]
     assert result.manifest["not_recommended"][0]["findings"][-1]["code"] == "QUOTA_EXCEEDED"
     assert len(result.manifest["dossiers"]) == 2
 
