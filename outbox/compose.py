@@ -296,7 +296,10 @@ def material_rows(materials: list[Material]) -> list[dict[str, str]]:
 def finding_row(f: Finding) -> dict[str, str]:
     return {
         "message": f.message,
-        "clause": f"通知{f.clause}" if f.clause else "通知要求",
+        # "二（四）" is a clause of the MIIT notice; other citations ("武汉市经信局通知") stand alone.
+        "clause": (f"通知{f.clause}" if f.clause[:1] in "一二三四五六七八九十" else f.clause)
+        if f.clause
+        else "通知要求",
         "where": f.where or "整份申报材料",
         "fix": f.fix or "请按通知要求修改后重新提交",
     }

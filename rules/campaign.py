@@ -103,6 +103,9 @@ class Campaign(_Strict):
     name: str
     code: str
     notice: str
+    # The notice of the bureau that receives from enterprises and asks for the editable 申报书
+    # and the full scanned copy on disc (Wuhan's forwarding notice in the 2023 chain).
+    local_notice: str = "市级通知"
     year: int
     timezone: str = "Asia/Shanghai"
     demonstration_years: int = 2

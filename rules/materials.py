@@ -89,7 +89,7 @@ def check_form_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
         actual = f"申报书「{forms[0].name}」不是可编辑格式"
     else:
         actual = "材料中未见申报书"
-    yield {"where": "", "actual": actual, "kinds": _kinds(ctx)}
+    yield {"where": "", "actual": actual, "kinds": _kinds(ctx), "local_notice": ctx.campaign.local_notice}
 
 
 def check_scan_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
@@ -99,7 +99,7 @@ def check_scan_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     if any(role_usable(m) for m in scans):
         return
     actual = f"扫描件「{scans[0].name}」无法读取" if scans else "材料中未见全套扫描件"
-    yield {"where": "", "actual": actual}
+    yield {"where": "", "actual": actual, "local_notice": ctx.campaign.local_notice}
 
 
 def _has_cloud_link(d: DossierFacts, ctx: Context) -> str | None:
@@ -223,7 +223,7 @@ def check_archive_unsafe(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 RULES: tuple[Rule, ...] = (
     Rule(
         "FORM_MISSING",
-        "二（四）；武汉市通知",
+        "二（四）；{local_notice}",
         "error",
         "缺少可编辑的申报书",
         "未收到可编辑的申报书：{actual}；要求提供申报书可编辑文档（{kinds}）",
@@ -232,7 +232,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "SCAN_MISSING",
-        "武汉市通知",
+        "{local_notice}",
         "error",
         "缺少全套扫描件",
         "未收到全套扫描件：{actual}；要求提供盖章后的申报材料全套扫描件（PDF）",
@@ -286,7 +286,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "FILE_UNREADABLE",
-        "武汉市通知",
+        "本受理点要求",
         "warning",
         "文件无法读取（损坏、加密或格式不支持）",
         "文件无法读取：{reason}",

@@ -43,7 +43,7 @@ class Rule:
         return Finding(
             code=self.code,
             severity=hit.get("severity", self.severity),
-            clause=self.clause,
+            clause=self.clause.format_map(hit) if "{" in self.clause else self.clause,
             message=self.message_template.format_map(hit),
             where=str(hit.get("where", "")),
             fix=self.fix_template.format_map(hit),
