@@ -42,7 +42,15 @@ def _login() -> str:
         return ""
 
 
-def _run(verb: str, tracking: str, *, code: str | None, text: str, officer: str | None) -> None:
+def _run(
+    verb: str,
+    tracking: str,
+    *,
+    code: str | None,
+    text: str,
+    officer: str | None,
+    force: bool = False,
+) -> None:
     from bot.cli import _settings, err
     from bot.decisions import DecisionError
     from bot.officer_actions import OfficerDesk
@@ -60,16 +68,14 @@ def _run(verb: str, tracking: str, *, code: str | None, text: str, officer: str 
         try:
             with store.transaction():
                 outcome = desk.carry_out(
-                    command, officer=officer_name(settings, officer), via="cli"
+                    command, officer=officer_name(settings, officer), via="cli", force=force
                 )
         except DecisionError as exc:
-            err.print(f"intake {verb}: {exc.message}")
+            err.print(f"intake {verb}: {exc.message}", markup=False)
             raise typer.Exit(1) from None
     finally:
         store.close()
-    sys.stdout.write(outcome.message + "\n")
-    if outcome.notice_id is not None:
-        sys.stdout.write("通知已排队，由运行中的 intake run（或下一次 intake run --once）发送。\n")
+    sys.stdout.write(outcome.message + "\n")  # one line, saying whether a notice was queued
 
 
 def show(
@@ -80,15 +86,17 @@ def show(
     from bot.cli import _settings, err
     from bot.history import dossier_history, history_text
     from bot.store import Store
+    from rules.campaign import load_campaign
 
     settings = _settings()
+    tz = load_campaign(settings.campaign.profile).timezone
     store = Store.open(settings.store.db_path, settings.store.archive_dir)
     try:
-        history = dossier_history(store, tracking)
+        history = dossier_history(store, tracking, tz)
     finally:
         store.close()
     if history is None:
-        err.print(f"intake show: 受理编号 {tracking.strip().upper()} 不存在，请核对。")
+        err.print(f"intake show: 受理编号 {tracking.strip().upper()} 不存在，请核对。", markup=False)
         raise typer.Exit(1)
     if as_json:
         sys.stdout.write(json.dumps(history.to_json(), ensure_ascii=False, indent=1) + "\n")
@@ -101,9 +109,18 @@ def waive(
     code: Annotated[str, typer.Argument(help="Finding code, e.g. USCC_INVALID.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded; quoted to the applicant as 审核意见; required).")],
     officer: OfficerOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Record the waiver although the current version has no such finding "
+            "(later versions will not count it).",
+        ),
+    ] = False,
 ) -> None:
-    """Waive one finding on one dossier; the verdict is recomputed and the applicant told."""
-    _run("waive", tracking, code=code.strip().upper(), text=reason, officer=officer)
+    """Waive one finding on one dossier; the verdict is recomputed and the applicant's notice
+    queued. Refused when the dossier has no such finding now, unless ``--force``."""
+    _run("waive", tracking, code=code.strip().upper(), text=reason, officer=officer, force=force)
 
 
 def reject(

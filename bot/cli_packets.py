@@ -98,29 +98,68 @@ def rank(
     trackings: Annotated[list[str] | None, typer.Argument(help="Tracking numbers, first recommended first.")] = None,
     from_table: Annotated[Path | None, typer.Option("--from-table", help="An edited 汇总表 copy (排序 column or row order).")] = None,
 ) -> None:
-    """Set the recommendation order (the rest follow in the notice's default order)."""
+    """Set the recommendation order: the listed dossiers first, the others after them in their
+    current order. Warns when a listed dossier is 需补正 or 不予推荐 (it is not recommended)."""
     from bot import ranking
     from bot.cli import err, out
     from bot.packets import candidates, ensure_schema
 
+    if from_table is not None and not from_table.is_file():
+        err.print(f"intake rank: no such file: {from_table}", markup=False)
+        raise typer.Exit(1)
     intake = _intake()
     try:
-        ensure_schema(intake.store.conn)
-        accepted, defective = candidates(intake.store)
-        known = {i.tracking for i in accepted} | {i.tracking for i, _, _ in defective}
+        conn = intake.store.conn
+        ensure_schema(conn)
+        accepted, defective_rows = candidates(intake.store)
+        defective = [i for i, _, _ in defective_rows]
+        rejected = _rejected(intake.store)
+        items = accepted + defective + rejected
+        known = {i.tracking for i in items}
         try:
-            order = ranking.ranking_from_table(from_table, accepted) if from_table else list(trackings or [])
-            if not order:
+            if from_table:
+                listed = ranking.ranking_from_table(from_table, items)
+            else:
+                listed = [t.strip().upper() for t in trackings or []]
+            if not listed:
                 err.print("intake rank: give tracking numbers or --from-table FILE")
                 raise typer.Exit(2)
-            ranking.set_ranking(intake.store.conn, order, known,
+            positions = ranking.officer_positions(conn)
+            current = accepted + [i for i in defective + rejected if i.tracking in positions]
+            order = ranking.with_others(listed, current, positions)
+            ranking.set_ranking(conn, order, known,
                                 source=f"table:{from_table.name}" if from_table else "cli")
         except ranking.RankingError as exc:
-            err.print(f"intake rank: {exc}")
+            err.print(f"intake rank: {exc}", markup=False)
             raise typer.Exit(1) from None
     finally:
         intake.close()
-    out.print("ranking: " + " > ".join(order))
+    out.print("ranking: " + " > ".join(order), soft_wrap=True)
+    listed_set = set(listed)
+    for item in defective:
+        if item.tracking in listed_set:
+            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 需补正 (defective): ranked, but "
+                      "not recommended until it is corrected", soft_wrap=True)
+    for item in rejected:
+        if item.tracking in listed_set:
+            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 不予推荐 (rejected): ranked, but "
+                      "not recommended unless restored (intake restore)", soft_wrap=True)
+
+
+def _rejected(store):
+    """The dossiers set to 不予推荐 (``state = 'rejected'``) as ``ranking.Ranked`` items."""
+    from datetime import datetime
+
+    from bot import ranking
+    from bot.facts_codec import loads_facts
+
+    out = []
+    for d, v in store.current_versions():
+        if d.state == "rejected":
+            facts = loads_facts(v["facts"])
+            arrived = facts.received_at or datetime.fromisoformat(d.created_at)
+            out.append(ranking.Ranked(d.tracking, facts, arrived))
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -69,8 +69,9 @@ class DecisionError(Exception):
     """A decision that cannot be taken; ``kind`` is a stable slug, the message is Chinese.
 
     Kinds: ``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_waived``,
-    ``already_rejected``, ``not_rejected``, ``empty_note``, ``not_allowed`` (an officer deciding
-    outside their categories, raised by ``bot/officer_actions.py``).
+    ``already_rejected``, ``not_rejected``, ``empty_note``; raised by ``bot/officer_actions.py``:
+    ``not_allowed`` (an officer deciding outside their categories) and ``not_present`` (a waiver
+    of a code the dossier's current version does not have, without ``--force``).
     """
 
     def __init__(self, kind: str, message: str):

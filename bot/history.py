@@ -1,15 +1,19 @@
 """A dossier's whole history for ``intake show`` and the 查询 command: versions, files, findings,
 verdicts, replies sent and officers' decisions, read from the store.
+
+Times are ISO 8601 in the campaign's time zone (Beijing time, ``+08:00``, for this campaign), as
+in every mail and digest; the store keeps them in UTC.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.decisions import Decision, decisions_for
 from bot.store import Store
@@ -56,7 +60,7 @@ class ReplyView:
 
     kind: str
     status: str  # pending | sent | failed
-    created_at: str  # ISO 8601, UTC
+    created_at: str  # ISO 8601 in the campaign's time zone
     rcpts: list[str]
     subject: str
     message_id: str
@@ -87,8 +91,31 @@ class History:
         return out
 
 
-def dossier_history(store: Store, tracking: str) -> History | None:
-    """The history of ``tracking`` (case-insensitive), or None when there is no such dossier."""
+def local_iso(value: str | float | datetime, tz: tzinfo) -> str:
+    """A stored moment (ISO 8601 text, POSIX seconds, or a datetime; naive means UTC) as ISO 8601
+    in ``tz`` to the second: ``2023-11-29T10:00:00+08:00``. Unparseable text is returned as is."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+def dossier_history(
+    store: Store, tracking: str, tz: tzinfo | str = "Asia/Shanghai"
+) -> History | None:
+    """The history of ``tracking`` (case-insensitive), or None when there is no such dossier.
+
+    ``tz``: the time zone every time is given in (the campaign's, ``Campaign.timezone``).
+    """
+    tz = ZoneInfo(tz) if isinstance(tz, str) else tz
     tracking = tracking.strip().upper()
     d = store.dossier_by_tracking(tracking)
     if d is None:
@@ -103,7 +130,7 @@ def dossier_history(store: Store, tracking: str) -> History | None:
         sender=d.sender,
         state=d.state,
         verdict=d.verdict,
-        created_at=d.created_at,
+        created_at=local_iso(d.created_at, tz),
     )
     names = {r.id: r.name for r in store.inputs()}
     for v in store.versions_of(d.id):
@@ -121,7 +148,7 @@ def dossier_history(store: Store, tracking: str) -> History | None:
         h.versions.append(
             VersionView(
                 version=v["version"],
-                created_at=v["created_at"],
+                created_at=local_iso(v["created_at"], tz),
                 input_id=v["input_id"],
                 input_name=names.get(v["input_id"], ""),
                 verdict=v["verdict"],
@@ -140,15 +167,13 @@ def dossier_history(store: Store, tracking: str) -> History | None:
             ReplyView(
                 kind=r["kind"],
                 status=r["status"],
-                created_at=datetime.fromtimestamp(r["created_at"], UTC).isoformat(
-                    timespec="seconds"
-                ),
+                created_at=local_iso(r["created_at"], tz),
                 rcpts=json.loads(r["rcpts"]),
                 subject=str(headers.get("subject", "")),
                 message_id=r["message_id"],
             )
         )
-    h.decisions = decisions_for(store, tracking)
+    h.decisions = [replace(d, at=d.at.astimezone(tz)) for d in decisions_for(store, tracking)]
     return h
 
 

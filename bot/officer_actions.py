@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Officer, Settings
-from bot.decisions import Decision, DecisionError, is_rejected, note, reject, restore, waive
+from bot.decisions import (
+    Decision,
+    DecisionError,
+    is_rejected,
+    note,
+    reject,
+    restore,
+    waive,
+    waived_codes,
+)
 from bot.facts_codec import loads_facts
 from bot.history import dossier_history, history_text
 from bot.officer_commands import Command
@@ -73,13 +82,18 @@ class OfficerDesk:
         officer: str,
         via: str,
         allowed: Officer | None = None,
+        force: bool = False,
         now: datetime | None = None,
     ) -> ActionOutcome:
         """Carry out ``command`` as ``officer`` (a name recorded in the audit table).
 
         ``allowed``: when given (mail), an officer with categories may change only dossiers of
-        those categories (a lead, or an officer without categories, may change any). Must run
-        inside ``store.transaction()``. Raises DecisionError (see ``bot/decisions.py``).
+        those categories (a lead, or an officer without categories, may change any). ``force``
+        (``intake waive --force`` only): record a waiver of a code the dossier's current version
+        does not have, so that later versions do not count it; without it such a waiver is
+        refused (``not_present``), since it is most often a typo of the tracking number or code.
+        ``via``: ``cli`` or ``mail``; it decides how the message says the notice will be sent.
+        Must run inside ``store.transaction()``. Raises DecisionError (see ``bot/decisions.py``).
         """
         now = now or self.pipeline.now()
         tracking = command.tracking
@@ -87,7 +101,7 @@ class OfficerDesk:
         if dossier is None:
             raise DecisionError("unknown_tracking", f"受理编号 {tracking} 不存在，请核对。")
         if command.verb == "show":
-            history = dossier_history(self.store, tracking)
+            history = dossier_history(self.store, tracking, self.pipeline.campaign.timezone)
             assert history is not None
             return ActionOutcome(
                 True, f"{tracking} 的办理记录如下。", tracking, dossier.verdict,
@@ -100,14 +114,14 @@ class OfficerDesk:
             return ActionOutcome(True, f"已为 {tracking} 记录备注（仅内部可见）。", tracking,
                                  dossier.verdict, d)  # fmt: skip
         if command.verb == "waive":
-            return self._waive(command, dossier, officer=officer, via=via, now=now)
+            return self._waive(command, dossier, officer=officer, via=via, force=force, now=now)
         if command.verb == "reject":
             d = reject(self.store, tracking, officer=officer, reason=command.text, via=via, now=now)
             self.pipeline.refresh_verdicts()
             notice = self._notify(dossier, d, now)
             return ActionOutcome(
                 True,
-                f"已将 {tracking} 设为不予推荐，不再列入汇总表；" + _told(notice),
+                f"已将 {tracking} 设为不予推荐，不再列入汇总表；" + _told(notice, via),
                 tracking, self._verdict(tracking), d, notice,
             )  # fmt: skip
         if command.verb == "restore":
@@ -119,19 +133,38 @@ class OfficerDesk:
             v = self._verdict(tracking)
             return ActionOutcome(
                 True,
-                f"已恢复 {tracking}，当前结论：{VERDICT_ZH.get(v, v)}；" + _told(notice),
+                f"已恢复 {tracking}，当前结论：{VERDICT_ZH.get(v, v)}；" + _told(notice, via),
                 tracking, v, d, notice,
             )  # fmt: skip
         raise DecisionError("unknown_verb", f"不认识的指令：{command.verb}")
 
     def _waive(
-        self, command: Command, dossier: DossierRow, *, officer: str, via: str, now: datetime
+        self,
+        command: Command,
+        dossier: DossierRow,
+        *,
+        officer: str,
+        via: str,
+        force: bool,
+        now: datetime,
     ) -> ActionOutcome:
-        tracking, code = dossier.tracking, command.code or ""
+        tracking, code = dossier.tracking, (command.code or "").strip().upper()
         before_version = self.store.versions_of(dossier.id)[-1]
         before = findings_of(before_version)
         was_error = any(f.code == code and f.severity == "error" for f in before)
         present = any(f.code == code for f in before)
+        already = code in waived_codes(self.store).get(tracking, set())
+        if not present and not force and code in RULES_BY_CODE and not already:
+            hint = (
+                "如确需为今后的版本预先豁免，请加 --force。"
+                if via == "cli"
+                else "邮件指令不能预先豁免；如确有需要，请在服务器上使用 intake waive --force。"
+            )
+            raise DecisionError(
+                "not_present",
+                f"{tracking} 该项目当前没有“{RULES_BY_CODE[code].title}”（{code}）问题，"
+                f"未予豁免；请核对受理编号和问题代码。{hint}",
+            )
         d = waive(
             self.store, tracking, code, officer=officer, reason=command.text, via=via, now=now
         )
@@ -150,7 +183,7 @@ class OfficerDesk:
             notice = self._notify(dossier, d, now, before=before)
         change = f"结论：{VERDICT_ZH.get(dossier.verdict, dossier.verdict)} → {VERDICT_ZH.get(after, after)}"
         return ActionOutcome(
-            True, f"{head}；{change}；" + _told(notice), tracking, after, d, notice
+            True, f"{head}；{change}；" + _told(notice, via), tracking, after, d, notice
         )
 
     def _check_allowed(self, officer: Officer, dossier: DossierRow) -> None:
@@ -216,5 +249,11 @@ class OfficerDesk:
         return Threading(refs[-1], tuple(refs)) if refs else Threading()
 
 
-def _told(notice: int | None) -> str:
-    return "已通知申报单位。" if notice is not None else "未发送通知（无收件地址或无需通知）。"
+def _told(notice: int | None, via: str) -> str:
+    """How the applicant hears of it: the mail is only queued here, in the caller's transaction;
+    the daemon's sender (or ``intake run --once``) delivers it."""
+    if notice is None:
+        return "未通知申报单位（无收件地址，或此项无需通知）。"
+    if via == "cli":
+        return "给申报单位的通知已排队，将由运行中的 intake run 或下一次 intake run --once 发出。"
+    return "给申报单位的通知已排队，随即自动发出。"

@@ -3,7 +3,8 @@
 Default order (notice 二（二）): dossiers claiming more of the priority conditions (facts
 ``priority``: 国家级示范基地, 创新应用已验收, 革命老区, 显著成效) come first, then arrival
 (the time the dossier was first received). Officers override it with ``intake rank TRACKING…``
-(stored in the table ``ranking``) or by editing a copy of the 汇总表 and reading it back
+(stored in the table ``ranking``; the dossiers not listed keep their current order after the
+listed ones, :func:`with_others`) or by editing a copy of the 汇总表 and reading it back
 (:func:`ranking_from_table`): a ``排序`` column when present, else the rows' order.
 """
 
@@ -71,6 +72,16 @@ def order(items: Sequence[Ranked], positions: dict[str, int] | None = None) -> l
     ranked = sorted((i for i in items if i.tracking in positions), key=lambda i: positions[i.tracking])
     rest = sorted((i for i in items if i.tracking not in positions), key=default_key)
     return ranked + rest
+
+
+def with_others(
+    listed: Sequence[str], items: Sequence[Ranked], positions: dict[str, int]
+) -> list[str]:
+    """The full order after an officer lists only some dossiers: ``listed`` first, then every
+    other dossier of ``items`` in its current order (:func:`order` with ``positions``), so ranking
+    a subset moves those to the top without reshuffling the others."""
+    chosen = set(listed)
+    return list(listed) + [i.tracking for i in order(items, positions) if i.tracking not in chosen]
 
 
 def set_ranking(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -189,6 +190,59 @@ def test_restore_of_a_defective_dossier_lists_what_is_outstanding(instance):
     assert "恢复推荐" not in body and restore["Subject"].startswith("【复核结果通知】")
     assert "本项目已重新列入我局的申报受理名单" in body and "说明：已核实，继续办理" in body
     assert "仍有以下 1 个问题需要补正" in body and "统一社会信用代码" in body
+
+
+def test_a_waiver_of_a_problem_the_dossier_does_not_have_is_refused_unless_forced(instance):
+    """GIVEN a dossier whose only problem is its 统一社会信用代码
+    WHEN an officer waives VIDEO_TOO_SHORT (a typo, or the wrong dossier)
+    THEN it is refused with a clear message and nothing is recorded; with ``--force`` it is
+    recorded for later versions and the applicant is not told."""
+    config, settings, tracking = instance
+    res = _intake(config, "waive", tracking, "VIDEO_TOO_SHORT", "--reason", "科长同意")
+    assert res.exit_code == 1
+    assert f"{tracking} 该项目当前没有“视频时长不足 5 分钟”（VIDEO_TOO_SHORT）问题" in res.output
+    assert "--force" in res.output
+    res = _intake(config, "waive", tracking, "VIDEO_TOO_SHORT", "--reason", "科长同意", "--force")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("\n") == 1 and "未通知申报单位" in res.stdout
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        assert [(d.action, d.code) for d in decisions_for(store, tracking)] == [
+            ("waive", "VIDEO_TOO_SHORT")
+        ]
+        assert store.dossier_by_tracking(tracking).verdict == "defective"
+    finally:
+        store.close()
+
+
+def test_cli_output_is_one_line_saying_the_notice_is_queued(instance):
+    """WHEN an officer waives or rejects on the server THEN the output is one line that says the
+    applicant's notice is queued for the daemon or the next ``intake run --once`` (not that the
+    applicant was told already)."""
+    config, _settings, tracking = instance
+    for args in (("waive", tracking, "USCC_INVALID", "--reason", "老代码"),
+                 ("reject", tracking, "--reason", "重复申报")):  # fmt: skip
+        res = _intake(config, *args)
+        assert res.exit_code == 0, res.output
+        assert res.stdout.count("\n") == 1, res.stdout
+        assert "给申报单位的通知已排队，将由运行中的 intake run 或下一次 intake run --once 发出" in (
+            res.output
+        )
+        assert "已通知申报单位" not in res.output
+
+
+def test_show_gives_every_time_in_beijing_time(instance):
+    """GIVEN a dossier with a version, a 补正通知 and a decision WHEN shown (text and JSON)
+    THEN every time carries +08:00, as in the mails and the digest."""
+    config, _settings, tracking = instance
+    assert _intake(config, "note", tracking, "已电话联系").exit_code == 0
+    text = _intake(config, "show", tracking).output
+    stamps = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^\s（，]*", text)
+    assert len(stamps) >= 3 and all(s.endswith("+08:00") for s in stamps), stamps
+    data = json.loads(_intake(config, "show", tracking, "--json").output)
+    times = [data["created_at"], data["versions"][0]["created_at"],
+             data["replies"][0]["created_at"], data["decisions"][0]["at"]]  # fmt: skip
+    assert all(t.endswith("+08:00") for t in times), times
 
 
 def test_cli_names_unknown_tracking_numbers_and_codes(instance):

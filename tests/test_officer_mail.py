@@ -249,6 +249,19 @@ def test_one_confirmation_answers_several_commands_with_clear_errors(desk: Intak
     assert desk.store.dossier_by_tracking(tracking).state == "open"
 
 
+def test_a_mailed_waiver_of_a_problem_the_dossier_does_not_have_is_refused(desk: Intake):
+    """GIVEN a dossier whose only problem is its 统一社会信用代码 WHEN the lead mails a waiver of
+    VIDEO_TOO_SHORT THEN the confirmation refuses it (no --force by mail) and nothing is recorded."""
+    (tracking,) = [d.tracking for d in desk.store.dossiers()]
+    _drop_and_run(desk, "zhang.eml",
+                  command_mail(f"豁免 {tracking} VIDEO_TOO_SHORT 原因：科长同意"))  # fmt: skip
+    (reply,) = [m for m in _outbox(desk) if m["X-Intake-Command-Results"]]
+    assert reply["X-Intake-Command-Results"] == "0/1"
+    assert f"{tracking} 该项目当前没有“视频时长不足 5 分钟”（VIDEO_TOO_SHORT）问题" in text(reply)
+    assert "邮件指令不能预先豁免" in text(reply)
+    assert decisions_for(desk.store, tracking) == []
+
+
 def test_officer_mail_without_commands_and_auto_replies_are_ordinary_mail(desk: Intake):
     """An officer's out-of-office reply quoting a command, and a plain officer mail, are not
     intercepted (the pipeline handles them as any other mail)."""

@@ -1,0 +1,105 @@
+"""``intake rank`` from the terminal (typer's CliRunner on an embedded city instance): subsets
+keep the others' order, warnings for dossiers that will not be recommended, clear refusals."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot import ranking
+from bot.cli import app
+from tests.conftest import SAMPLES
+from tests.two_level_builders import ENTERPRISES, city_instance
+
+
+def write_config(settings, path: Path, *, upstream: bool = True) -> Path:
+    """A TOML config the CLI reads, pointing at the instance of ``settings``."""
+    up = '"province@hubei.example.org"' if upstream else ""
+    path.write_text(
+        f"""
+[store]
+data_dir = "{settings.store.data_dir}"
+[drop]
+folders = ["{settings.drop.folders[0]}"]
+processed_dir = "{settings.drop.processed_dir}"
+settle_s = 0.0
+[outbox]
+transport = "file"
+folder = "{settings.outbox.folder}"
+[campaign]
+now = 2023-11-29T10:00:00+08:00
+[office]
+level = "city"
+unit = "武汉市经济和信息化局"
+division_code = "420100"
+upstream = [{up}]
+[packet]
+out_dir = "{settings.packet.out_dir}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def city(tmp_path, video_6min):
+    """Three accepted dossiers (甲, 乙, 丙) and one defective (wrong 统一社会信用代码)."""
+    intake = city_instance(tmp_path / "city", video_6min)
+    sample = SAMPLES / "04-光谷示例安全-信用代码错误"
+    shutil.copytree(sample, intake.settings.drop.folders[0] / sample.name)
+    intake.run_once()
+    by_name = {d.applicant: d.tracking for d in intake.store.dossiers()}
+    defective = next(d.tracking for d in intake.store.dossiers() if d.verdict == "defective")
+    settings = intake.settings
+    intake.close()
+    a, b, c = (by_name[e.applicant] for e in ENTERPRISES)
+    return write_config(settings, tmp_path / "config.toml"), settings, (a, b, c), defective
+
+
+def intake(config: Path, *args: str):
+    return CliRunner().invoke(app, ["--config", str(config), *args])
+
+
+def stored_order(settings) -> list[str]:
+    from bot.store import Store
+
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        positions = ranking.officer_positions(store.conn)
+    finally:
+        store.close()
+    return sorted(positions, key=positions.get)
+
+
+def test_ranking_a_subset_keeps_the_others_in_their_current_order(city):
+    """GIVEN officers ranked 甲 > 乙 > 丙 WHEN they run ``intake rank 丙`` THEN 丙 comes first and
+    甲, 乙 follow in the order they had (not the notice's default order, which puts 乙 before 甲)."""
+    config, settings, (a, b, c), _ = city
+    assert intake(config, "rank", a, b, c).exit_code == 0
+    res = intake(config, "rank", c)
+    assert res.exit_code == 0, res.output
+    assert f"ranking: {c} > {a} > {b}" in res.stdout
+    assert stored_order(settings) == [c, a, b]
+
+
+def test_ranking_warns_about_defective_and_rejected_dossiers(city):
+    """GIVEN a defective dossier and a rejected one WHEN an officer lists them in ``intake rank``
+    THEN the ranking is stored and a warning names each, saying it is not recommended."""
+    config, settings, (a, b, c), defective = city
+    assert intake(config, "reject", b, "--reason", "重复申报").exit_code == 0
+    res = intake(config, "rank", defective, b, a)
+    assert res.exit_code == 0, res.output
+    assert f"warning: {defective} is 需补正 (defective)" in res.stderr
+    assert f"warning: {b} is 不予推荐 (rejected)" in res.stderr
+    assert f"{a} " not in res.stderr.replace("\n", " ")  # the accepted one draws no warning
+    assert stored_order(settings)[:3] == [defective, b, a]
+
+
+def test_rank_from_a_missing_table_says_no_such_file(city, tmp_path):
+    config, _settings, _, _ = city
+    res = intake(config, "rank", "--from-table", str(tmp_path / "汇总表（排序）.xlsx"))
+    assert res.exit_code == 1
+    assert "no such file" in res.stderr and "汇总表（排序）.xlsx" in res.stderr
