@@ -111,6 +111,9 @@ class DropSettings(_Section):
     settle_s: float = Field(2.0, ge=0)
     polling: bool = False
     rescan_s: float = Field(60.0, gt=0)
+    # Seconds an entry may stay unchanged yet not open as what it claims (a zip without its
+    # directory, a cut video) before it is taken anyway, so the sender hears it is damaged.
+    incomplete_after_s: float = Field(600.0, ge=0)
 
     @field_validator("processed_dir", mode="before")
     @classmethod

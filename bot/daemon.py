@@ -55,7 +55,9 @@ class Intake:
     def close(self) -> None:
         self.store.close()
 
-    def folder_watchers(self, *, settle_s: float | None = None) -> list[FolderWatcher]:
+    def folder_watchers(self, *, once: bool = False) -> list[FolderWatcher]:
+        """One watcher per drop folder; ``once``: everything present now counts as finished
+        (no settle delay, and an entry that does not open as it claims is taken for the rules)."""
         d = self.settings.drop
         watchers = []
         for root in d.folders:
@@ -65,10 +67,11 @@ class Intake:
                     root,
                     self.store,
                     processed_dir=d.processed_dir,
-                    settle_s=d.settle_s if settle_s is None else settle_s,
+                    settle_s=0.0 if once else d.settle_s,
                     polling=d.polling,
                     rescan_s=d.rescan_s,
                     on_new=lambda _id: self.wake.set(),
+                    incomplete_after_s=0.0 if once else d.incomplete_after_s,
                 )
             )
         return watchers
@@ -177,7 +180,7 @@ class Intake:
 
     def run_once(self) -> RunReport:
         """Take everything present now, process it, deliver the replies."""
-        for w in self.folder_watchers(settle_s=0.0):
+        for w in self.folder_watchers(once=True):
             # The first pass records each entry's signature, the second takes the unchanged ones.
             w.scan_once()
             w.scan_once()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -64,6 +65,7 @@ class FolderWatcher:
         rescan_s: float = 60.0,
         on_new: Callable[[str], None] | None = None,
         poll_interval_s: float = 1.0,
+        incomplete_after_s: float = 600.0,
     ) -> None:
         self.root = root
         self.ledger = ledger
@@ -73,6 +75,8 @@ class FolderWatcher:
         self.rescan_s = rescan_s
         self.on_new = on_new
         self.poll_interval_s = poll_interval_s
+        # An entry unchanged this long is taken even if it does not open as what it claims.
+        self.incomplete_after_s = incomplete_after_s
         self._tracker = StabilityTracker(settle_s)
         self._left: dict[str, object] = {}  # taken in place (processed_dir=None): name -> signature
         self._failed: dict[
@@ -111,8 +115,13 @@ class FolderWatcher:
                 if not self._tracker.is_settled(entry.name, sig, now):
                     continue
                 if not self._complete(path):
-                    log.debug("%s: unchanged but not complete yet", path.name)
-                    continue
+                    if self._tracker.unchanged_for(entry.name, now) < self.incomplete_after_s:
+                        log.debug("%s: unchanged but not complete yet", path.name)
+                        continue
+                    # Unchanged for so long that nobody is still writing it: take it, so the rules
+                    # can tell the sender the file is damaged instead of leaving it unanswered.
+                    log.warning("%s: still incomplete after %.0f s; taken as it is", path.name,
+                                self.incomplete_after_s)
                 if self._take(path, sig):
                     taken += 1
             self._tracker.keep_only(names)
@@ -124,6 +133,12 @@ class FolderWatcher:
     def _ignored(self, path: Path) -> bool:
         if is_junk_name(path.name) or path.is_symlink():
             return True
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            return True
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return True  # a FIFO, socket or device: opening it could block the watcher for ever
         return self.processed_dir is not None and _same(path, self.processed_dir)
 
     def _signature(self, path: Path) -> object | None:

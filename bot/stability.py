@@ -64,6 +64,11 @@ class StabilityTracker:
             return False
         return now - seen.since >= self.settle_s
 
+    def unchanged_for(self, key: str, now: float) -> float:
+        """Seconds ``key`` has kept its current signature (0 when not seen yet)."""
+        seen = self._seen.get(key)
+        return 0.0 if seen is None else now - seen.since
+
     def forget(self, key: str) -> None:
         self._seen.pop(key, None)
 

@@ -235,3 +235,25 @@ def test_a_failing_entry_does_not_stop_the_others(tmp_path: Path, dirs) -> None:
     assert [w.scan_once(now=t + s) for s in (0, 2, 4)] == [0, 1, 0]
     assert [name for name, _ in ledger.taken] == ["好.docx"]
     assert (root / "坏.docx").exists()
+
+
+def test_fifo_is_ignored_and_an_incomplete_file_is_taken_after_the_long_wait(tmp_path):
+    """GIVEN a FIFO and a text file named .zip in a drop folder
+    WHEN the watcher scans THEN the FIFO is never opened (no hang) and the fake zip, which never
+    opens as a zip, is taken once it has stayed unchanged for incomplete_after_s, so the rules can
+    tell its sender it is damaged."""
+    import os
+
+    from bot.store import Store
+
+    root = tmp_path / "drop"
+    root.mkdir()
+    os.mkfifo(root / "pipe.mp4")
+    (root / "申报材料.zip").write_bytes(b"not a zip at all")
+    store = Store.open(tmp_path / "s.sqlite3", tmp_path / "archive")
+    w = FolderWatcher(root, store, processed_dir=None, settle_s=1.0, incomplete_after_s=30.0)
+    assert w.scan_once(now=1000.0) == 0
+    assert w.scan_once(now=1010.0) == 0  # settled but incomplete: wait
+    assert w.scan_once(now=1031.0) == 1
+    assert [r.name for r in store.inputs()] == ["申报材料.zip"]
+    store.close()

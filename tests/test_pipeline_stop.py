@@ -19,7 +19,7 @@ def test_stop_set_during_an_input_leaves_the_rest_pending(tmp_path):
         make_form_docx(drop / f"申报书{k}.docx", FormData(project_name=f"项目{k}", email=f"c{k}@example.com"))
     intake = Intake(settings)
     try:
-        for w in intake.folder_watchers(settle_s=0.0):
+        for w in intake.folder_watchers(once=True):
             w.scan_once()
             w.scan_once()
         assert len(intake.store.pending_inputs()) == 3
