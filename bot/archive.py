@@ -87,7 +87,8 @@ class Archive:
 
     def _install(self, tmp: Path, sha: str) -> None:
         final = self.path_for(sha)
-        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        final.parent.parent.mkdir(exist_ok=True, mode=0o700)  # <aa>/: mkdir(parents=True) would
+        final.parent.mkdir(exist_ok=True, mode=0o700)  # create it 0755 (the mode is for the last one)
         os.chmod(tmp, 0o400)
         os.replace(tmp, final)
         dir_fd = os.open(final.parent, os.O_RDONLY)

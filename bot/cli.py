@@ -285,7 +285,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
         raise typer.Exit(1) from None
     from bot.config_lint import lint
 
-    warnings = lint(settings)
+    warnings = lint(settings, file)
     table = Table(title=f"{file}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
     table.add_column("section")
     table.add_column("summary")

@@ -27,9 +27,16 @@ def _writable(path: Path) -> bool:
     return os.access(p, os.W_OK)
 
 
-def lint(settings: Settings) -> list[str]:
-    """Plain-English warnings, each naming its key; empty when nothing looks wrong."""
+def lint(settings: Settings, path: Path | None = None) -> list[str]:
+    """Plain-English warnings, each naming its key; empty when nothing looks wrong.
+
+    ``path``: the file the settings came from, checked to be owner-only when it holds a secret.
+    """
     out: list[str] = []
+    if path is not None and path.is_file() and path.stat().st_mode & 0o077:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(f"{k} =" in text and f'{k} = ""' not in text for k in ("password", "oauth2_token")):
+            out.append(f"{path}: holds a secret but others can read it (chmod 600 {path})")
     i, s, o = settings.imap, settings.smtp, settings.outbox
     if i.enabled:
         if _is_example(i.host):

@@ -154,6 +154,9 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
         reason = should_not_reply(packet.mail, own_addresses=intake.pipeline.replies.own_addresses,
                                   loop_header_value=intake.pipeline.replies.loop_value)
         with store.transaction():
+            cap = settings.outbox.replies_per_sender_per_day
+            if reason is None and packet.sender and outgoing.sent_today(conn, packet.sender, now.date()) >= cap:
+                reason = f"reply cap of {cap} per day reached"  # a flood of spoofed packets: no storm
             if reason is None and packet.sender:
                 msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=packet.packet_id,
                                              now=now, in_reply_to=packet.message_id)

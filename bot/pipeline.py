@@ -165,6 +165,7 @@ class Pipeline:
             outcome.error = f"{type(exc).__name__}: {exc}"
         finally:
             shutil.rmtree(work_root / f"input-{row.id}", ignore_errors=True)
+            shutil.rmtree(work_root / f"input-{row.id}-parsed", ignore_errors=True)
         return outcome
 
     def keep_materials(self, dossiers: list[DossierFacts]) -> None:

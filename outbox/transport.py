@@ -31,7 +31,7 @@ class FileTransport:
 
     def send(self, raw: bytes, *, msg_id: str) -> Path:
         """Write ``raw`` (the exact bytes) and return the file's path. Raises ``OSError`` on I/O errors."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # replies hold contact details
         final = self.path_for(msg_id)
         if final.exists():
             return final

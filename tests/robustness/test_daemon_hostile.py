@@ -205,7 +205,6 @@ def test_spoofed_upstream_packets_register_nothing(tmp_path: Path) -> None:
     assert dossiers == []
 
 
-@pytest.mark.xfail(reason="bot/packet_intake.py: refusals skip the per-sender daily cap (reported to the lead)")
 def test_a_flood_of_spoofed_packets_gets_at_most_the_daily_cap_of_refusals(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, drop={"processed_dir": None},
                              office={"downstream_senders": ["district@example.gov.cn"]})
