@@ -7,9 +7,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tests.robustness.profiles  # noqa: F401  (loads the quick or the fuzz profile)
 from parsers.archives import ArchiveLimits, extract_archive
 from parsers.facts import MailFacts
 from parsers.mime import parse_message
@@ -57,7 +59,9 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
     return bytes(data)
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The profile (tests/robustness/profiles.py) sets the budget: quick in `make test`, long in `make fuzz`.
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pytestmark = pytest.mark.fuzz
 
 
 @FUZZ
