@@ -207,10 +207,19 @@ def _unreadable_hits(d: DossierFacts) -> Iterator[Hit]:
             yield {"where": p.where, "reason": _reason(p.kind)}
 
 
+# What the applicant reads about a refused file (the parser's detail is English, for officers).
+FORBIDDEN_KIND_TEXT = {
+    "executable": "可执行程序",
+    "script": "脚本文件",
+    "docm": "含宏的 Word 文档",
+    "xlsm": "含宏的 Excel 表格",
+}
+
+
 def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     for m in d.materials:
         if m.problem == "forbidden":
-            yield {"where": m.name, "reason": m.detail or problem_text("forbidden")}
+            yield {"where": m.name, "reason": FORBIDDEN_KIND_TEXT.get(m.kind, problem_text("forbidden"))}
 
 
 def check_archive_unsafe(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
