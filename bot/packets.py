@@ -177,6 +177,14 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     if problems:
         log.warning("packet %s: the 汇总表 check found %d problem(s)", packet_id, len(problems))
     manifest["findings"] = problems
+    # A video sent only as a cloud-drive link is not in the packet: an officer must download it
+    # (and check its length) before the discs are burnt. Said in the manifest and the log.
+    no_video = [e.tracking for e, f in zip(plan.recommended, rec_facts, strict=True)
+                if not any(m.role == "video" for m in f.materials)]
+    manifest["videos_to_fetch"] = no_video
+    for tracking in no_video:
+        log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
+                    "the dossier's folder before burning the disc", packet_id, tracking)
     (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     store.conn.execute(
         "INSERT OR REPLACE INTO packets(id, dir, built_at, dossiers) VALUES(?,?,?,?)",
