@@ -28,6 +28,10 @@ def digest(
     if not output and not send:
         err.print("intake digest: give --out FILE or --send")
         raise typer.Exit(2)
+    if output and output.suffix.lower() not in (".html", ".htm"):
+        err.print(f"intake digest: --out {output}: only .html is supported (the .txt and .png "
+                  "are written beside it); give a file name ending in .html", markup=False)
+        raise typer.Exit(2)
     intake = _intake()
     try:
         if output:
@@ -57,7 +61,7 @@ def packet_build(
     try:
         result = build(intake.settings, intake.store, intake.campaign, output)
     except PacketError as exc:
-        err.print(f"intake packet build: {exc}")
+        err.print(f"intake packet build: {exc}", markup=False)
         raise typer.Exit(1) from None
     finally:
         intake.close()
@@ -78,9 +82,13 @@ def packet_send(
 
     intake = _intake()
     try:
+        if not intake.settings.office.upstream:
+            err.print("intake packet send: no upstream address: set [office] upstream in the config "
+                      "(the next level's intake mailbox)", markup=False)
+            raise typer.Exit(1)
         report = send(intake, packet_dir, iso=iso or None)
     except PacketError as exc:
-        err.print(f"intake packet send: {exc}")
+        err.print(f"intake packet send: {exc}", markup=False)
         raise typer.Exit(1) from None
     finally:
         intake.close()

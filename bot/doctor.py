@@ -35,14 +35,19 @@ def doctor_table() -> tuple[Table, bool]:
         table.add_row("ffprobe (required)", "[green]ok[/green]", f"{found.path}  {found.version}")
     for label, names, args, purpose in (
         ("LibreOffice", ("soffice", "libreoffice"), ["--version"], "reads .doc/.wps forms"),
-        ("unrar", ("unrar", "unar", "bsdtar", "7z"), None, "opens .rar archives"),
+        ("RAR extractor", ("unrar", "unar", "bsdtar", "7z"), None, "opens .rar archives"),
         ("Dovecot", ("dovecot",), ["--version"], "tests only: the IMAP test server"),
         ("ffmpeg", ("ffmpeg",), ["-version"], "tests and samples only: makes videos"),
     ):
-        path = next((shutil.which(n) for n in names if shutil.which(n)), None)
-        if path is None:
-            table.add_row(f"{label} (optional)", "[yellow]absent[/yellow]", purpose)
-        else:
-            version = _version([path, *args]) if args else ""
-            table.add_row(f"{label} (optional)", "[green]present[/green]", f"{path}  {version}".strip())
+        name = next((n for n in names if shutil.which(n)), None)
+        if name is None:
+            wanted = f" (any of {', '.join(names)})" if len(names) > 1 else ""
+            table.add_row(f"{label} (optional)", "[yellow]absent[/yellow]", purpose + wanted)
+            continue
+        path = shutil.which(name) or name
+        version = _version([path, *args]) if args else ""
+        # Several tools can serve (rar: unrar, unar, bsdtar or 7z): name the one found.
+        used = f"{name}: " if len(names) > 1 else ""
+        table.add_row(f"{label} (optional)", "[green]present[/green]",
+                      f"{used}{path}  {version}".strip())
     return table, ok

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.store import Store
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
+STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
 
 
 def _open(settings: Settings) -> Store:
@@ -27,7 +28,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
             dossiers.append({
                 "tracking": d.tracking, "applicant": d.applicant, "project_name": d.project_name,
                 "category": d.category, "direction": d.direction, "version": d.current_version,
-                "verdict": v["verdict"], "findings": [f["code"] for f in findings],
+                "state": d.state, "verdict": v["verdict"], "findings": [f["code"] for f in findings],
             })
         states: dict[str, int] = {}
         quarantined = []
@@ -44,13 +45,18 @@ def status_data(settings: Settings) -> dict[str, Any]:
 
 
 def dossier_table(settings: Settings) -> Table:
-    """Tracking number, applicant, project, verdict, findings: one row per dossier."""
+    """Tracking number, applicant, project, state (不予推荐 when rejected), verdict, findings: one
+    row per dossier. The tracking number, state and verdict never wrap (an 80-column terminal
+    shows them whole); the other columns fold."""
     data = status_data(settings)
     table = Table(title="申报材料 dossiers", show_lines=False)
-    for col in ("tracking", "applicant", "project", "verdict", "findings"):
-        table.add_column(col, overflow="fold")
+    for col in ("tracking", "applicant", "project", "state", "verdict", "findings"):
+        # short fixed values stay whole; names and finding codes fold into the room left
+        table.add_column(col, no_wrap=col in ("tracking", "state", "verdict"), overflow="fold")
     for d in data["dossiers"]:
+        state = STATE_MARK.get(d["state"], "-" if d["state"] == "open" else d["state"])
         table.add_row(d["tracking"], d["applicant"] or "-", d["project_name"] or "-",
+                      f"[red]{state}[/red]" if d["state"] == "rejected" else state,
                       d["verdict"], ", ".join(d["findings"]) or "-")
     return table
 

@@ -1,5 +1,5 @@
-"""``intake rank`` from the terminal (typer's CliRunner on an embedded city instance): subsets
-keep the others' order, warnings for dossiers that will not be recommended, clear refusals."""
+"""``intake rank``, ``intake packet send`` and ``intake digest`` from the terminal (typer's
+CliRunner on an embedded city instance): subsets keep the others' order, clear refusals."""
 
 from __future__ import annotations
 
@@ -103,3 +103,21 @@ def test_rank_from_a_missing_table_says_no_such_file(city, tmp_path):
     res = intake(config, "rank", "--from-table", str(tmp_path / "汇总表（排序）.xlsx"))
     assert res.exit_code == 1
     assert "no such file" in res.stderr and "汇总表（排序）.xlsx" in res.stderr
+
+
+def test_packet_send_without_upstream_says_where_to_set_it(city, tmp_path):
+    _config, settings, _, _ = city
+    config = write_config(settings, tmp_path / "no-upstream.toml", upstream=False)
+    res = intake(config, "packet", "send")
+    assert res.exit_code == 1
+    assert "set [office] upstream in the config" in res.stderr
+
+
+def test_digest_out_refuses_anything_but_html(city, tmp_path):
+    """WHEN ``intake digest --out X.pdf`` THEN it refuses (only .html is written) and writes
+    nothing, rather than silently writing X.html."""
+    config, _settings, _, _ = city
+    res = intake(config, "digest", "--out", str(tmp_path / "digest.pdf"))
+    assert res.exit_code == 2
+    assert "only .html" in res.stderr
+    assert not list(tmp_path.glob("digest.*"))
