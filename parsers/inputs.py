@@ -15,10 +15,10 @@ from pathlib import Path
 from parsers.archives import extract_archive, is_archive_path
 from parsers.assemble import assemble_dossier
 from parsers.classify import detect_kind
-from parsers.facts import DossierFacts, IntakeProblem, MailFacts, Material
+from parsers.facts import Attachment, DossierFacts, IntakeProblem, MailFacts, Material
 from parsers.junk import is_junk_name
 from parsers.materials import ParseOptions, read_material
-from parsers.mime import parse_message
+from parsers.mime import parse_message_file
 
 log = logging.getLogger("intake.parsers")
 
@@ -86,16 +86,13 @@ def read_input(
                 continue
             _add_file(rel, p, workdir, opts, got)
     elif _is_mail(path):
-        mail = parse_message(path.read_bytes())
+        written: list[Path] = []
+        mail = parse_message_file(path, spill=_writer(workdir, "att-", written))
         got.problems.extend(mail.problems)
         got.links.extend(mail.links)
-        for i, att in enumerate(mail.attachments):
-            if att.inline:
-                continue
-            dest = workdir / f"att-{i}" / _safe_name(att.name, f"attachment-{i}")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(att.data)
-            _add_file(att.name, dest, workdir, opts, got)
+        for att, dest in zip(mail.attachments, written[: len(mail.attachments)], strict=True):
+            if not att.inline:
+                _add_file(att.name, dest, workdir, opts, got)
     else:
         _add_file(name, path, workdir, opts, got)
     source = f"mail:{mail.message_id}" if mail and mail.message_id else str(path)
@@ -125,18 +122,30 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
             got.materials.append(read_material(member.name, member.path, opts))
         return
     if _is_mail(path) and path.stat().st_size < 64 * 1024 * 1024:
-        inner = parse_message(path.read_bytes())
+        written: list[Path] = []
+        inner = parse_message_file(path, spill=_writer(workdir, f"eml-{len(got.materials)}-", written))
         got.problems.extend(inner.problems)
         got.links.extend(inner.links)
-        for i, att in enumerate(inner.attachments):
-            if att.inline:
-                continue
-            dest = workdir / f"eml-{len(got.materials)}-{i}" / _safe_name(att.name, f"attachment-{i}")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(att.data)
-            _add_file(att.name, dest, workdir, opts, got)
+        for att, dest in zip(inner.attachments, written[: len(inner.attachments)], strict=True):
+            if not att.inline:
+                _add_file(att.name, dest, workdir, opts, got)
         return
     got.materials.append(read_material(name, path, opts))
+
+
+def _writer(workdir: Path, prefix: str, written: list[Path]):
+    """A ``parse_message`` spill: the i-th attachment's bytes go to ``<prefix><i>/<safe name>``
+    below ``workdir`` as soon as they are decoded (the mail's bytes are then let go); the paths
+    are appended to ``written`` in attachment order."""
+
+    def spill(att: Attachment) -> None:
+        i = len(written)
+        dest = workdir / f"{prefix}{i}" / _safe_name(att.name, f"attachment-{i}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(att.data)
+        written.append(dest)
+
+    return spill
 
 
 def _is_mail(path: Path) -> bool:
