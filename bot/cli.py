@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from bot import cli_officers, cli_packets
 from bot.archive import ArchiveError
 from bot.config import ConfigError, Settings, load_settings
 from bot.imap_connect import ImapError
@@ -300,24 +301,9 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
         err.print(f"  warning: {w}", markup=False)
 
 
-# Verbs that live in their own modules (one concept per file); each module has register(app).
-COMMAND_MODULES = ("bot.cli_officers", "bot.cli_packets")
-
-
-def _register_command_modules() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_command_modules()
+# Verbs that live in their own modules (one concept per file).
+cli_officers.register(app)
+cli_packets.register(app)
 
 
 def main() -> None:

@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot import officer_mail, packet_intake
 from bot.config import Settings
 from bot.crashpoints import crashpoint
 from bot.folder_watcher import FolderWatcher
 from bot.pipeline import Outcome, Pipeline
+from bot.scheduler import start_scheduler
 from bot.store import Store
 from outbox import queue as outgoing
 from outbox.sender import Backoff, deliver_pending
@@ -49,7 +51,8 @@ class Intake:
         self.pipeline = Pipeline(settings, self.store, self.campaign)
         self.wake = threading.Event()
         self._started = time.monotonic()
-        for make in _optional_hooks("make_interceptor"):
+        # Tried before an input becomes dossiers: officers' commands, then packets from below.
+        for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
             self.pipeline.interceptors.append(make(self))
 
     def close(self) -> None:
@@ -218,7 +221,7 @@ class Intake:
             threads.append(threading.Thread(target=imap.run, args=(stop,), name="imap", daemon=True))
         for t in threads:
             t.start()
-        schedulers = [start(self, stop) for start in _optional_hooks("start_scheduler")]
+        schedulers = [start_scheduler(self, stop)]
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
@@ -236,26 +239,4 @@ class Intake:
         for t in threads:
             t.join(timeout=10)
         log.info("stopped")
-
-
-# Modules that extend the daemon (one concept per file): each may define make_interceptor(intake)
-# (a handler tried before an input becomes dossiers) and start_scheduler(intake, stop).
-HOOK_MODULES = ("bot.officer_mail", "bot.packet_intake", "bot.scheduler")
-
-
-def _optional_hooks(attr: str) -> list:
-    import importlib
-
-    found = []
-    for name in HOOK_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        if hasattr(module, attr):
-            found.append(getattr(module, attr))
-    return found
-
 

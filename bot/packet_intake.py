@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sqlite3
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.facts_codec import dumps_facts, loads_facts
+from bot.facts_codec import loads_facts
 from bot.pipeline import Outcome
 from bot.store import InputRow
 from outbox import queue as outgoing
@@ -276,7 +275,8 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
             findings = findings + extra
             v = verdict(findings)
             if store.version_for_input(row.id, i) is None:
-                _save(conn, store, row, i, d["tracking"], facts, findings, v, now)
+                # the original tracking number is kept (the next level never renumbers)
+                store.save_version(row.id, i, d["tracking"], facts, findings, v, now)
             errors = [f.message for f in findings if f.severity == "error"]
             results[d["tracking"]] = ProjectResult(
                 d["tracking"], facts.project_name or "", facts.applicant or "",
@@ -303,31 +303,3 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
         store.mark_processed(row.id)
     log.info("packet %s registered: %s", packet.packet_id,
              ", ".join(f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
-
-
-def _save(conn: sqlite3.Connection, store, row: InputRow, part: int, tracking: str,
-          facts: DossierFacts, findings: list[Finding], v: str, now: datetime) -> None:
-    """Insert a dossier version under its original tracking number (as ``Pipeline._save_version``)."""
-    earlier = store.dossier_by_tracking(tracking)
-    if earlier is None:
-        cur = conn.execute(
-            "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
-            " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
-            (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
-             facts.direction, facts.sender, now.isoformat(), v),
-        )
-        dossier_id, version = cur.lastrowid, 1
-    else:
-        dossier_id, version = earlier.id, earlier.current_version + 1
-        conn.execute(
-            "UPDATE dossiers SET current_version=?, verdict=?, applicant=?, uscc=?, project_name=?,"
-            " category=?, direction=? WHERE id=?",
-            (version, v, facts.applicant, facts.uscc, facts.project_name, facts.category,
-             facts.direction, dossier_id),
-        )
-    conn.execute(
-        "INSERT INTO versions(dossier_id, version, input_id, part, facts, findings, verdict,"
-        " created_at) VALUES(?,?,?,?,?,?,?,?)",
-        (dossier_id, version, row.id, part, dumps_facts(facts),
-         json.dumps([f.to_json() for f in findings], ensure_ascii=False), v, now.isoformat()),
-    )

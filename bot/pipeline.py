@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.crashpoints import crashpoint
 from bot.decisions import waived_codes
-from bot.facts_codec import dumps_facts, loads_facts
+from bot.facts_codec import loads_facts
 from bot.oversize import answer_oversize, is_oversize
 from bot.progress import track
 from bot.replies import ReplyBuilder
@@ -276,31 +276,9 @@ class Pipeline:
         v: str,
         now: datetime,
     ) -> tuple[str, int]:
-        conn = self.store.conn
-        if earlier is None:
-            seq = self.store.next_seq("tracking")
-            tracking = self.replies.tracking(seq)
-            cur = conn.execute(
-                "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
-                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
-                (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
-                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), v),
-            )
-            dossier_id, version = cur.lastrowid, 1
-        else:
-            tracking, dossier_id, version = earlier.tracking, earlier.id, earlier.current_version + 1
-            conn.execute(
-                "UPDATE dossiers SET current_version=?, verdict=?, applicant=?, uscc=?, project_name=?,"
-                " category=?, direction=? WHERE id=?",
-                (version, v, facts.applicant, facts.uscc, facts.project_name, facts.category,
-                 facts.direction, dossier_id),
-            )
-        conn.execute(
-            "INSERT INTO versions(dossier_id, version, input_id, part, facts, findings, verdict,"
-            " created_at) VALUES(?,?,?,?,?,?,?,?)",
-            (dossier_id, version, row.id, part, dumps_facts(facts),
-             json.dumps([f.to_json() for f in findings], ensure_ascii=False), v, now.isoformat()),
-        )
+        """Store the version; a new dossier gets the next tracking number of this office."""
+        tracking = earlier.tracking if earlier else self.replies.tracking(self.store.next_seq("tracking"))
+        version = self.store.save_version(row.id, part, tracking, facts, findings, v, now)
         return tracking, version
 
     def _facts_of(self, text: str) -> DossierFacts:

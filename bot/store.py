@@ -21,8 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.archive import Archive
+from bot.facts_codec import dumps_facts
 from outbox import queue as outgoing_queue
+from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
+from rules.finding import Finding
 
 SCHEMA_VERSION = 1
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
@@ -387,6 +390,46 @@ class Store:
         ).fetchall()
         by_id = {d.id: d for d in self.dossiers()}
         return [(by_id[r["dossier_id"]], r) for r in rows]
+
+    def save_version(
+        self,
+        input_id: int,
+        part: int,
+        tracking: str,
+        facts: DossierFacts,
+        findings: list[Finding],
+        verdict: str,
+        now: datetime,
+    ) -> int:
+        """Record a judged version of dossier ``tracking`` (created when new); returns its number.
+
+        Call inside ``transaction()``: the version, its findings and the reply are one commit.
+        """
+        conn = self.conn
+        earlier = self.dossier_by_tracking(tracking)
+        if earlier is None:
+            cur = conn.execute(
+                "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
+                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
+                (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict),
+            )
+            dossier_id, version = cur.lastrowid, 1
+        else:
+            dossier_id, version = earlier.id, earlier.current_version + 1
+            conn.execute(
+                "UPDATE dossiers SET current_version=?, verdict=?, applicant=?, uscc=?, project_name=?,"
+                " category=?, direction=? WHERE id=?",
+                (version, verdict, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, dossier_id),
+            )
+        conn.execute(
+            "INSERT INTO versions(dossier_id, version, input_id, part, facts, findings, verdict,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?)",
+            (dossier_id, version, input_id, part, dumps_facts(facts),
+             json.dumps([f.to_json() for f in findings], ensure_ascii=False), verdict, now.isoformat()),
+        )
+        return version
 
     def versions_of(self, dossier_id: int) -> list[sqlite3.Row]:
         return self.conn.execute(
