@@ -110,7 +110,7 @@ def compose_waiver_notice(
     )  # fmt: skip
     text_vals["steps_section"] = _section(
         "decision_waive_steps.txt", steps, text_vals,
-        next_steps=items_text("step_item.txt", steps) + "\n",
+        next_steps=items_text("step_item.txt", steps),
     )  # fmt: skip
     html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
     html_vals["waived"] = items_html("decision_waived_item.html", rows)

@@ -47,6 +47,7 @@ def test_the_updated_receipt_names_the_waived_item_in_words_with_the_reason() ->
     assert "提示" not in text and "无\n" not in text
     assert re.findall(r"^([一二三])、(\S+)", text, re.M) == [("一", "收到的材料"), ("二", "后续事项")]
     assert msg["X-Intake-Verdict"] == "accepted" and msg["Subject"].startswith("【回执（更新）】")
+    assert "盘面标注申报单位简称。\n\n联系方式：张科长" in text  # one blank line, not two
 
 
 def test_the_updated_defect_notice_lists_what_remains_numbered() -> None:
