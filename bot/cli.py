@@ -210,7 +210,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if failed:
         t = Table(title="replies not delivered (5xx or retried too long)")
         for col in ("id", "tracking", "kind", "failure", "last error"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col == "tracking")
         for f in failed:
             t.add_row(str(f["id"]), f["tracking"] or "-", f["kind"], f["failure"], f["error"])
         out.print(t)

@@ -263,7 +263,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "视频时长不足 5 分钟",
         "视频时长 {actual}，要求 {window}",
-        "请重新剪辑视频，使时长在 {window} 之间后重新发送",
+        "请重新剪辑视频，使时长在 {window}之间后重新发送",
         check_video_too_short,
     ),
     Rule(
@@ -272,7 +272,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "视频时长超过 10 分钟",
         "视频时长 {actual}，要求 {window}",
-        "请重新剪辑视频，使时长在 {window} 之间后重新发送",
+        "请重新剪辑视频，使时长在 {window}之间后重新发送",
         check_video_too_long,
     ),
     Rule(
