@@ -10,7 +10,7 @@ applicants, 统一社会信用代码 and projects; its files archived once), the
 - ``Pipeline.refresh_verdicts`` (decode + evaluate + write every verdict back), what a batch pays;
 - judging one new input against all of them (what each input pays inside a batch);
 - ``bot.packets.build`` (the packet folder) when that module is present, and the packet's zip
-  (``outbox.packet.part_zip``) against ``zip -0`` on the same files.
+  (``outbox.packet.write_part_zip``, to a file) against ``zip -0`` on the same files.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def _packet_steps(result: ScaleResult, settings, store: Store, campaign, out: Pa
     """``intake packet build`` and its zip vs ``zip -0``, when bot/packets.py is there."""
     try:
         from bot import packets
-        from outbox.packet import part_zip, read_manifest, split_parts
+        from outbox.packet import read_manifest, split_parts, write_part_zip
     except ImportError as exc:
         result.note = f"packet not measured: {exc}"
         return
@@ -206,12 +206,16 @@ def _packet_steps(result: ScaleResult, settings, store: Store, campaign, out: Pa
         zipped.unlink(missing_ok=True)
         subprocess.run(["zip", "-0", "-q", "-r", str(zipped), "."], cwd=packet_dir, check=True)
 
-    def ours() -> None:
-        part_zip(packet_dir, pieces)
+    ours_zip = out.parent / "ours.zip"
+
+    def ours() -> None:  # file to file, as zip -0 does
+        ours_zip.unlink(missing_ok=True)
+        write_part_zip(packet_dir, pieces, ours_zip)
 
     result.steps["zip_0"] = _timed(zip0, repeats)
     result.steps["zip_packet"] = _timed(ours, repeats)
     zipped.unlink(missing_ok=True)
+    ours_zip.unlink(missing_ok=True)
 
 
 def _packet_dir(built, out: Path) -> Path:
