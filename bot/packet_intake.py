@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.decisions import waived_codes
 from bot.facts_codec import loads_facts
-from bot.pipeline import Outcome
+from bot.pipeline import Outcome, without_waived
 from bot.store import InputRow
 from outbox import queue as outgoing
 from outbox.loops import should_not_reply
@@ -261,18 +262,17 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
         general.append("未收到汇总表")
     trackings = {d["tracking"] for _, d, _ in new}
     with store.transaction():
-        current = [(dr, v) for dr, v in store.current_versions() if dr.tracking not in trackings]
+        current = [(dr, v) for dr, v in store.current_versions()
+                   if dr.tracking not in trackings and dr.state == "open"]
         others = [loads_facts(v["facts"]) for _, v in current]
+        # Judged with every other district's dossiers (cross-dossier rules), findings for the new
+        # ones only; the others are judged again once below (waivers and rejections applied).
         ev = evaluate(others + [f for _, _, f in new], intake.campaign, level=settings.office.level,
-                      now=pipeline.now())
-        for (dr, v), findings in zip(current, ev.per_dossier[: len(others)], strict=True):
-            nv = verdict(findings)
-            conn.execute("UPDATE versions SET findings=?, verdict=? WHERE id=?",
-                         (json.dumps([f.to_json() for f in findings], ensure_ascii=False), nv, v["id"]))
-            conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (nv, dr.id))
+                      now=pipeline.now(), targets=range(len(others), len(others) + len(new)))
+        waived = waived_codes(store)
         for (i, d, facts), findings, extra in zip(new, ev.per_dossier[len(others):], table_extra,
                                                    strict=True):
-            findings = findings + extra
+            findings = without_waived(findings + extra, waived.get(d["tracking"], set()))
             v = verdict(findings)
             if store.version_for_input(row.id, i) is None:
                 # the original tracking number is kept (the next level never renumbers)
@@ -293,6 +293,7 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
             )
             outgoing.enqueue(conn, msg, kind="packet_receipt", tracking=None,
                              dedupe_key=f"packet-receipt:{packet.packet_id}", now=now, commit=False)
+        pipeline.refresh_verdicts()
         conn.execute(
             "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
             " VALUES(?,?,?,?,?,?)",
