@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/intake --config $(DEMO) summary --out var/demo/汇总表.xlsx
 	$(BIN)/intake --config $(DEMO) digest --out var/demo/digest.html
 	$(BIN)/intake --config $(DEMO) packet build --out var/demo/packets
-	@echo "replies (.eml): var/demo/outbox/   store: var/demo/store/   summary table: var/demo/汇总表.xlsx"
+	@echo "replies (.eml): var/demo/outbox/  summary table: var/demo/汇总表.xlsx  digest: var/demo/digest.html  packet: var/demo/packets/  store: var/demo/store/"
 
 # The whole test suite; installs the system packages the tests need when run as root (CI).
 test: $(STAMP)
