@@ -134,4 +134,5 @@ def next_steps(level, unit: str) -> list[str]:
 
 
 def _cn(n: int) -> str:
-    return "零一二三四五六七八九十"[n] if 0 <= n <= 10 else str(n)
+    # Counting things, Chinese says 两 for 2 (一式两份), not 二.
+    return "两" if n == 2 else "零一二三四五六七八九十"[n] if 0 <= n <= 10 else str(n)

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import random
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.config import load_settings  # noqa: E402
+from bot.replies import ReplyBuilder  # noqa: E402
 from outbox.compose import compose_defect_notice, compose_receipt  # noqa: E402
 from outbox.context import ReplyContext  # noqa: E402
 from outbox.headers import to_bytes  # noqa: E402
 from outbox.tracking import make_tracking  # noqa: E402
 from parsers.facts import Contact, DossierFacts, MailFacts, Material, VideoFacts  # noqa: E402
+from rules.campaign import load_campaign  # noqa: E402
 from rules.finding import Finding  # noqa: E402
 
 CST = timezone(timedelta(hours=8))
@@ -26,24 +29,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def context(now: datetime) -> ReplyContext:
-    return ReplyContext(
-        campaign_name="2023年工业互联网试点示范",
-        level="city",
-        unit="武汉市经济和信息化局",
-        from_addr="shenbao-intake@example.org",
-        from_name="武汉市经信局申报受理",
-        domain="intake.example.org",
-        officer_contact="信息化推进处 张科长 027-85550000（工作日 9:00–17:00）",
-        deadline=date(2023, 12, 1),
-        next_steps=[
-            "纸质申报书装订成册一式7份（含推荐报告和汇总表），于2023年12月1日（星期五）前报送市经信局；",
-            "光盘2张，内含5–10分钟项目视频、可编辑版申报书和全套扫描件，盘面标注申报单位简称；",
-            "申报单位对材料真实性负责，受理不代表通过评审。",
-        ],
-        now=now,
-        loop_header_value="wuhan-city-demo",
-        large_file_note="视频超过邮箱附件大小限制时，请刻录光盘随纸质材料报送，或联系经办人获取上传地址。",
-    )
+    """The context the product itself writes replies with (the demo's office, the shipped campaign),
+    so the wording reviewed here is the wording enterprises receive."""
+    settings = load_settings(ROOT / "examples" / "demo.toml")
+    return ReplyBuilder(settings, load_campaign()).context(now)
 
 
 def dossier(video_s: float) -> DossierFacts:
