@@ -198,22 +198,7 @@ def reject(
     ensure_schema(store)
     if not reason.strip():
         raise DecisionError("reason_required", "不予推荐须注明原因（将告知申报单位）。")
-    with _tx(store):
-        tracking = _require_dossier(store, tracking)
-        if is_rejected(store, tracking):
-            raise DecisionError("already_rejected", f"{tracking} 已是不予推荐状态。")
-        decision = _insert(
-            store,
-            "reject",
-            tracking,
-            officer=officer,
-            reason=reason.strip(),
-            code=None,
-            via=via,
-            now=now,
-        )
-        store.conn.execute("UPDATE dossiers SET state='rejected' WHERE tracking=?", (tracking,))
-        return decision
+    return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via, now=now)
 
 
 def restore(
@@ -230,21 +215,32 @@ def restore(
     Raises DecisionError (``unknown_tracking``, ``not_rejected``).
     """
     ensure_schema(store)
+    return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via, now=now)
+
+
+def _set_state(
+    store: Store,
+    tracking: str,
+    action: str,
+    state: str,
+    *,
+    officer: str,
+    reason: str,
+    via: str,
+    now: datetime | None,
+) -> Decision:
+    """Record ``action`` (reject | restore) and move the dossier to ``state``, in one transaction."""
     with _tx(store):
         tracking = _require_dossier(store, tracking)
-        if not is_rejected(store, tracking):
+        rejected = is_rejected(store, tracking)
+        if action == "reject" and rejected:
+            raise DecisionError("already_rejected", f"{tracking} 已是不予推荐状态。")
+        if action == "restore" and not rejected:
             raise DecisionError("not_rejected", f"{tracking} 未被设为不予推荐，无需恢复。")
         decision = _insert(
-            store,
-            "restore",
-            tracking,
-            officer=officer,
-            reason=reason.strip(),
-            code=None,
-            via=via,
-            now=now,
+            store, action, tracking, officer=officer, reason=reason.strip(), code=None, via=via, now=now
         )
-        store.conn.execute("UPDATE dossiers SET state='open' WHERE tracking=?", (tracking,))
+        store.conn.execute("UPDATE dossiers SET state=? WHERE tracking=?", (state, tracking))
         return decision
 
 
