@@ -5,8 +5,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 from collections import Counter
 
+import pytest
+
+from bot.imap_connect import ImapConnectionLost
+from bot.imap_watcher import ImapAccount, ImapWatcher
+from bot.store import Store
 from tests.daemon_harness import (  # noqa: F401
     DaemonHarness,
     ImapTarget,
@@ -74,3 +82,43 @@ def test_blackholed_idle_then_renumbered_mailbox_processes_each_message_once(
 
 def _flags(dovecot: Dovecot, user: str, password: str) -> dict[str, list[str]]:
     return folder_uids(dovecot.host, dovecot.port, user, password, "INBOX")
+
+
+def test_connection_reset_in_the_middle_of_a_fetch_loses_nothing_and_takes_once(
+    tmp_path, dovecot: Dovecot, imap_user, tcp_proxy_factory
+):
+    """GIVEN a 1.5 MB submission in the mailbox, reached through a proxy armed to reset the
+    connection after 300 KB from the server WHEN the watcher syncs THEN the fetch fails with
+    ImapConnectionLost, nothing is archived or recorded and the message stays unseen; the next
+    sync (link back) takes it exactly once, byte for byte, and flags it \\Seen."""
+    user, password = imap_user
+    raw = (
+        b"From: a@example.com\r\nTo: intake@example.org\r\nSubject: big\r\n"
+        b"Message-ID: <mid-fetch@example.com>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: application/octet-stream; name=x.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    ) + base64.encodebytes(os.urandom(1_200_000)).replace(b"\n", b"\r\n")
+    assert len(raw) > 1_000_000
+    dovecot.append(user, password, raw)
+    proxy: TcpProxy = tcp_proxy_factory(dovecot.host, dovecot.port)
+    store = Store.open(tmp_path / "s.sqlite3", tmp_path / "archive")
+    account = ImapAccount(name="intake", host=proxy.host, port=proxy.port, security="plain",
+                          username=user, password=password, timeout_s=5.0)
+    watcher = ImapWatcher(account, store)
+    try:
+        proxy.cut_after(300_000)
+        with pytest.raises(ImapConnectionLost):
+            watcher.sync_once()
+        assert proxy.cuts == 1
+        assert store.inputs() == []
+        assert not any("\\Seen" in f for f in _flags(dovecot, user, password).values())
+        watcher.close()
+        assert watcher.sync_once() == 1
+        assert watcher.sync_once() == 0
+    finally:
+        watcher.close()
+    (row,) = store.inputs()
+    stored = store.archive.path_for(row.sha256).read_bytes()
+    assert hashlib.sha256(stored).hexdigest() == row.sha256
+    assert stored.replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+    assert all("\\Seen" in f for f in _flags(dovecot, user, password).values())
+    store.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 
@@ -51,6 +52,8 @@ class TcpProxy:
         self._closing = False
         self.connections = 0
         self.client_bytes = bytearray()  # everything clients sent, for protocol assertions
+        self._cut_budget: int | None = None
+        self.cuts = 0
         self._thread = threading.Thread(target=self._loop, name="tcp-proxy", daemon=True)
         self._thread.start()
 
@@ -60,6 +63,12 @@ class TcpProxy:
             for p in self._pairs:
                 p.black = True
             self._black_new = new_too
+
+    def cut_after(self, n_bytes: int | None) -> None:
+        """Reset (RST) a connection once the server has sent it ``n_bytes`` more bytes from now:
+        a link that dies in the middle of a FETCH. ``None`` disarms it."""
+        with self._lock:
+            self._cut_budget = n_bytes
 
     def heal(self) -> None:
         """Forward connections opened from now on (black-holed ones stay dead)."""
@@ -119,6 +128,15 @@ class TcpProxy:
             return
         if src is pair.client:
             self.client_bytes += data
+        elif self._cut_budget is not None:
+            self._cut_budget -= len(data)
+            if self._cut_budget <= 0:
+                self._cut_budget = None
+                self.cuts += 1
+                for s in (pair.client, pair.upstream):  # linger 0: close with RST, not FIN
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self._drop(pair)
+                return
         try:
             dst.setblocking(True)
             dst.sendall(data)
