@@ -25,6 +25,7 @@ from bot.facts_codec import dumps_facts
 from outbox import queue as outgoing_queue
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
+from parsers.safe_names import safe_file_name
 from rules.finding import Finding
 
 SCHEMA_VERSION = 1
@@ -316,17 +317,17 @@ class Store:
             shutil.rmtree(work)
         work.mkdir(parents=True, mode=0o700)
         if row.kind == "folder":
-            base = work / _safe_component(row.name)
+            base = work / safe_file_name(row.name)
             for rel, sha, _size in row.manifest or []:
-                parts = [_safe_component(p) for p in rel.split("/")]
+                parts = [safe_file_name(p) for p in rel.split("/")]
                 dest = base.joinpath(*parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.archive.path_for(sha), dest)
             base.mkdir(exist_ok=True)
             return base
-        name = _safe_component(row.name) if row.kind == "file" else "message.eml"
+        name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
         if row.kind == "mail" and row.source == "folder":
-            name = _safe_component(row.name)
+            name = safe_file_name(row.name)
         dest = work / name
         shutil.copyfile(self.archive.path_for(row.sha256), dest)
         return dest
@@ -435,13 +436,6 @@ class Store:
         return self.conn.execute(
             "SELECT * FROM versions WHERE dossier_id=? ORDER BY version", (dossier_id,)
         ).fetchall()
-
-
-def _safe_component(name: str) -> str:
-    """A single safe path component for a decoded name (the original stays in the facts)."""
-    cleaned = name.replace("/", "_").replace("\\", "_").replace("\x00", "")
-    cleaned = cleaned.strip().lstrip(".") or "_"
-    return cleaned[:200]
 
 
 def _message_id_of(raw: bytes) -> str | None:

@@ -18,6 +18,7 @@ from typing import IO
 from parsers.charsets import decode_raw
 from parsers.facts import IntakeProblem
 from parsers.junk import is_junk_name
+from parsers.safe_names import safe_file_name
 
 log = logging.getLogger("intake.archives")
 
@@ -188,27 +189,9 @@ def _unsafe_reason(name: str) -> str | None:
     return None
 
 
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-
-
-def _safe_component(part: str) -> str:
-    part = _UNSAFE_CHARS.sub("_", part).strip().rstrip(". ")
-    if part in ("", ".", ".."):
-        part = "_"
-    encoded = part.encode("utf-8")
-    if len(encoded) > 200:  # most filesystems allow 255 bytes per name
-        stem, dot, ext = part.rpartition(".")
-        ext = (dot + ext) if dot and len(ext.encode()) <= 16 else ""
-        base = part[: len(part) - len(ext)] if ext else part
-        while len((base + ext).encode("utf-8")) > 200:
-            base = base[:-1]
-        part = base + ext
-    return part
-
-
 def _target_for(dest: Path, name: str) -> Path:
     """A new path under ``dest`` for member ``name``: sanitised components, never an existing file."""
-    parts = [_safe_component(p) for p in re.split(r"[\\/]+", name) if p not in ("", ".")] or ["_"]
+    parts = [safe_file_name(p) for p in re.split(r"[\\/]+", name) if p not in ("", ".")] or ["_"]
     folder = dest.joinpath(*parts[:-1])
     try:
         folder.mkdir(parents=True, exist_ok=True)

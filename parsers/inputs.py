@@ -19,6 +19,7 @@ from parsers.facts import Attachment, DossierFacts, IntakeProblem, MailFacts, Ma
 from parsers.junk import is_junk_name
 from parsers.materials import ParseOptions, read_material
 from parsers.mime import parse_message_file
+from parsers.safe_names import safe_file_name
 
 log = logging.getLogger("intake.parsers")
 
@@ -152,24 +153,6 @@ def _is_mail(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".eml"
 
 
-MAX_NAME_BYTES = 200  # bytes of UTF-8 per file name on disk (most filesystems allow 255)
-
-
 def _safe_name(name: str, fallback: str) -> str:
-    """A safe single file name for a decoded attachment name (the original is kept as data).
-
-    Path components, control characters and leading dots are dropped; the name is cut to
-    ``MAX_NAME_BYTES`` bytes of UTF-8 (not characters: 1,000 CJK characters are 3,000 bytes),
-    keeping a short extension.
-    """
-    base = name.replace("\\", "/").split("/")[-1]
-    base = "".join(ch for ch in base if ch >= " " and ch != "\x7f").strip().lstrip(".")
-    base = base or fallback
-    if len(base.encode("utf-8")) <= MAX_NAME_BYTES:
-        return base
-    stem, dot, ext = base.rpartition(".")
-    ext = dot + ext if dot and stem and len(ext.encode("utf-8")) <= 16 else ""
-    stem = base[: len(base) - len(ext)]
-    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES:
-        stem = stem[:-1]
-    return stem + ext
+    """The last component of a decoded attachment name, safe on disk (``parsers/safe_names.py``)."""
+    return safe_file_name(name.replace("\\", "/").split("/")[-1], fallback)

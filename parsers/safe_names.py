@@ -1,0 +1,29 @@
+"""One rule for turning a decoded name into a file name on disk (the original stays in the facts)."""
+
+from __future__ import annotations
+
+import re
+
+MAX_NAME_BYTES = 200  # bytes of UTF-8 per file name (most filesystems allow 255)
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*/\\]')
+
+
+def safe_file_name(name: str, fallback: str = "_") -> str:
+    """``name`` as one safe path component.
+
+    Control characters, path separators and characters Windows refuses become ``_``; leading dots
+    and trailing dots/blanks go (no hidden files, no ``..``); the result is cut to
+    ``MAX_NAME_BYTES`` bytes of UTF-8 (1,000 CJK characters are 3,000 bytes), keeping an extension
+    of up to 16 bytes. An empty result is ``fallback``.
+    """
+    part = _UNSAFE_CHARS.sub("_", name).strip().rstrip(". ").lstrip(".").strip()
+    if not part:
+        return fallback
+    if len(part.encode("utf-8")) <= MAX_NAME_BYTES:
+        return part
+    stem, dot, ext = part.rpartition(".")
+    ext = dot + ext if dot and stem and len(ext.encode("utf-8")) <= 16 else ""
+    base = part[: len(part) - len(ext)]
+    while len((base + ext).encode("utf-8")) > MAX_NAME_BYTES:
+        base = base[:-1]
+    return base + ext
