@@ -88,7 +88,7 @@ def intake_once(root: Path, imap: tuple[str, int, str, str], *, profile: Path | 
     intake = Intake(settings)
     try:
         report = intake.run_once()
-        # run_once delivers at most one pass of the sender (100 replies, outbox/sender.py);
+        # run_once delivers at most one pass of the sender (100 replies, outbox/delivery/sender.py);
         # the rest is queued: drain it, so the time covers every reply written.
         while intake.deliver()[0]:
             pass

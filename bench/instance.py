@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.config.model import Settings, load_settings
 
 # Inside the notice's window (the deadline rules would otherwise mark every dossier late).
 PINNED_NOW = "2023-11-29T10:00:00+08:00"

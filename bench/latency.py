@@ -78,7 +78,7 @@ def intake_command() -> list[str]:
     script = Path(sys.executable).with_name("intake")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from bot.cli import main; main()"]
+    return [sys.executable, "-c", "from bot.cli.main import main; main()"]
 
 
 def measure(dovecot, n: int, tmp: Path, *, wait_s: float = 120.0) -> LatencyResult:

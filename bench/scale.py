@@ -5,12 +5,12 @@ applicants, 统一社会信用代码 and projects; its files archived once), the
 
 - the limit: reading every current version's facts JSON from SQLite and ``json.loads`` of each
   (the least any cross-dossier judgement must touch);
-- decoding them into ``DossierFacts`` (``bot/facts_codec.py``);
+- decoding them into ``DossierFacts`` (``bot/store/facts_codec.py``);
 - ``rules.engine.evaluate`` over all of them (per-dossier and cross-dossier rules);
 - ``Pipeline.refresh_verdicts`` (decode + evaluate + write every verdict back), what a batch pays;
 - judging one new input against all of them (what each input pays inside a batch);
-- ``bot.packets.build`` (the packet folder) when that module is present, and the packet's zip
-  (``outbox.packet.write_part_zip``, to a file) against ``zip -0`` on the same files.
+- ``bot.upstream.packets.build`` (the packet folder) when that module is present, and the packet's zip
+  (``outbox.documents.packet.write_part_zip``, to a file) against ``zip -0`` on the same files.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 from bench.inputs import form_data
 from bench.instance import make_instance
 from bench.stats import Summary
-from bot.facts_codec import dumps_facts, loads_facts
-from bot.store import Store
+from bot.store.database import Store
+from bot.store.facts_codec import dumps_facts, loads_facts
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
 from parsers.materials import ParseOptions
@@ -132,7 +132,7 @@ def _timed(fn, repeats: int) -> Summary:
 
 def measure(n: int, repeats: int, tmp: Path, *, packet: bool = True) -> ScaleResult:
     """Fill a store with ``n`` dossiers and time each step ``repeats`` times."""
-    from bot.pipeline import Pipeline
+    from bot.processing.pipeline import Pipeline
     from rules.campaign import load_campaign
     from rules.engine import evaluate
 
@@ -176,10 +176,10 @@ def measure(n: int, repeats: int, tmp: Path, *, packet: bool = True) -> ScaleRes
 
 
 def _packet_steps(result: ScaleResult, settings, store: Store, campaign, out: Path, repeats: int) -> None:
-    """``intake packet build`` and its zip vs ``zip -0``, when bot/packets.py is there."""
+    """``intake packet build`` and its zip vs ``zip -0``, when bot/upstream/packets.py is there."""
     try:
-        from bot import packets
-        from outbox.packet import read_manifest, split_parts, write_part_zip
+        from bot.upstream import packets
+        from outbox.documents.packet import read_manifest, split_parts, write_part_zip
     except ImportError as exc:
         result.note = f"packet not measured: {exc}"
         return

@@ -15,16 +15,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot import officer_mail, packet_intake
-from bot.config import Settings
+from bot.config.model import Settings
 from bot.crashpoints import crashpoint
-from bot.folder_watcher import FolderWatcher
-from bot.pipeline import Outcome, Pipeline
-from bot.scheduler import start_scheduler
-from bot.store import Store
-from outbox import queue as outgoing
-from outbox.sender import Backoff, deliver_pending
-from outbox.transport import FileTransport
+from bot.digest.scheduler import start_scheduler
+from bot.officers import mail as officer_mail
+from bot.processing.pipeline import Outcome, Pipeline
+from bot.sources.folders import FolderWatcher
+from bot.store.database import Store
+from bot.upstream import packet_intake
+from outbox.delivery import queue as outgoing
+from outbox.delivery.sender import Backoff, deliver_pending
+from outbox.delivery.transport import FileTransport
 from rules.campaign import Campaign, load_campaign
 
 log = logging.getLogger("intake.daemon")
@@ -81,7 +82,7 @@ class Intake:
 
     def maildir_sources(self) -> list:
         """One ``MaildirSource`` per ``[maildir] folders`` entry."""
-        from bot.maildir_source import MaildirSource
+        from bot.sources.maildir import MaildirSource
 
         m = self.settings.maildir
         return [
@@ -93,7 +94,7 @@ class Intake:
         """The IMAP watcher for ``[imap]``, or None when the mailbox is not enabled."""
         if not self.settings.imap.enabled:
             return None
-        from bot.imap_watcher import ImapAccount, ImapWatcher
+        from bot.sources.imap.watcher import ImapAccount, ImapWatcher
 
         i = self.settings.imap
         account = ImapAccount(
@@ -121,7 +122,7 @@ class Intake:
         o = self.settings.outbox
         if o.transport == "file":
             return FileTransport(o.folder)
-        from outbox.smtp import SmtpTransport
+        from outbox.delivery.smtp import SmtpTransport
 
         s = self.settings.smtp
         return SmtpTransport(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from outbox.context import ReplyContext
+from outbox.mail.context import ReplyContext
 from parsers.facts import Contact, DossierFacts, Material, VideoFacts
 from rules.finding import Finding
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import ranking
-from bot.cli import app
+from bot.cli.main import app
+from bot.upstream import ranking
 from tests.conftest import SAMPLES
 from tests.two_level_builders import ENTERPRISES, city_instance
 
@@ -64,7 +64,7 @@ def intake(config: Path, *args: str):
 
 
 def stored_order(settings) -> list[str]:
-    from bot.store import Store
+    from bot.store.database import Store
 
     store = Store.open(settings.store.db_path, settings.store.archive_dir)
     try:

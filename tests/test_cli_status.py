@@ -7,10 +7,10 @@ import shutil
 
 from rich.console import Console
 
+from bot.cli.doctor import doctor_table
+from bot.cli.status import dossier_table, status_data
 from bot.daemon import Intake
-from bot.decisions import reject
-from bot.doctor import doctor_table
-from bot.status import dossier_table, status_data
+from bot.store.decisions import reject
 from tests.conftest import SAMPLES, make_settings
 
 LONG = SAMPLES / "04-光谷示例安全-信用代码错误"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.config import ConfigError, load_settings
+from bot.cli.main import app
+from bot.config.model import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

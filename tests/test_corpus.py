@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ENTRIES = sorted(p.parent for p in CORPUS.glob("*/expected.json"))

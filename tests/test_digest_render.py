@@ -9,11 +9,11 @@ from email import policy as email_policy
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.daemon import Intake
-from bot.digest import gather, queue_digests
-from bot.scheduler import build_scheduler
-from outbox.digest import chart_png, render
+from bot.digest.build import gather, queue_digests
+from bot.digest.scheduler import build_scheduler
+from outbox.documents.digest import chart_png, render
 from tests.conftest import SAMPLES, copy_into, make_settings
 
 OFFICERS = [

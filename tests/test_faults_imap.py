@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
-from bot.imap_connect import ImapConnectionLost
-from bot.imap_watcher import ImapAccount, ImapWatcher
-from bot.store import Store
+from bot.sources.imap.connect import ImapConnectionLost
+from bot.sources.imap.watcher import ImapAccount, ImapWatcher
+from bot.store.database import Store
 from tests.daemon_harness import (  # noqa: F401
     DaemonHarness,
     ImapTarget,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.folder_watcher import FolderWatcher
-from bot.stability import looks_complete
+from bot.sources.folders import FolderWatcher
+from bot.sources.stability import looks_complete
 from tests.factories import make_dossier_dir, make_form_docx, make_scan_pdf, make_video
 
 CASES = Path(__file__).parent / "cases"
@@ -24,7 +24,7 @@ CASES = Path(__file__).parent / "cases"
 class PathLedger:
     """A small real ``Ledger`` for drop folders: copies what it takes into an archive folder.
 
-    Stands in for ``bot.store.Store`` until the tests switch to it.
+    Stands in for ``bot.store.database.Store`` until the tests switch to it.
     """
 
     def __init__(self, root: Path, *, fail_on: str | None = None) -> None:
@@ -244,7 +244,7 @@ def test_fifo_is_ignored_and_an_incomplete_file_is_taken_after_the_long_wait(tmp
     tell its sender it is damaged."""
     import os
 
-    from bot.store import Store
+    from bot.store.database import Store
 
     root = tmp_path / "drop"
     root.mkdir()

@@ -16,9 +16,14 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBoxUnencrypted
 
-from bot.imap_actions import KeywordAction, MoveAction, SeenAction, action_from_config
-from bot.imap_connect import ImapConnectionLost, has_capability, logout_politely, open_mailbox
-from bot.imap_watcher import ImapAccount, ImapWatcher
+from bot.sources.imap.actions import KeywordAction, MoveAction, SeenAction, action_from_config
+from bot.sources.imap.connect import (
+    ImapConnectionLost,
+    has_capability,
+    logout_politely,
+    open_mailbox,
+)
+from bot.sources.imap.watcher import ImapAccount, ImapWatcher
 from tests.servers.dovecot import (  # noqa: F401
     Dovecot,
     dovecot,
@@ -30,9 +35,9 @@ from tests.servers.tcp_proxy import TcpProxy, tcp_proxy_factory  # noqa: F401
 
 
 class SqliteLedger:
-    """A small real ``bot.ledger.Ledger``: SQLite rows + content-addressed files (fsync).
+    """A small real ``bot.store.ledger.Ledger``: SQLite rows + content-addressed files (fsync).
 
-    Stands in for ``bot.store.Store`` until the tests switch to it.
+    Stands in for ``bot.store.database.Store`` until the tests switch to it.
     """
 
     def __init__(self, root: Path) -> None:

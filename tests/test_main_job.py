@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.daemon import Intake
-from bot.summary import build_summary
+from bot.upstream.summary import build_summary
 from tests.conftest import SAMPLES, copy_into, make_settings
 
 # What each sample must produce (codes of its findings; the verdict follows from severities).
@@ -137,7 +137,7 @@ def test_zip_with_gbk_member_names_is_read(tmp_path):
 
 def test_inputs_are_archived_before_processing(demo_run):
     settings, *_ = demo_run
-    from bot.store import Store
+    from bot.store.database import Store
 
     store = Store.open(settings.store.db_path, settings.store.archive_dir)
     try:

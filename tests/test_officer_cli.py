@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.config import load_settings
+from bot.cli.main import app
+from bot.config.model import load_settings
 from bot.daemon import Intake
-from bot.decisions import decisions_for
-from bot.store import Store
-from bot.summary import build_summary
+from bot.store.database import Store
+from bot.store.decisions import decisions_for
+from bot.upstream.summary import build_summary
 from tests.conftest import SAMPLES
 from tests.factories import (
     FormData,

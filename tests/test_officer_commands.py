@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.officer_commands import Command, CommandProblem, command_lines, parse_commands, parse_line
-from outbox.tracking import make_tracking
+from bot.officers.commands import Command, CommandProblem, command_lines, parse_commands, parse_line
+from outbox.mail.tracking import make_tracking
 
 T = make_tracking("IIP2023", "420100", 17)  # IIP2023-420100-0017-8
 T2 = make_tracking("IIP2023", "420100", 18)

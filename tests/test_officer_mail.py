@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.daemon import Intake
-from bot.decisions import decisions_for
-from bot.officer_mail import authentication_problem
-from outbox.tracking import make_tracking
+from bot.officers.mail import authentication_problem
+from bot.store.decisions import decisions_for
+from outbox.mail.tracking import make_tracking
 from tests.conftest import SAMPLES, make_settings
 from tests.factories import (
     FormData,

@@ -12,17 +12,17 @@ from email.utils import collapse_rfc2231_value
 
 from imap_tools import MailMessage
 
-from outbox import queue
-from outbox.compose import (
+from outbox.delivery import queue
+from outbox.delivery.sender import deliver_pending
+from outbox.delivery.smtp import SmtpTransport
+from outbox.mail.compose import (
     compose_defect_notice,
     compose_receipt,
     deadline_text,
     format_duration,
     reply_subject,
 )
-from outbox.headers import encoded_words, text_header, to_bytes
-from outbox.sender import deliver_pending
-from outbox.smtp import SmtpTransport
+from outbox.mail.headers import encoded_words, text_header, to_bytes
 from parsers.mime import parse_message
 from tests.outbox_builders import (
     CASES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from outbox.decision_mail import compose_restore_notice, compose_waiver_notice
+from outbox.mail.decision_mail import compose_restore_notice, compose_waiver_notice
 from rules.finding import Finding
 from tests.outbox_builders import TRACKING, make_ctx, make_dossier, phone_warning, video_finding
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from outbox import queue
-from outbox.compose import compose_receipt
-from outbox.sender import Backoff, deliver_pending
-from outbox.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
-from outbox.transport import FileTransport
+from outbox.delivery import queue
+from outbox.delivery.sender import Backoff, deliver_pending
+from outbox.delivery.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
+from outbox.delivery.transport import FileTransport
+from outbox.mail.compose import compose_receipt
 from tests.outbox_builders import NOW, TRACKING, make_ctx, make_dossier
 from tests.servers.smtp import SmtpTestServer, free_port, smtp_server  # noqa: F401
 

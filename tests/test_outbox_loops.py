@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outbox.loops import bounced_reply, is_bounce, should_not_reply
+from outbox.mail.loops import bounced_reply, is_bounce, should_not_reply
 from parsers.mime import parse_message
 
 OWN = {"shenbao-intake@example.org"}

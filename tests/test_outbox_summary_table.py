@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from outbox.summary_table import SummaryRow, write_summary_table
+from outbox.documents.summary_table import SummaryRow, write_summary_table
 
 TITLE = "2023年工业互联网试点示范推荐项目汇总表"
 UNIT = "武汉市经济和信息化局"

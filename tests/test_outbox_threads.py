@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from outbox.compose import compose_defect_notice
-from outbox.headers import to_bytes
-from outbox.threads import strip_reply_prefixes, thread_tracking
+from outbox.mail.compose import compose_defect_notice
+from outbox.mail.headers import to_bytes
+from outbox.mail.threads import strip_reply_prefixes, thread_tracking
 from parsers.mime import parse_message
 from tests.outbox_builders import TRACKING, make_ctx, make_dossier, video_finding
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outbox.tracking import check_char, is_valid_tracking, make_tracking, parse_tracking
+from outbox.mail.tracking import check_char, is_valid_tracking, make_tracking, parse_tracking
 
 
 def test_layout_and_known_value() -> None:

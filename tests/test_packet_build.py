@@ -10,9 +10,9 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from bot import ranking
-from bot.packets import build, candidates
-from outbox.packet import (
+from bot.upstream import ranking
+from bot.upstream.packets import build, candidates
+from outbox.documents.packet import (
     assemble_parts,
     part_zip,
     payload_budget,

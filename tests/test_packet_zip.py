@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from outbox.packet import (
+from outbox.documents.packet import (
     COPY_CHUNK,
     PacketError,
     Piece,

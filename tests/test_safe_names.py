@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.store import Store
+from bot.store.database import Store
 from parsers.safe_names import MAX_NAME_BYTES, safe_file_name
 
 

@@ -7,8 +7,8 @@ import os
 import stat
 from datetime import UTC, datetime
 
-from bot.archive import Archive
-from bot.store import MAX_ATTEMPTS, Store
+from bot.store.archive import Archive
+from bot.store.database import MAX_ATTEMPTS, Store
 
 
 def test_archive_is_content_addressed_and_read_only(tmp_path):

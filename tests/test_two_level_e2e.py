@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.daemon import Intake
-from bot.packets import build, send
+from bot.upstream.packets import build, send
 from tests.conftest import make_settings
 from tests.servers.dovecot import dovecot  # noqa: F401
 from tests.servers.smtp import Captured, SmtpTestServer

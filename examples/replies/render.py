@@ -14,12 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_settings  # noqa: E402
-from bot.replies import ReplyBuilder  # noqa: E402
-from outbox.compose import compose_defect_notice, compose_receipt  # noqa: E402
-from outbox.context import ReplyContext  # noqa: E402
-from outbox.headers import to_bytes  # noqa: E402
-from outbox.tracking import make_tracking  # noqa: E402
+from bot.config.model import load_settings  # noqa: E402
+from bot.processing.replies import ReplyBuilder  # noqa: E402
+from outbox.mail.compose import compose_defect_notice, compose_receipt  # noqa: E402
+from outbox.mail.context import ReplyContext  # noqa: E402
+from outbox.mail.headers import to_bytes  # noqa: E402
+from outbox.mail.tracking import make_tracking  # noqa: E402
 from parsers.facts import Contact, DossierFacts, MailFacts, Material, VideoFacts  # noqa: E402
 from rules.campaign import load_campaign  # noqa: E402
 from rules.finding import Finding  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.daemon import Intake
 from bot.logs import setup_logging
 from tests.conftest import SAMPLES, copy_into, make_settings
@@ -32,7 +32,7 @@ def _hostile_drop(folder: Path) -> int:
     H.docx_billion_laughs(folder / "e").rename(folder / "实体.docx")
     H.xlsx_far_cell(folder / "f").rename(folder / "远端.xlsx")
     # Not here: a text file named .mp4 (or any file whose bytes do not complete its format) is never
-    # taken from a drop folder (bot/stability.py looks_complete stays False); see README, "open".
+    # taken from a drop folder (bot/sources/stability.py looks_complete stays False); see README, "open".
     for i, raw in enumerate([H.mail_many_parts(3000), H.mail_deep_rfc822(50), H.mail_hostile_names(),
                              H.mail_bad_charsets(), *H.mail_bad_boundaries()]):
         (folder / f"mail-{i}.eml").write_bytes(raw)

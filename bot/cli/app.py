@@ -1,0 +1,300 @@
+"""The ``intake`` command: run the daemon, check files offline, show status, diagnose the machine.
+
+Exit codes: 0 success (``check``: no finding of severity error), 1 findings of severity error (or a
+failed command), 2 wrong arguments or an input that cannot be opened at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from bot.config.model import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from bot.sources.imap.connect import ImapError
+from bot.store.archive import ArchiveError
+from outbox.delivery.smtp import DeliveryFailure
+from rules.campaign import CampaignError
+
+# Failures of the machine or the network, not of the program: reported in one line.
+OPERATIONAL_ERRORS = (OSError, sqlite3.Error, ImapError, ArchiveError, CampaignError, DeliveryFailure)
+
+class _FriendlyGroup(TyperGroup):
+    """Operational failures (a mailbox that cannot be reached, a folder that cannot be written)
+    end as one ``intake: …`` line and exit 1; ``-v`` shows the traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except OPERATIONAL_ERRORS as exc:
+            if State.verbose:
+                raise
+            typer.echo(f"intake: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    cls=_FriendlyGroup,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    no_args_is_help=True,
+    help="dossier-intake: the intake desk for 申报材料 (receipts, defect notices, 汇总表).",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class State:
+    config: Path | None = None  # None: config.toml when present, else built-in defaults
+    log_format: str | None = None
+    verbose: bool = False
+
+
+def _config_path() -> Path | None:
+    """The configuration file to read: ``--config`` (which must exist), else ./config.toml if
+    present; None (built-in defaults) is said on stderr so a missing file is never silent."""
+    if State.config is not None:
+        if not State.config.is_file():
+            err.print(f"intake: --config {State.config}: no such file")
+            raise typer.Exit(2)
+        return State.config
+    if DEFAULT_CONFIG.is_file():
+        return DEFAULT_CONFIG
+    err.print("intake: no config.toml here: using the built-in defaults (see config.example.toml)")
+    return None
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings(_config_path())
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red] in {exc.path}:")
+        for p in exc.problems:
+            err.print(f"  - {p}", markup=False)
+        raise typer.Exit(2) from None
+    setup_logging(State.log_format or settings.log_format, verbose=State.verbose)
+    return settings
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML configuration file [default: ./config.toml].")
+    ] = None,
+    log_format: Annotated[str | None, typer.Option(help="text | json")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    State.config, State.log_format, State.verbose = config, log_format, verbose
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Take what is there now, process, reply, exit.")] = False,
+) -> None:
+    """Watch the drop folders (and the mailbox, when enabled), process, and reply."""
+    import signal
+    import threading
+
+    from bot.daemon import Intake
+
+    stop = threading.Event()
+    if not once:
+        # Until the daemon installs its own handlers: a SIGTERM during start-up still exits 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    settings = _settings()
+    intake = Intake(settings)
+    try:
+        if not once:
+            intake.run_forever(stop)
+            return
+        report = intake.run_once()
+    finally:
+        intake.close()
+    _print_run(settings, report)
+
+
+def _print_run(settings: Settings, report) -> None:
+    from bot.cli.status import dossier_table
+
+    table = dossier_table(settings)
+    out.print(table)
+    new = sum(len(o.trackings) for o in report.outcomes)
+    out.print(f"inputs processed this run: {len(report.outcomes)}; new dossier versions: {new}; "
+              f"replies delivered: {len(report.delivered)}")
+    for o in report.outcomes:
+        if o.error:
+            out.print(f"[red]failed[/red] {o.input_name}: {o.error}")
+        elif o.skipped:
+            out.print(f"[yellow]ignored[/yellow] {o.input_name}: {o.skipped}")
+    for d in report.delivered:
+        out.print(f"wrote {d}")
+    for f in report.failed:
+        out.print(f"[red]not delivered[/red] {f}")
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Dossier folders, files, archives or .eml files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML).")] = None,
+    received: Annotated[str | None, typer.Option(help="When it was received (ISO 8601), for LATE_SUBMISSION.")] = None,
+    level: Annotated[str, typer.Option(help="district | city | province | ministry")] = "city",
+) -> None:
+    """Check dossiers offline against the notice; all paths are judged together."""
+    from bot.processing.check import run_check
+    from parsers.inputs import InputError
+    from rules.campaign import CampaignError, load_campaign
+
+    setup_logging("text", verbose=State.verbose)
+    try:
+        camp = load_campaign(campaign)
+    except CampaignError as exc:
+        err.print(f"intake check: {exc}")
+        raise typer.Exit(2) from None
+    when = None
+    if received:
+        try:
+            when = datetime.fromisoformat(received)
+        except ValueError:
+            err.print(f"intake check: --received {received!r} is not an ISO 8601 date-time")
+            raise typer.Exit(2) from None
+    with tempfile.TemporaryDirectory(prefix="intake-check-") as tmp:
+        try:
+            result = run_check(paths, Path(tmp), camp, level=level, received_at=when)
+        except InputError as exc:
+            err.print(f"intake check: {exc}")
+            raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    else:
+        from bot.cli.status import check_table
+
+        out.print(check_table(result))
+    errors = any(f["severity"] == "error" for d in result["dossiers"] for f in d["findings"])
+    errors = errors or any(f["severity"] == "error" for f in result["findings"])
+    raise typer.Exit(1 if errors else 0)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Dossiers, inputs waiting or quarantined, and the outgoing queue."""
+    from bot.cli.status import status_data, status_tables
+
+    settings = _settings()
+    failed = _failed_replies(settings)
+    if as_json:
+        data = status_data(settings)
+        data["failed_replies"] = failed
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        return
+    for t in status_tables(settings):
+        out.print(t)
+    if failed:
+        t = Table(title="replies not delivered (5xx or retried too long)")
+        for col in ("id", "tracking", "kind", "failure", "last error"):
+            t.add_column(col, overflow="fold", no_wrap=col == "tracking")
+        for f in failed:
+            t.add_row(str(f["id"]), f["tracking"] or "-", f["kind"], f["failure"], f["error"])
+        out.print(t)
+
+
+def _failed_replies(settings: Settings) -> list[dict]:
+    """Replies that will not be delivered: id, tracking, kind, failure (perm|expired), last error."""
+    from bot.store.database import Store
+    from outbox.delivery.queue import failures
+
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        return [
+            {"id": f.id, "tracking": f.tracking, "kind": f.kind, "failure": f.failure or "",
+             "error": (f.last_error or "").strip()}
+            for f in failures(store.conn)
+        ]
+    finally:
+        store.close()
+
+
+@app.command()
+def summary(
+    output: Annotated[Path, typer.Option("--out", help="Where to write the 汇总表 (.xlsx).")] = Path("汇总表.xlsx"),
+) -> None:
+    """Write the summary table (汇总表) of accepted dossiers in the notice's layout (附件3)."""
+    from bot.upstream.summary import build_summary
+
+    settings = _settings()
+    path, counts = build_summary(settings, output)
+    out.print(f"wrote {path} (recommended {counts['recommended']}, defective {counts['defective']}, "
+              f"over quota {counts['over_quota']})")
+
+
+@app.command()
+def reprocess(input_id: Annotated[int, typer.Argument(help="Input id (see `intake status`).")]) -> None:
+    """Put a quarantined input back in the queue; it is processed on the next pass."""
+    from bot.store.database import Store
+
+    settings = _settings()
+    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    try:
+        if not store.requeue(input_id):
+            err.print(f"no input {input_id} to reprocess")
+            raise typer.Exit(1)
+    finally:
+        store.close()
+    out.print(f"input {input_id} queued again")
+
+
+@app.command()
+def doctor() -> None:
+    """Which ffprobe is used, and which optional tools are present."""
+    from bot.cli.doctor import doctor_table
+
+    table, ok = doctor_table()
+    out.print(table)
+    raise typer.Exit(0 if ok else 1)
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to validate.")]) -> None:
+    """Validate a configuration file and name each bad key."""
+    if not file.is_file():
+        err.print(f"intake config check: {file}: no such file")
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(file)
+    except ConfigError as exc:
+        err.print(f"{file}: {len(exc.problems)} problem(s):")
+        for p in exc.problems:
+            err.print(f"  - {p}", markup=False)
+        raise typer.Exit(1) from None
+    from bot.config.lint import lint
+
+    warnings = lint(settings, file)
+    table = Table(title=f"{file}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
+    table.add_column("section")
+    table.add_column("summary")
+    table.add_row("office", f"{settings.office.level} {settings.office.unit} ({settings.office.division_code})")
+    table.add_row("store", str(settings.store.data_dir))
+    table.add_row("drop", ", ".join(str(p) for p in settings.drop.folders))
+    table.add_row("imap", f"{settings.imap.host}:{settings.imap.port}" if settings.imap.enabled else "disabled")
+    table.add_row("outbox", f"{settings.outbox.transport} → "
+                  + (str(settings.outbox.folder) if settings.outbox.transport == "file" else settings.smtp.host))
+    out.print(table)
+    for w in warnings:
+        err.print(f"  warning: {w}", markup=False)

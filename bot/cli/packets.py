@@ -1,0 +1,177 @@
+"""CLI verbs for officers and the next level: ``intake digest``, ``intake packet build|send``, ``intake rank``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+packet_app = typer.Typer(no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
+
+
+def _intake():
+    from bot.cli.app import _settings
+    from bot.daemon import Intake
+
+    return Intake(_settings())
+
+
+def digest(
+    output: Annotated[Path | None, typer.Option("--out", help="Write the digest (.html; .txt and .png beside it).")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Mail it to the officers now.")] = False,
+) -> None:
+    """Render the officers' digest to a file, or send it now."""
+    from bot.cli.app import err, out
+    from bot.digest.build import send_digest, write_digest
+
+    if not output and not send:
+        err.print("intake digest: give --out FILE or --send")
+        raise typer.Exit(2)
+    if output and output.suffix.lower() not in (".html", ".htm"):
+        err.print(f"intake digest: --out {output}: only .html is supported (the .txt and .png "
+                  "are written beside it); give a file name ending in .html", markup=False)
+        raise typer.Exit(2)
+    intake = _intake()
+    try:
+        if output:
+            paths = write_digest(intake, output)
+            out.print("wrote " + ", ".join(str(p) for p in paths))
+        if send:
+            queued, delivered, failed = send_digest(intake)
+            out.print(f"digest queued for {queued} officer(s); delivered {len(delivered)}")
+            for f in failed:
+                out.print(f"[red]not delivered[/red] {f}")
+            if failed:
+                raise typer.Exit(1)
+    finally:
+        intake.close()
+
+
+@packet_app.command("build")
+def packet_build(
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default [packet] out_dir).")] = None,
+) -> None:
+    """Build the packet: 汇总表.xlsx, 推荐报告.docx, one folder per dossier, manifest.json."""
+    from bot.cli.app import err, out
+    from bot.upstream.packets import build
+    from outbox.documents.packet import PacketError
+
+    intake = _intake()
+    try:
+        result = build(intake.settings, intake.store, intake.campaign, output)
+    except PacketError as exc:
+        err.print(f"intake packet build: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    c = result.counts
+    out.print(f"wrote {result.path} (recommended {c['recommended']}, over quota {c['over_quota']}, "
+              f"defective {c['defective']}; table check: {len(result.manifest['findings'])} problem(s))")
+
+
+@packet_app.command("send")
+def packet_send(
+    iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
+    packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
+) -> None:
+    """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
+    from bot.cli.app import err, out
+    from bot.upstream.packets import send
+    from outbox.documents.packet import PacketError
+
+    intake = _intake()
+    try:
+        if not intake.settings.office.upstream:
+            err.print("intake packet send: no upstream address: set [office] upstream in the config "
+                      "(the next level's intake mailbox)", markup=False)
+            raise typer.Exit(1)
+        report = send(intake, packet_dir, iso=iso or None)
+    except PacketError as exc:
+        err.print(f"intake packet send: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now {report.sent}, "
+              f"sent before {report.already}")
+    for k, e in sorted(report.failed.items()):
+        out.print(f"[red]part {k}/{report.total} not sent[/red]: {e}")
+    for p in report.isos:
+        out.print(f"wrote {p}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def rank(
+    trackings: Annotated[list[str] | None, typer.Argument(help="Tracking numbers, first recommended first.")] = None,
+    from_table: Annotated[Path | None, typer.Option("--from-table", help="An edited 汇总表 copy (排序 column or row order).")] = None,
+) -> None:
+    """Set the recommendation order: the listed dossiers first, the others after them in their
+    current order. Warns when a listed dossier is 需补正 or 不予推荐 (it is not recommended)."""
+    from bot.cli.app import err, out
+    from bot.upstream import ranking
+    from bot.upstream.packets import candidates, ensure_schema
+
+    if from_table is not None and not from_table.is_file():
+        err.print(f"intake rank: no such file: {from_table}", markup=False)
+        raise typer.Exit(1)
+    intake = _intake()
+    try:
+        conn = intake.store.conn
+        ensure_schema(conn)
+        accepted, defective_rows = candidates(intake.store)
+        defective = [i for i, _, _ in defective_rows]
+        rejected = _rejected(intake.store)
+        items = accepted + defective + rejected
+        known = {i.tracking for i in items}
+        try:
+            if from_table:
+                listed = ranking.ranking_from_table(from_table, items)
+            else:
+                listed = [t.strip().upper() for t in trackings or []]
+            if not listed:
+                err.print("intake rank: give tracking numbers or --from-table FILE")
+                raise typer.Exit(2)
+            positions = ranking.officer_positions(conn)
+            current = accepted + [i for i in defective + rejected if i.tracking in positions]
+            order = ranking.with_others(listed, current, positions)
+            ranking.set_ranking(conn, order, known,
+                                source=f"table:{from_table.name}" if from_table else "cli")
+        except ranking.RankingError as exc:
+            err.print(f"intake rank: {exc}", markup=False)
+            raise typer.Exit(1) from None
+    finally:
+        intake.close()
+    out.print("ranking: " + " > ".join(order), soft_wrap=True)
+    listed_set = set(listed)
+    for item in defective:
+        if item.tracking in listed_set:
+            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 需补正 (defective): ranked, but "
+                      "not recommended until it is corrected", soft_wrap=True)
+    for item in rejected:
+        if item.tracking in listed_set:
+            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 不予推荐 (rejected): ranked, but "
+                      "not recommended unless restored (intake restore)", soft_wrap=True)
+
+
+def _rejected(store):
+    """The dossiers set to 不予推荐 (``state = 'rejected'``) as ``ranking.Ranked`` items."""
+    from datetime import datetime
+
+    from bot.store.facts_codec import loads_facts
+    from bot.upstream import ranking
+
+    out = []
+    for d, v in store.current_versions():
+        if d.state == "rejected":
+            facts = loads_facts(v["facts"])
+            arrived = facts.received_at or datetime.fromisoformat(d.created_at)
+            out.append(ranking.Ranked(d.tracking, facts, arrived))
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``digest``, ``packet`` and ``rank`` to the ``intake`` command."""
+    app.command("digest")(digest)
+    app.command("rank")(rank)
+    app.add_typer(packet_app, name="packet")

@@ -1,0 +1,72 @@
+"""Settings that validate but cannot work: what ``intake config check`` warns about.
+
+The pydantic model catches wrong keys and types; this catches the rest an IT person trips over
+on the first real run: example addresses left in place, a mailbox enabled without a password,
+folders that cannot be written, a campaign profile that does not load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.config.model import Settings
+
+EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+def _is_example(host_or_addr: str) -> bool:
+    return host_or_addr.lower().rstrip(".").endswith(EXAMPLE_DOMAINS)
+
+
+def _writable(path: Path) -> bool:
+    """True when ``path`` exists writable, or its nearest existing parent is writable."""
+    p = path.resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return os.access(p, os.W_OK)
+
+
+def lint(settings: Settings, path: Path | None = None) -> list[str]:
+    """Plain-English warnings, each naming its key; empty when nothing looks wrong.
+
+    ``path``: the file the settings came from, checked to be owner-only when it holds a secret.
+    """
+    out: list[str] = []
+    if path is not None and path.is_file() and path.stat().st_mode & 0o077:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(f"{k} =" in text and f'{k} = ""' not in text for k in ("password", "oauth2_token")):
+            out.append(f"{path}: holds a secret but others can read it (chmod 600 {path})")
+    i, s, o = settings.imap, settings.smtp, settings.outbox
+    if i.enabled:
+        if _is_example(i.host):
+            out.append(f"imap.host: still the example host {i.host!r}")
+        if not i.username:
+            out.append("imap.username: empty, but [imap] is enabled")
+        if not i.password.get_secret_value() and not i.oauth2_token:
+            out.append("imap.password: empty (set INTAKE_IMAP__PASSWORD in the environment or the env file)")
+    if o.transport == "smtp":
+        if _is_example(s.host):
+            out.append(f"smtp.host: still the example host {s.host!r}, but outbox.delivery.transport = \"smtp\"")
+        if s.username and not s.password.get_secret_value():
+            out.append("smtp.password: empty (set INTAKE_SMTP__PASSWORD in the environment or the env file)")
+    if _is_example(o.from_addr) and (i.enabled or o.transport == "smtp"):
+        out.append(f"outbox.from_addr: still the example address {o.from_addr!r}")
+    if settings.digest.enabled and not settings.office.officers:
+        out.append("office.officers: none configured, so scheduled digests go to nobody (or set digest.enabled = false)")
+    for key, path in (
+        ("store.data_dir", settings.store.data_dir),
+        ("outbox.folder", o.folder),
+        ("packet.out_dir", settings.packet.out_dir),
+        *((f"drop.folders[{n}]", p) for n, p in enumerate(settings.drop.folders)),
+    ):
+        if not _writable(path):
+            out.append(f"{key}: {path} cannot be written by this user")
+    if settings.campaign.profile is not None:
+        from rules.campaign import CampaignError, load_campaign
+
+        try:
+            load_campaign(settings.campaign.profile)
+        except CampaignError as exc:
+            out.append(f"campaign.profile: {exc}")
+    return out

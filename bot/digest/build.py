@@ -1,0 +1,259 @@
+"""The officers' digest: what the store says now, per category, and what changed since the last one.
+
+Counts per category (received, accepted, defective, awaiting resubmission = defective with a
+补正通知 queued or sent, late = LATE_SUBMISSION); changes since the last digest sent to the same
+officer (new dossiers, verdict changes); outstanding defects with the days left to this level's
+deadline; per-applicant limits hit (二（四）); quota use (二（五）, ``[office] unit_kind``); replies
+that bounced or expired; inputs quarantined; officers' decisions when ``bot.store.decisions`` exists.
+Each officer's digest covers their ``categories``; the lead (or an officer without categories)
+gets everything (``[office] officers``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config.model import Officer, Settings
+from bot.processing.pipeline import findings_of
+from bot.store.database import Store
+from outbox.delivery import queue as outgoing
+from rules.campaign import Campaign, CampaignError
+
+log = logging.getLogger("intake.digest")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS digests(
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,         -- officer email, or "" for a rendering to a file
+  at TEXT NOT NULL,
+  snapshot TEXT NOT NULL           -- JSON {tracking: verdict}
+);
+"""
+LIMIT_CODES = ("APPLICANT_OVER_LIMIT", "CATEGORY_REPEATED")
+UNCATEGORISED = "未填写类别"
+
+
+@dataclass
+class CategoryCounts:
+    received: int = 0
+    accepted: int = 0
+    defective: int = 0
+    awaiting: int = 0
+    late: int = 0
+
+
+@dataclass
+class DigestData:
+    """Everything one digest shows (times aware, days whole)."""
+
+    unit: str
+    level: str
+    campaign_name: str
+    now: datetime
+    deadline: str | None
+    days_left: int | None
+    scope: str  # 全部类别 | the officer's categories joined
+    counts: dict[str, CategoryCounts] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+    defects: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # tracking, project, applicant, errors
+    limits: list[tuple[str, str, str]] = field(default_factory=list)  # tracking, applicant, message
+    quota: tuple[int, int, str] | None = None  # accepted, limit, label
+    bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
+    quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
+    decisions: list[str] = field(default_factory=list)
+    snapshot: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> CategoryCounts:
+        t = CategoryCounts()
+        for c in self.counts.values():
+            for k in vars(t):
+                setattr(t, k, getattr(t, k) + getattr(c, k))
+        return t
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+def last_snapshot(conn: sqlite3.Connection, recipient: str) -> tuple[datetime | None, dict[str, str]]:
+    """When the last digest went to ``recipient`` and the verdicts it showed."""
+    ensure_schema(conn)
+    row = conn.execute(
+        "SELECT at, snapshot FROM digests WHERE recipient=? ORDER BY id DESC LIMIT 1", (recipient,)
+    ).fetchone()
+    if row is None:
+        return None, {}
+    return datetime.fromisoformat(row[0]), json.loads(row[1])
+
+
+def record_sent(conn: sqlite3.Connection, recipient: str, data: DigestData) -> None:
+    """Remember what ``recipient`` was shown (call inside a transaction, after ensure_schema)."""
+    conn.execute("INSERT INTO digests(recipient, at, snapshot) VALUES(?,?,?)",
+                 (recipient, data.now.isoformat(), json.dumps(data.snapshot, ensure_ascii=False)))
+
+
+def gather(
+    settings: Settings,
+    store: Store,
+    campaign: Campaign,
+    *,
+    categories: list[str] | None = None,
+    recipient: str = "",
+    now: datetime | None = None,
+) -> DigestData:
+    """The digest's data for ``categories`` (None or empty: all) as of ``now``."""
+    now = now or settings.campaign.now or datetime.now(UTC)
+    try:
+        lv = campaign.level(settings.office.level)
+    except CampaignError:
+        lv = None
+    deadline = lv.deadline if lv else None
+    wanted = {campaign.category(c).name if campaign.category(c) else c for c in categories or []}
+    data = DigestData(
+        unit=settings.office.unit, level=settings.office.level, campaign_name=campaign.name, now=now,
+        deadline=f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else None,
+        days_left=(deadline - now.date()).days if deadline else None,
+        scope="、".join(sorted(wanted)) if wanted else "全部类别",
+    )
+    since, before = last_snapshot(store.conn, recipient)
+    notices = {r[0] for r in store.conn.execute(
+        "SELECT DISTINCT tracking FROM outgoing WHERE kind='defect_notice' AND status!='failed'")}
+    for c in campaign.categories:
+        if not wanted or c.name in wanted:
+            data.counts[c.name] = CategoryCounts()
+    for d, v in store.current_versions():
+        if d.state != "open":
+            continue
+        cat = campaign.category(d.category)
+        name = cat.name if cat else UNCATEGORISED
+        if wanted and name not in wanted:
+            continue
+        counts = data.counts.setdefault(name, CategoryCounts())
+        findings = findings_of(v)
+        counts.received += 1
+        if v["verdict"] == "accepted":
+            counts.accepted += 1
+        else:
+            counts.defective += 1
+            if d.tracking in notices:
+                counts.awaiting += 1
+            errors = [f.message for f in findings if f.severity == "error"]
+            data.defects.append((d.tracking, d.project_name or "", d.applicant or "", errors))
+        if any(f.code == "LATE_SUBMISSION" for f in findings):
+            counts.late += 1
+        for f in findings:
+            if f.code in LIMIT_CODES:
+                data.limits.append((d.tracking, d.applicant or "", f.message))
+        data.snapshot[d.tracking] = v["verdict"]
+        old = before.get(d.tracking)
+        if since is not None and old is None:
+            data.changes.append(f"新收到：[{d.tracking}] {d.project_name or ''}（{_verdict_cn(v['verdict'])}）")
+        elif old is not None and old != v["verdict"]:
+            data.changes.append(
+                f"结论变化：[{d.tracking}] {d.project_name or ''} {_verdict_cn(old)} → {_verdict_cn(v['verdict'])}")
+    if since is None:
+        data.changes.append("这是第一份汇总，以下为全部情况。")
+    quota = campaign.quotas.get(settings.office.unit_kind) if settings.office.unit_kind else None
+    if quota is not None:
+        data.quota = (data.total.accepted, quota.limit, quota.label)
+    for item in outgoing.failures(store.conn):
+        data.bounces.append((item.tracking or item.kind, (item.last_error or "")[:200]))
+    for row in store.inputs():
+        if row.state == "quarantined":
+            last = (row.error or "").strip().splitlines()
+            data.quarantined.append((row.id, row.name, last[-1] if last else ""))
+    data.decisions = _decisions(store, since)
+    return data
+
+
+def _decisions(store: Store, since: datetime | None) -> list[str]:
+    """Officers' decisions since the last digest, when ``bot.store.decisions`` is installed."""
+    try:
+        from bot.store.decisions import recent_decisions  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bot.store.decisions",):
+            raise
+        return []
+    except ImportError:
+        return []
+    try:
+        items = recent_decisions(store, since or datetime.fromtimestamp(0, UTC))
+    except Exception:  # another module's failure must not stop the digest
+        log.exception("recent_decisions failed; digest sent without decisions")
+        return []
+    return [_decision_text(i) for i in items]
+
+
+def _decision_text(d) -> str:
+    """One decision as a line: ``11月29日 张三 waive [tracking] CODE：reason``."""
+    at = getattr(d, "at", None)
+    when = f"{at.month}月{at.day}日 {at:%H:%M} " if isinstance(at, datetime) else ""
+    action = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}.get(
+        getattr(d, "action", ""), getattr(d, "action", ""))
+    code = f" {d.code}" if getattr(d, "code", None) else ""
+    return f"{when}{getattr(d, 'officer', '')} {action} [{getattr(d, 'tracking', '')}]{code}：{getattr(d, 'reason', '')}"
+
+
+def _verdict_cn(v: str) -> str:
+    return {"accepted": "受理", "defective": "需补正"}.get(v, v)
+
+
+def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
+    """Each officer with the categories their digest covers (None: all, for the lead)."""
+    return [(o, None if o.lead or not o.categories else list(o.categories))
+            for o in settings.office.officers]
+
+
+def write_digest(intake, out: Path) -> list[Path]:
+    """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
+    beside it; nothing is recorded as sent. Returns the paths written."""
+    from outbox.documents.digest import render
+
+    data = gather(intake.settings, intake.store, intake.campaign)
+    text, html, png = render(data, inline_cid=None, png_name=out.with_suffix(".png").name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    html_path = out if out.suffix.lower() in (".html", ".htm") else out.with_suffix(".html")
+    html_path.write_text(html, encoding="utf-8")
+    txt = out.with_suffix(".txt")
+    txt.write_text(text, encoding="utf-8")
+    png_path = out.with_suffix(".png")
+    png_path.write_bytes(png)
+    return [html_path, txt, png_path]
+
+
+def queue_digests(intake, *, now: datetime | None = None) -> int:
+    """Put one digest per officer in the outgoing queue (each for their categories); returns how
+    many were queued. The snapshot is recorded, so the next digest shows the changes since."""
+    from outbox.documents.digest import compose_digest
+
+    settings, store = intake.settings, intake.store
+    now = now or settings.campaign.now or datetime.now(UTC)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    ensure_schema(store.conn)
+    n = 0
+    for officer, cats in recipients(settings):
+        data = gather(settings, store, intake.campaign, categories=cats, recipient=officer.email, now=now)
+        msg = compose_digest(data, settings.outbox.from_name, settings.outbox.from_addr,
+                             settings.outbox.domain, officer.name, officer.email,
+                             intake.pipeline.replies.loop_value)
+        with store.transaction():
+            outgoing.enqueue(store.conn, msg, kind="digest", tracking=None,
+                             dedupe_key=f"digest:{stamp}:{officer.email}", now=now, commit=False)
+            record_sent(store.conn, officer.email, data)
+        n += 1
+    if not n:
+        log.warning("no [office] officers configured: no digest to send")
+    return n
+
+
+def send_digest(intake) -> tuple[int, list[str], list[str]]:
+    """Queue the digests and deliver now: (queued, delivered, failed descriptions)."""
+    n = queue_digests(intake)
+    delivered, failed = intake.deliver()
+    return n, delivered, failed

@@ -1,0 +1,1 @@
+"""Officers: decisions by command line and by mail, and carrying them out."""

@@ -1,0 +1,117 @@
+"""Mail above ``[imap] max_message_bytes``: archived all the same, answered with where to send instead.
+
+Issue 5: such a message is kept (its exact bytes are in the archive like any other) but not
+judged; the sender gets one reply (templates ``outbox/mail/templates/oversize.{txt,html}``) telling
+them to use the drop folder or a disc. The input is left in state ``oversize`` (listed by
+``intake status``); ``intake reprocess ID`` judges it anyway (the note is never sent twice).
+Loop defence (RFC 3834) and the per-sender daily cap apply as for every reply.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from string import Template
+
+from bot.processing.replies import ReplyBuilder
+from bot.store.database import InputRow, Store
+from outbox.delivery import queue as outgoing
+from outbox.mail.compose import format_size, new_message_id
+from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from parsers.mime import parse_message
+
+log = logging.getLogger("intake.oversize")
+
+from outbox.mail.template_files import TEMPLATES  # noqa: E402
+
+HEAD_BYTES = 256 * 1024  # the header block is read from at most this many first bytes
+
+
+def dedupe_key(input_id: int) -> str:
+    return f"oversize:{input_id}"
+
+
+def is_oversize(store: Store, row: InputRow, limit_bytes: int) -> bool:
+    """True for a mail above ``limit_bytes`` that has not been answered with the note yet."""
+    if row.kind != "mail" or row.source != "imap" or row.size <= limit_bytes:
+        return False
+    known = store.conn.execute(
+        "SELECT 1 FROM outgoing WHERE dedupe_key=?", (dedupe_key(row.id),)
+    ).fetchone()
+    return known is None
+
+
+def answer_oversize(
+    store: Store, replies: ReplyBuilder, row: InputRow, *, limit_bytes: int, now: datetime
+) -> str:
+    """Queue the note for ``row`` (unless loop defence or the cap forbids) and set its state
+    ``oversize``, in one transaction. Returns what was done, for the log and the outcome."""
+    with store.archive.path_for(row.sha256).open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    end = head.find(b"\r\n\r\n")
+    end = end if end >= 0 else head.find(b"\n\n")
+    mail = parse_message(head[: end + 4] if end >= 0 else head)
+    why_not = replies.no_reply_reason(mail)
+    to = mail.reply_to or mail.from_addr
+    with store.transaction():
+        if why_not is None and to:
+            if outgoing.sent_today(store.conn, to, now.date()) >= replies.settings.outbox.replies_per_sender_per_day:
+                why_not = "reply cap per sender per day reached"
+            else:
+                msg = compose_oversize(replies, mail, to=to, size=row.size, limit_bytes=limit_bytes, now=now)
+                outgoing.enqueue(store.conn, msg, kind="oversize", tracking=None,
+                                 dedupe_key=dedupe_key(row.id), now=now, commit=False)
+        why_not = why_not or (None if to else "no sender address")
+        done = f"{row.size} bytes, above the {limit_bytes}-byte limit: " + (
+            f"not answered ({why_not})" if why_not else "answered with where to send large files"
+        )
+        store.conn.execute("UPDATE inputs SET state='oversize', error=? WHERE id=?", (done, row.id))
+    log.warning("input %s (%s): %s", row.id, mail.message_id, done)
+    return done
+
+
+def compose_oversize(
+    replies: ReplyBuilder, mail, *, to: str, size: int, limit_bytes: int, now: datetime  # noqa: ANN001
+) -> EmailMessage:
+    """The note as a 7-bit, threaded EmailMessage (same headers as the 回执: RFC 3834, loop)."""
+    ctx = replies.context(now)
+    values = {
+        "salutation": mail.from_name or "申报单位",
+        "subject": mail.subject or "（无主题）",
+        "size": format_size(size),
+        "limit": format_size(limit_bytes),
+        "unit": ctx.unit,
+        "officer_contact": ctx.officer_contact,
+        "date": f"{now.year}年{now.month}月{now.day}日",
+    }
+    text = Template((TEMPLATES / "oversize.txt").read_text(encoding="utf-8")).substitute(values)
+    escaped = {k: html.escape(v) for k, v in values.items()}
+    content = Template((TEMPLATES / "oversize.html").read_text(encoding="utf-8")).substitute(escaped)
+    page = Template((TEMPLATES / "page.html").read_text(encoding="utf-8")).substitute(
+        title="邮件过大", content=content, unit=escaped["unit"], date=escaped["date"]
+    )
+    msg = EmailMessage()
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(page, subtype="html", charset="utf-8")
+    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
+    set_header(msg, "To", address_header("To", [("", to)]))
+    set_header(msg, "Subject", text_header("Subject", f"{ctx.reply_prefix}{mail.subject or ''}【邮件过大，未受理】".strip()))
+    set_header(msg, "Date", format_datetime(now if now.tzinfo else now.astimezone()))
+    set_header(msg, "Message-ID", new_message_id("oversize", ctx.domain))
+    if mail.message_id:
+        refs = [r for r in mail.references if r != mail.message_id] + [mail.message_id]
+        set_header(msg, "In-Reply-To", mail.message_id)
+        set_header(msg, "References", " ".join(refs[-20:]))
+    set_header(msg, "Auto-Submitted", "auto-replied")  # RFC 3834 §5
+    set_header(msg, "X-Auto-Response-Suppress", "All")
+    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
+    set_header(msg, "Content-Language", "zh-CN")
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]
+    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]

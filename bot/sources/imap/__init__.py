@@ -1,0 +1,1 @@
+"""The IMAP source: connect, watch (IDLE + resync), post-actions."""

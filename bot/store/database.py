@@ -1,0 +1,451 @@
+"""The SQLite store (WAL): the inbox ledger, dossiers and their versions, and the outgoing queue.
+
+Raw bytes live in the content-addressed archive (``bot/store/archive.py``); the database holds what was
+taken, from where, and what became of it. Each pipeline step commits its result in one
+transaction, so a crash at any point resumes on restart without loss and without a second reply.
+Schema changes bump ``SCHEMA_VERSION`` and add a migration step in ``_migrate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.store.archive import Archive
+from bot.store.facts_codec import dumps_facts
+from outbox.delivery import queue as outgoing_queue
+from parsers.facts import DossierFacts
+from parsers.junk import is_junk_name
+from parsers.safe_names import safe_file_name
+from rules.finding import Finding
+
+SCHEMA_VERSION = 1
+MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs(
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,            -- imap | folder
+  kind TEXT NOT NULL,              -- mail | file | folder
+  name TEXT NOT NULL,              -- file or folder name, or the mailbox label
+  sha256 TEXT NOT NULL,            -- of the raw mail or file; for a folder, of its manifest
+  manifest TEXT,                   -- folder: JSON [[relative path, sha256, size], ...]
+  size INTEGER NOT NULL,           -- bytes
+  account TEXT, folder TEXT, uidvalidity INTEGER, uid INTEGER, message_id TEXT,
+  received_at TEXT,                -- IMAP INTERNALDATE or the moment a file was taken
+  taken_at TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
+  attempts INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  UNIQUE(account, folder, uidvalidity, uid)
+);
+CREATE INDEX IF NOT EXISTS inputs_sha ON inputs(sha256);
+CREATE INDEX IF NOT EXISTS inputs_state ON inputs(state);
+CREATE TABLE IF NOT EXISTS dossiers(
+  id INTEGER PRIMARY KEY,
+  tracking TEXT UNIQUE NOT NULL,
+  applicant TEXT, uscc TEXT, project_name TEXT, category TEXT, direction TEXT,
+  sender TEXT,
+  created_at TEXT NOT NULL,
+  current_version INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open'        -- open | rejected
+);
+CREATE TABLE IF NOT EXISTS versions(
+  id INTEGER PRIMARY KEY,
+  dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
+  version INTEGER NOT NULL,
+  input_id INTEGER NOT NULL REFERENCES inputs(id),
+  part INTEGER NOT NULL,                    -- which dossier of that input (a packet holds several)
+  facts TEXT NOT NULL,                      -- DossierFacts as JSON (bot/store/facts_codec.py)
+  findings TEXT NOT NULL,                   -- [Finding.to_json()]
+  verdict TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE(dossier_id, version),
+  UNIQUE(input_id, part)
+);
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass
+class InputRow:
+    """One taken input (a mail, a file or a dossier folder)."""
+
+    id: int
+    source: str
+    kind: str
+    name: str
+    sha256: str
+    manifest: list[list] | None
+    size: int
+    message_id: str | None
+    received_at: datetime | None
+    state: str
+    attempts: int
+    error: str | None
+
+
+@dataclass
+class DossierRow:
+    id: int
+    tracking: str
+    applicant: str | None
+    uscc: str | None
+    project_name: str | None
+    category: str | None
+    direction: str | None
+    sender: str | None
+    created_at: str
+    current_version: int
+    verdict: str
+    state: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The database plus the archive; implements ``bot.store.ledger.Ledger`` for the watchers.
+
+    Each thread gets its own SQLite connection (watcher threads and the processing loop write
+    concurrently; WAL and ``busy_timeout`` serialise the writers).
+    """
+
+    def __init__(self, db_path: Path, archive: Archive):
+        self.db_path = db_path
+        self.archive = archive
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; explicit transactions via ``transaction()``)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @classmethod
+    def open(cls, db_path: Path, archive_dir: Path) -> Store:
+        """Open (creating if needed) the store; folders are owner-only (0700), the file 0600."""
+        db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = cls(db_path, Archive(archive_dir))
+        _ = store.conn  # creates the file
+        try:
+            os.chmod(db_path, 0o600)
+        except OSError:
+            pass
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        # executescript commits on its own, so it runs outside an explicit transaction.
+        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
+
+    def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            (account, folder, uidvalidity, uid),
+        ).fetchone()
+        return row is not None
+
+    def is_known_message(self, sha256: str, message_id: str | None) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM inputs WHERE kind='mail' AND (sha256=? OR (? IS NOT NULL AND message_id=?))",
+            (sha256, message_id, message_id),
+        ).fetchone()
+        return row is not None
+
+    def accept_mail(
+        self,
+        raw: bytes,
+        *,
+        account: str,
+        folder: str,
+        uidvalidity: int,
+        uid: int,
+        received_at: datetime | None,
+    ) -> str:
+        """Archive a raw message (fsync) and record it; idempotent per (account, folder, UIDVALIDITY, UID)."""
+        row = self.conn.execute(
+            "SELECT id FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            (account, folder, uidvalidity, uid),
+        ).fetchone()
+        if row:
+            return str(row["id"])
+        sha, size = self.archive.put_bytes(raw)
+        message_id = _message_id_of(raw)
+        with self.transaction():
+            existing = self.conn.execute(
+                "SELECT id FROM inputs WHERE kind='mail' AND sha256=?", (sha,)
+            ).fetchone()
+            state = "duplicate" if existing else "received"
+            cur = self.conn.execute(
+                "INSERT INTO inputs(source, kind, name, sha256, size, account, folder, uidvalidity, uid,"
+                " message_id, received_at, taken_at, state) VALUES('imap','mail',?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    f"{account}/{folder}/{uid}",
+                    sha,
+                    size,
+                    account,
+                    folder,
+                    uidvalidity,
+                    uid,
+                    message_id,
+                    received_at.isoformat() if received_at else None,
+                    _now(),
+                    state,
+                ),
+            )
+        return str(cur.lastrowid)
+
+    def accept_path(self, path: Path, *, taken_at: datetime) -> str:
+        """Archive a file or a dossier folder from a drop folder and record it.
+
+        The same content (file bytes, or folder manifest of names and hashes) taken twice returns
+        the first input's id: dropping a dossier again creates nothing new.
+        """
+        if path.is_dir():
+            manifest = []
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and not p.is_symlink() and not any(is_junk_name(part) for part in p.relative_to(path).parts):
+                    sha, size = self.archive.put_file(p)
+                    manifest.append([p.relative_to(path).as_posix(), sha, size])
+            blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+            sha = hashlib.sha256(blob).hexdigest()
+            size = sum(m[2] for m in manifest)
+            kind = "folder"
+            manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
+        else:
+            sha, size = self.archive.put_file(path)
+            kind = "mail" if path.suffix.lower() == ".eml" else "file"
+            manifest_json = None
+        row = self.conn.execute(
+            "SELECT id FROM inputs WHERE source='folder' AND sha256=? AND name=?", (sha, path.name)
+        ).fetchone()
+        if row:
+            return str(row["id"])
+        message_id = _message_id_of(self.archive.path_for(sha).read_bytes()[:65536]) if kind == "mail" else None
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO inputs(source, kind, name, sha256, manifest, size, message_id, received_at,"
+                " taken_at) VALUES('folder',?,?,?,?,?,?,?,?)",
+                (kind, path.name, sha, manifest_json, size, message_id, taken_at.isoformat(), _now()),
+            )
+        return str(cur.lastrowid)
+
+    # -- the processing queue ----------------------------------------------------------------
+
+    def pending_inputs(self) -> list[InputRow]:
+        """Inputs taken but not yet processed, oldest first."""
+        rows = self.conn.execute("SELECT * FROM inputs WHERE state='received' ORDER BY id").fetchall()
+        return [self._input(r) for r in rows]
+
+    def get_input(self, input_id: int) -> InputRow:
+        return self._input(self.conn.execute("SELECT * FROM inputs WHERE id=?", (input_id,)).fetchone())
+
+    def inputs(self) -> list[InputRow]:
+        return [self._input(r) for r in self.conn.execute("SELECT * FROM inputs ORDER BY id")]
+
+    def _input(self, r: sqlite3.Row) -> InputRow:
+        return InputRow(
+            id=r["id"],
+            source=r["source"],
+            kind=r["kind"],
+            name=r["name"],
+            sha256=r["sha256"],
+            manifest=json.loads(r["manifest"]) if r["manifest"] else None,
+            size=r["size"],
+            message_id=r["message_id"],
+            received_at=datetime.fromisoformat(r["received_at"]) if r["received_at"] else None,
+            state=r["state"],
+            attempts=r["attempts"],
+            error=r["error"],
+        )
+
+    def materialise(self, row: InputRow, work_root: Path) -> Path:
+        """Copy an input's bytes from the archive into a fresh work folder; return its path.
+
+        Processing reads only these copies, never the drop folder or the server.
+        """
+        work = work_root / f"input-{row.id}"
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True, mode=0o700)
+        if row.kind == "folder":
+            base = work / safe_file_name(row.name)
+            for rel, sha, _size in row.manifest or []:
+                parts = [safe_file_name(p) for p in rel.split("/")]
+                dest = base.joinpath(*parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.archive.path_for(sha), dest)
+            base.mkdir(exist_ok=True)
+            return base
+        name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
+        if row.kind == "mail" and row.source == "folder":
+            name = safe_file_name(row.name)
+        dest = work / name
+        shutil.copyfile(self.archive.path_for(row.sha256), dest)
+        return dest
+
+    def mark_processed(self, input_id: int) -> None:
+        self.conn.execute("UPDATE inputs SET state='processed', error=NULL WHERE id=?", (input_id,))
+
+    def record_failure(self, input_id: int, error: str) -> str:
+        """Count a failed attempt; after MAX_ATTEMPTS the input is quarantined. Returns the new state."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE inputs SET attempts=attempts+1, error=? WHERE id=?", (error, input_id)
+            )
+            row = self.conn.execute("SELECT attempts FROM inputs WHERE id=?", (input_id,)).fetchone()
+            state = "quarantined" if row["attempts"] >= MAX_ATTEMPTS else "received"
+            self.conn.execute("UPDATE inputs SET state=? WHERE id=?", (state, input_id))
+        return state
+
+    def quarantine(self, input_id: int, error: str) -> None:
+        """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
+        self.conn.execute(
+            "UPDATE inputs SET state='quarantined', attempts=attempts+1, error=? WHERE id=?",
+            (error, input_id),
+        )
+
+    def requeue(self, input_id: int) -> bool:
+        """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
+        cur = self.conn.execute(
+            "UPDATE inputs SET state='received', attempts=0, error=NULL WHERE id=? AND state!='duplicate'",
+            (input_id,),
+        )
+        return cur.rowcount == 1
+
+    # -- dossiers ---------------------------------------------------------------------------
+
+    def next_seq(self, name: str) -> int:
+        """The next number of a counter (call inside a transaction)."""
+        self.conn.execute(
+            "INSERT INTO counters(name, value) VALUES(?, 1) ON CONFLICT(name) DO UPDATE SET value=value+1",
+            (name,),
+        )
+        return self.conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()[0]
+
+    def dossiers(self) -> list[DossierRow]:
+        return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
+
+    def dossier_by_tracking(self, tracking: str) -> DossierRow | None:
+        r = self.conn.execute("SELECT * FROM dossiers WHERE tracking=?", (tracking,)).fetchone()
+        return DossierRow(**dict(r)) if r else None
+
+    def version_for_input(self, input_id: int, part: int) -> sqlite3.Row | None:
+        return self.conn.execute(
+            "SELECT * FROM versions WHERE input_id=? AND part=?", (input_id, part)
+        ).fetchone()
+
+    def current_versions(self) -> list[tuple[DossierRow, sqlite3.Row]]:
+        """Each open dossier with its current version row (facts, findings, verdict)."""
+        rows = self.conn.execute(
+            "SELECT v.*, d.tracking FROM dossiers d JOIN versions v"
+            " ON v.dossier_id=d.id AND v.version=d.current_version ORDER BY d.id"
+        ).fetchall()
+        by_id = {d.id: d for d in self.dossiers()}
+        return [(by_id[r["dossier_id"]], r) for r in rows]
+
+    def save_version(
+        self,
+        input_id: int,
+        part: int,
+        tracking: str,
+        facts: DossierFacts,
+        findings: list[Finding],
+        verdict: str,
+        now: datetime,
+    ) -> int:
+        """Record a judged version of dossier ``tracking`` (created when new); returns its number.
+
+        Call inside ``transaction()``: the version, its findings and the reply are one commit.
+        """
+        conn = self.conn
+        earlier = self.dossier_by_tracking(tracking)
+        if earlier is None:
+            cur = conn.execute(
+                "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
+                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
+                (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict),
+            )
+            dossier_id, version = cur.lastrowid, 1
+        else:
+            dossier_id, version = earlier.id, earlier.current_version + 1
+            conn.execute(
+                "UPDATE dossiers SET current_version=?, verdict=?, applicant=?, uscc=?, project_name=?,"
+                " category=?, direction=? WHERE id=?",
+                (version, verdict, facts.applicant, facts.uscc, facts.project_name, facts.category,
+                 facts.direction, dossier_id),
+            )
+        conn.execute(
+            "INSERT INTO versions(dossier_id, version, input_id, part, facts, findings, verdict,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?)",
+            (dossier_id, version, input_id, part, dumps_facts(facts),
+             json.dumps([f.to_json() for f in findings], ensure_ascii=False), verdict, now.isoformat()),
+        )
+        return version
+
+    def versions_of(self, dossier_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM versions WHERE dossier_id=? ORDER BY version", (dossier_id,)
+        ).fetchall()
+
+
+def _message_id_of(raw: bytes) -> str | None:
+    """The Message-ID header of a raw message, read from the header block only."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    lines = head.splitlines()
+    for i, line in enumerate(lines):
+        if line[:11].lower() == b"message-id:":
+            value = line[11:].strip()
+            if not value and i + 1 < len(lines):  # folded onto the next line
+                value = lines[i + 1].strip()
+            return value.decode("ascii", "replace") or None
+    return None

@@ -1,0 +1,42 @@
+"""What the watchers need from the store: remember what was taken, durably, before acknowledging it.
+
+``bot.store.database.Store`` implements this protocol; the watchers depend only on it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+class Ledger(Protocol):
+    """Durable record of inputs taken (paperless-ngx's ProcessedMail, Mailman's switchboard)."""
+
+    def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        """True when this (account, folder, UIDVALIDITY, UID) was already archived."""
+
+    def is_known_message(self, sha256: str, message_id: str | None) -> bool:
+        """True when a message with these raw bytes (or this Message-ID) was already archived."""
+
+    def accept_mail(
+        self,
+        raw: bytes,
+        *,
+        account: str,
+        folder: str,
+        uidvalidity: int,
+        uid: int,
+        received_at: datetime | None,
+    ) -> str:
+        """Archive the exact raw bytes (fsync) and record the input; return its input id.
+
+        Idempotent: the same (account, folder, uidvalidity, uid) returns the existing id.
+        Only after this returns may the watcher flag or move the message on the server.
+        """
+
+    def accept_path(self, path: Path, *, taken_at: datetime) -> str:
+        """Archive a stable file or dossier folder from a drop folder; return its input id.
+
+        Only after this returns may the watcher move the path to the processed area.
+        """

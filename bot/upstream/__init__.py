@@ -1,0 +1,1 @@
+"""The next level: ranking, the summary, building and sending packets, packet intake."""

@@ -1,0 +1,306 @@
+"""The next level's intake of packets: recognise, check the sender, verify, register, one receipt.
+
+A packet is a mail carrying ``X-Intake-Packet`` or a ``manifest.json`` with a ``packet_id``
+(``outbox/mail/packet_mail.py``), or a dropped folder holding ``manifest.json``. Only senders listed
+in ``[office] downstream_senders`` may submit packets by mail; anyone else gets a clear refusal
+(unless the mail is automatic, RFC 3834). Parts are kept until all ``n`` have arrived; then every
+file is checked against the manifest's sha256, each dossier is read again, registered under its
+ORIGINAL tracking number, judged together with every dossier already here (cross-dossier rules
+across all districts), the 汇总表 is checked against the dossiers, and the sending office gets
+ONE receipt listing each project's result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.processing.pipeline import Outcome, without_waived
+from bot.store.database import InputRow
+from bot.store.decisions import waived_codes
+from bot.store.facts_codec import loads_facts
+from outbox.delivery import queue as outgoing
+from outbox.documents.packet import MANIFEST, assemble_parts
+from outbox.mail.loops import should_not_reply
+from outbox.mail.packet_mail import (
+    ProjectResult,
+    Sender,
+    compose_packet_receipt,
+    compose_packet_refusal,
+)
+from parsers.facts import DossierFacts, MailFacts
+from parsers.inputs import read_input
+from parsers.mime import parse_message
+from rules.engine import evaluate, table_findings
+from rules.finding import Finding
+from rules.verdict import verdict
+
+log = logging.getLogger("intake.packet_intake")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS packet_parts_in(
+  packet_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  input_id INTEGER NOT NULL,
+  sender TEXT,
+  PRIMARY KEY(packet_id, part, total)
+);
+CREATE TABLE IF NOT EXISTS packets_in(
+  packet_id TEXT PRIMARY KEY,
+  sender TEXT,
+  unit TEXT,
+  registered_at TEXT NOT NULL,
+  input_id INTEGER NOT NULL,
+  result TEXT NOT NULL              -- JSON [{tracking, result}]
+);
+"""
+
+
+@dataclass
+class PacketInput:
+    """What one input holds of a packet: its manifest, part number, zips or a folder."""
+
+    packet_id: str
+    manifest: dict
+    part: int
+    total: int
+    sender: str | None
+    message_id: str | None
+    mail: MailFacts | None
+    zips: list[bytes]
+    folder_files: dict[str, str] | None = None  # folder packet: relative path → sha256
+
+
+def make_interceptor(intake):
+    """The pipeline hook: takes packet inputs, leaves everything else (returns None)."""
+    intake.store.conn.executescript(SCHEMA)
+
+    def intercept(row: InputRow, dossiers: list[DossierFacts]) -> Outcome | None:
+        mail = dossiers[0].mail if dossiers else None
+        if mail is not None and "x-intake-packet" not in mail.headers and not any(
+            a.name.lower().endswith(MANIFEST) for a in mail.attachments
+        ):
+            return None  # an ordinary submission: no second parse
+        packet = recognise(intake, row)
+        if packet is None:
+            return None
+        return take(intake, row, packet)
+
+    return intercept
+
+
+def recognise(intake, row: InputRow) -> PacketInput | None:
+    """The packet this input carries (or a part of one), else None."""
+    store = intake.store
+    if row.kind == "folder":
+        files = {rel: sha for rel, sha, _size in row.manifest or []}
+        if MANIFEST not in files:
+            return None
+        manifest = _json(store.archive.path_for(files[MANIFEST]).read_bytes())
+        if not manifest or "packet_id" not in manifest:
+            return None
+        return PacketInput(manifest["packet_id"], manifest, 1, 1, None, None, None, [], files)
+    if row.kind != "mail":
+        return None
+    mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
+    manifest = None
+    for att in mail.attachments:
+        if att.name.lower().endswith(MANIFEST):
+            manifest = _json(att.data)
+    header = mail.headers.get("x-intake-packet")
+    if not manifest or "packet_id" not in manifest:
+        if header is None:
+            return None
+        manifest = {"packet_id": header.strip()}
+    part, total = 1, 1
+    if (p := mail.headers.get("x-intake-packet-part")) and "/" in p:
+        try:
+            part, total = (int(x) for x in p.strip().split("/", 1))
+        except ValueError:
+            pass
+    zips = [a.data for a in mail.attachments if a.name.lower().endswith(".zip")]
+    return PacketInput(manifest["packet_id"], manifest, part, total, mail.from_addr, mail.message_id,
+                       mail, zips)
+
+
+def _json(data: bytes) -> dict | None:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _sender(intake) -> Sender:
+    s = intake.settings
+    return Sender(s.office.unit, s.outbox.from_name, s.outbox.from_addr, s.outbox.domain,
+                  intake.pipeline.replies.loop_value, s.office.officer_contact)
+
+
+def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
+    """Refuse, keep (waiting for more parts) or register the packet; returns the pipeline outcome."""
+    store, settings = intake.store, intake.settings
+    conn = store.conn
+    outcome = Outcome(row.id, row.name)
+    now = intake.pipeline.now()
+    allowed = {a.strip().lower() for a in settings.office.downstream_senders}
+    if packet.mail is not None and (packet.sender or "").lower() not in allowed:
+        reason = should_not_reply(packet.mail, own_addresses=intake.pipeline.replies.own_addresses,
+                                  loop_header_value=intake.pipeline.replies.loop_value)
+        with store.transaction():
+            cap = settings.outbox.replies_per_sender_per_day
+            if reason is None and packet.sender and outgoing.sent_today(conn, packet.sender, now.date()) >= cap:
+                reason = f"reply cap of {cap} per day reached"  # a flood of spoofed packets: no storm
+            if reason is None and packet.sender:
+                msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=packet.packet_id,
+                                             now=now, in_reply_to=packet.message_id)
+                outgoing.enqueue(conn, msg, kind="packet_refusal", tracking=None,
+                                 dedupe_key=f"packet-refusal:{row.id}", now=now, commit=False)
+            conn.execute("UPDATE inputs SET state='refused', error=? WHERE id=?",
+                         (f"packet {packet.packet_id} from a sender not in downstream_senders", row.id))
+        log.warning("input %s: packet %s refused, sender not allowed", row.id, packet.packet_id)
+        outcome.skipped = "packet refused: sender not allowed"
+        return outcome
+    done = conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet.packet_id,)).fetchone()
+    if done:
+        store.mark_processed(row.id)
+        outcome.skipped = f"packet {packet.packet_id} already registered"
+        return outcome
+    with store.transaction():
+        conn.execute(
+            "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender)"
+            " VALUES(?,?,?,?,?)",
+            (packet.packet_id, packet.part, packet.total, row.id, packet.sender),
+        )
+        have = {r[0]: r[1] for r in conn.execute(
+            "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
+            (packet.packet_id, packet.total))}
+        missing = [k for k in range(1, packet.total + 1) if k not in have]
+        if missing:
+            store.mark_processed(row.id)
+    if missing:
+        outcome.skipped = (f"packet {packet.packet_id} part {packet.part}/{packet.total} kept; "
+                           f"waiting for part(s) {', '.join(map(str, missing))}")
+        log.info("input %s: %s", row.id, outcome.skipped)
+        return outcome
+    staging = settings.store.work_dir / f"packet-{row.id}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        bad = _assemble(intake, packet, have, staging)
+        _register(intake, row, packet, staging, bad, outcome, now)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return outcome
+
+
+def _assemble(intake, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
+    store = intake.store
+    manifest = packet.manifest
+    if packet.folder_files is not None:
+        bad = []
+        for f in manifest.get("files", []):
+            sha = packet.folder_files.get(f["path"])
+            if sha is None or sha != f["sha256"] or not store.archive.has(sha):
+                bad.append(f["path"])
+                continue
+            dest = staging / f["path"]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(store.archive.path_for(sha), dest)
+        return bad
+    zips: list[bytes] = []
+    for k in sorted(have):
+        row = store.get_input(have[k])
+        mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
+        zips.extend(a.data for a in mail.attachments if a.name.lower().endswith(".zip"))
+    try:
+        return assemble_parts(zips, manifest, staging)
+    except zipfile.BadZipFile as exc:
+        log.warning("packet %s: a part's zip is damaged: %s", packet.packet_id, exc)
+        return [f["path"] for f in manifest.get("files", [])]
+
+
+def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: list[str],
+              outcome: Outcome, now: datetime) -> None:
+    store, settings, pipeline = intake.store, intake.settings, intake.pipeline
+    conn = store.conn
+    manifest = packet.manifest
+    results: dict[str, ProjectResult] = {}
+    new: list[tuple[int, dict, DossierFacts]] = []
+    for i, d in enumerate(manifest.get("dossiers", [])):
+        facts_in = d.get("facts", {})
+        broken = [p for p in bad if p.startswith(d["folder"] + "/")]
+        if broken or not (staging / d["folder"]).is_dir():
+            results[d["tracking"]] = ProjectResult(
+                d["tracking"], facts_in.get("project_name") or "", facts_in.get("applicant") or "",
+                "未登记：文件缺失或校验值（SHA-256）与清单不一致，请重新报送",
+                [Path(p).name for p in broken] or ["文件夹缺失"])
+            continue
+        facts = read_input(staging / d["folder"], staging / f".parsed-{i}", options=pipeline.options,
+                           received_at=settings.campaign.now or row.received_at,
+                           display_name=d["folder"])[0]
+        facts.sender = packet.sender
+        pipeline.keep_materials([facts])
+        new.append((i, d, facts))
+    general: list[str] = []
+    if bad:
+        general.append("以下文件缺失或校验值不一致：" + "、".join(bad[:20]))
+    table_extra: list[list[Finding]] = [[] for _ in new]
+    table_path = staging / manifest.get("table", "汇总表.xlsx")
+    if table_path.is_file():
+        from parsers.tables import read_table
+
+        tev = table_findings(read_table(table_path), [f for _, _, f in new], intake.campaign)
+        general += [f"{f.message}（{f.where}）" if f.where else f.message for f in tev.general]
+        table_extra = tev.per_dossier
+    else:
+        general.append("未收到汇总表")
+    trackings = {d["tracking"] for _, d, _ in new}
+    with store.transaction():
+        current = [(dr, v) for dr, v in store.current_versions()
+                   if dr.tracking not in trackings and dr.state == "open"]
+        others = [loads_facts(v["facts"]) for _, v in current]
+        # Judged with every other district's dossiers (cross-dossier rules), findings for the new
+        # ones only; the others are judged again once below (waivers and rejections applied).
+        ev = evaluate(others + [f for _, _, f in new], intake.campaign, level=settings.office.level,
+                      now=pipeline.now(), targets=range(len(others), len(others) + len(new)))
+        waived = waived_codes(store)
+        for (i, d, facts), findings, extra in zip(new, ev.per_dossier[len(others):], table_extra,
+                                                   strict=True):
+            findings = without_waived(findings + extra, waived.get(d["tracking"], set()))
+            v = verdict(findings)
+            if store.version_for_input(row.id, i) is None:
+                # the original tracking number is kept (the next level never renumbers)
+                store.save_version(row.id, i, d["tracking"], facts, findings, v, now)
+            errors = [f.message for f in findings if f.severity == "error"]
+            results[d["tracking"]] = ProjectResult(
+                d["tracking"], facts.project_name or "", facts.applicant or "",
+                "已登记，材料齐全" if v == "accepted" else "已登记，存在问题", errors)
+            outcome.trackings.append(d["tracking"])
+            outcome.verdicts.append(v)
+        ordered = [results[d["tracking"]] for d in manifest.get("dossiers", []) if d["tracking"] in results]
+        if packet.sender:
+            msg = compose_packet_receipt(
+                _sender(intake), packet.sender, packet_id=packet.packet_id,
+                sender_unit=manifest.get("unit", ""), campaign_name=manifest.get("campaign", ""),
+                parts=packet.total, results=ordered, general=general, now=now,
+                in_reply_to=packet.message_id,
+            )
+            outgoing.enqueue(conn, msg, kind="packet_receipt", tracking=None,
+                             dedupe_key=f"packet-receipt:{packet.packet_id}", now=now, commit=False)
+        pipeline.refresh_verdicts()
+        conn.execute(
+            "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
+            " VALUES(?,?,?,?,?,?)",
+            (packet.packet_id, packet.sender, manifest.get("unit"), datetime.now(UTC).isoformat(),
+             row.id, json.dumps([{"tracking": r.tracking, "result": r.result} for r in ordered],
+                                ensure_ascii=False)),
+        )
+        store.mark_processed(row.id)
+    log.info("packet %s registered: %s", packet.packet_id,
+             ", ".join(f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))

@@ -1,0 +1,274 @@
+"""Building and sending this instance's packet for the next level, from the store.
+
+Which dossiers: the current version of every open dossier. Accepted ones are recommended in the
+officers' order (``bot/upstream/ranking.py``); beyond this unit's quota (``[office] unit_kind``, notice
+二（五）) they are listed as not recommended (QUOTA_EXCEEDED); defective ones are listed with their
+outstanding defects. Sending splits the packet under ``[packet] max_message_bytes`` and records
+each part acknowledged, so a second ``send`` after a failure sends only the missing parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config.model import Settings
+from bot.processing.pipeline import findings_of
+from bot.store.database import Store
+from bot.store.facts_codec import loads_facts
+from bot.upstream import ranking
+from bot.upstream.summary import summary_row
+from outbox.delivery.smtp import DeliveryFailure
+from outbox.documents.packet import (
+    PACKET_ROLES,
+    TABLE,
+    PacketEntry,
+    PacketError,
+    PacketMaterial,
+    PacketPlan,
+    build_packet,
+    part_zip,
+    payload_budget,
+    read_manifest,
+    short_name,
+    split_parts,
+    write_iso,
+)
+from outbox.mail.headers import to_bytes
+from outbox.mail.packet_mail import Sender, compose_part, part_message_id
+from parsers.facts import DossierFacts
+from rules.campaign import Campaign
+from rules.engine import quota_findings, table_findings
+
+log = logging.getLogger("intake.packets")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS packets(
+  id TEXT PRIMARY KEY,
+  dir TEXT NOT NULL,
+  built_at TEXT NOT NULL,
+  dossiers INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packet_sends(
+  packet_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sent_at TEXT NOT NULL,
+  response TEXT,
+  PRIMARY KEY(packet_id, part, total)
+);
+"""
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA + ranking.SCHEMA)
+
+
+def facts_json(facts: DossierFacts) -> dict:
+    """The facts a packet's manifest carries for one dossier (no file paths, no mail)."""
+    c = facts.contact
+    return {
+        "project_name": facts.project_name, "applicant": facts.applicant, "uscc": facts.uscc,
+        "category": facts.category, "direction": facts.direction,
+        "contact": {"name": c.name, "mobile": c.mobile, "email": c.email, "phone": c.phone},
+        "priority": list(facts.priority),
+        "received_at": facts.received_at.isoformat() if facts.received_at else None,
+    }
+
+
+def candidates(store: Store) -> tuple[list[ranking.Ranked], list[tuple[ranking.Ranked, list[str], list]]]:
+    """(accepted dossiers, defective ones with their error messages and findings) from the store."""
+    accepted, defective = [], []
+    for d, v in store.current_versions():
+        if d.state != "open":
+            continue
+        facts = loads_facts(v["facts"])
+        arrived = facts.received_at or datetime.fromisoformat(d.created_at)
+        item = ranking.Ranked(d.tracking, facts, arrived)
+        findings = findings_of(v)
+        if v["verdict"] == "accepted":
+            accepted.append(item)
+        else:
+            errors = [f"{f.code}：{f.message}" for f in findings if f.severity == "error"]
+            defective.append((item, errors, findings))
+    return accepted, defective
+
+
+def _entry(item: ranking.Ranked, findings: list, verdict: str) -> PacketEntry:
+    f = item.facts
+    materials = [
+        PacketMaterial(m.role, m.name, m.sha256, m.size)
+        for m in f.materials
+        if m.role in PACKET_ROLES and m.readable
+    ]
+    return PacketEntry(
+        tracking=item.tracking, row=summary_row(f), short_name=short_name(f.applicant or ""),
+        materials=materials, facts=facts_json(f), findings=[x.to_json() for x in findings],
+        verdict=verdict,
+    )
+
+
+def plan_packet(settings: Settings, store: Store, campaign: Campaign, packet_id: str) -> PacketPlan:
+    """The packet's content: ranked recommended entries within the quota, the rest listed."""
+    ensure_schema(store.conn)
+    accepted, defective = candidates(store)
+    ordered = ranking.order(accepted, ranking.officer_positions(store.conn))
+    quota = quota_findings(
+        [i.facts for i in ordered], campaign, settings.office.level, settings.office.unit_kind
+    )
+    recommended, over = [], []
+    stored = {d.tracking: findings_of(v) for d, v in store.current_versions()}
+    for item, q in zip(ordered, quota, strict=True):
+        entry = _entry(item, stored.get(item.tracking, []) + q, "accepted")
+        (over if q else recommended).append(entry)
+    office = settings.office
+    return PacketPlan(
+        packet_id=packet_id,
+        title=campaign.table.title or f"{campaign.name}推荐项目汇总表",
+        campaign_name=campaign.name,
+        unit=office.unit,
+        unit_short=office.unit_short or short_name(office.unit),
+        division_code=office.division_code,
+        level=office.level,
+        created_at=(settings.campaign.now or datetime.now(UTC)).isoformat(),
+        recommended=recommended,
+        not_recommended=over,
+        defective=[(_entry(i, fs, "defective"), errs) for i, errs, fs in defective],
+    )
+
+
+@dataclass
+class BuildResult:
+    """A built packet: its folder, manifest, and counts of dossiers by list."""
+
+    path: Path
+    manifest: dict
+    counts: dict[str, int]
+
+
+def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | None = None) -> BuildResult:
+    """Build a new packet (a new packet id each time) under ``out_dir`` (``[packet] out_dir``).
+
+    The 汇总表 is read back and checked against the packet's dossiers (``table_findings``); its
+    findings go into the manifest. Raises PacketError when an archived file is missing.
+    """
+    ensure_schema(store.conn)
+    with store.transaction():
+        seq = store.next_seq("packet")
+    packet_id = f"{campaign.code}-{settings.office.division_code}-P{seq:02d}"
+    plan = plan_packet(settings, store, campaign, packet_id)
+    out = out_dir or settings.packet.out_dir
+    root = build_packet(out, plan, store.archive.path_for)
+    manifest = read_manifest(root)
+    from parsers.tables import read_table
+
+    table = read_table(root / TABLE)
+    by_tracking = {i.tracking: i.facts for i in candidates(store)[0]}
+    rec_facts = [by_tracking[e.tracking] for e in plan.recommended]
+    ev = table_findings(table, rec_facts, campaign)
+    problems = [f.to_json() for f in ev.general] + [f.to_json() for fs in ev.per_dossier for f in fs]
+    if problems:
+        log.warning("packet %s: the 汇总表 check found %d problem(s)", packet_id, len(problems))
+    manifest["findings"] = problems
+    # A video sent only as a cloud-drive link is not in the packet: an officer must download it
+    # (and check its length) before the discs are burnt. Said in the manifest and the log.
+    no_video = [e.tracking for e, f in zip(plan.recommended, rec_facts, strict=True)
+                if not any(m.role == "video" for m in f.materials)]
+    manifest["videos_to_fetch"] = no_video
+    for tracking in no_video:
+        log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
+                    "the dossier's folder before burning the disc", packet_id, tracking)
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    store.conn.execute(
+        "INSERT OR REPLACE INTO packets(id, dir, built_at, dossiers) VALUES(?,?,?,?)",
+        (packet_id, str(root.resolve()), datetime.now(UTC).isoformat(timespec="seconds"),
+         len(plan.recommended)),
+    )
+    counts = {"recommended": len(plan.recommended), "over_quota": len(plan.not_recommended),
+              "defective": len(plan.defective)}
+    log.info("packet %s: %s", packet_id, counts)
+    return BuildResult(root, manifest, counts)
+
+
+def latest_packet(store: Store) -> Path | None:
+    """The folder of the packet built last, or None."""
+    ensure_schema(store.conn)
+    row = store.conn.execute("SELECT dir FROM packets ORDER BY rowid DESC LIMIT 1").fetchone()
+    return Path(row[0]) if row else None
+
+
+@dataclass
+class SendReport:
+    """One ``packet send``: parts sent now, parts acknowledged earlier, failures (part → error)."""
+
+    packet_id: str
+    total: int
+    sent: list[int] = field(default_factory=list)
+    already: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    sizes: dict[int, int] = field(default_factory=dict)  # part → bytes of the message
+    isos: list[Path] = field(default_factory=list)
+
+
+def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> SendReport:
+    """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
+
+    Parts already acknowledged for this packet are not sent again. A part that fails is
+    reported and the others are still tried. Raises PacketError when no upstream is configured.
+    """
+    settings: Settings = intake.settings
+    store: Store = intake.store
+    ensure_schema(store.conn)
+    to = list(settings.office.upstream)
+    if not to:
+        raise PacketError("no upstream address: set [office] upstream")
+    root = packet_dir or latest_packet(store) or build(settings, store, intake.campaign).path
+    manifest = read_manifest(root)
+    pid = manifest["packet_id"]
+    manifest_bytes = len(json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    limit = settings.packet.max_message_bytes
+    parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
+    total = len(parts)
+    report = SendReport(pid, total)
+    done = {r[0] for r in store.conn.execute(
+        "SELECT part FROM packet_sends WHERE packet_id=? AND total=?", (pid, total))}
+    o = settings.outbox
+    sender = Sender(settings.office.unit, o.from_name, o.from_addr, o.domain,
+                    intake.pipeline.replies.loop_value, settings.office.officer_contact)
+    transport = intake.transport()
+    now = settings.campaign.now or datetime.now(UTC)
+    for k, pieces in enumerate(parts, 1):
+        if k in done:
+            report.already.append(k)
+            continue
+        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now)
+        raw = to_bytes(msg)
+        report.sizes[k] = len(raw)
+        if len(raw) > limit:
+            raise PacketError(f"packet {pid} part {k}/{total} is {len(raw)} bytes, over {limit}")
+        mid = part_message_id(pid, k, total, o.domain)
+        try:
+            answer = asyncio.run(transport.deliver(raw, mail_from=o.from_addr, rcpts=to, msg_id=mid))
+        except (DeliveryFailure, OSError) as exc:
+            report.failed[k] = str(exc)
+            log.warning("packet %s part %d/%d not sent: %s", pid, k, total, exc)
+            continue
+        store.conn.execute(
+            "INSERT OR REPLACE INTO packet_sends(packet_id, part, total, message_id, bytes, sent_at,"
+            " response) VALUES(?,?,?,?,?,?,?)",
+            (pid, k, total, mid, len(raw), datetime.now(UTC).isoformat(timespec="seconds"), answer),
+        )
+        report.sent.append(k)
+        log.info("packet %s part %d/%d sent (%d bytes)", pid, k, total, len(raw))
+    if iso if iso is not None else settings.packet.iso:
+        discs = root.parent / f"{pid}-discs"
+        for d in manifest["dossiers"]:
+            report.isos.append(write_iso(root / d["folder"], discs / f"{d['folder']}.iso", d["short_name"]))
+    return report

@@ -1,0 +1,1 @@
+"""Delivering outgoing mail: the queue, the sender loop, SMTP and file transports."""

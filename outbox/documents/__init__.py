@@ -1,0 +1,1 @@
+"""Documents we produce: the 汇总表, the recommendation report, the packet, the digest."""

@@ -1,0 +1,1 @@
+"""Composing outgoing mail: replies, decision mails, packet mails, headers, threads, loops, templates."""

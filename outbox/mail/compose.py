@@ -1,0 +1,330 @@
+"""Compose the 回执 (receipt) and the 补正通知 (defect notice) as 7-bit, threaded EmailMessages.
+
+Subject layout:
+
+- a fresh message: ``【回执】<project name> [<tracking>]`` / ``【补正通知】<project name> [<tracking>]``;
+- a reply to a mail whose subject carries none of our tracking numbers (a first submission):
+  ``回复：【回执】<exact original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
+  first so a phone, which shows only the start of a subject, shows what the mail is; the original
+  subject follows whole so the clerk recognises it (case C20: the decoded subject starts with
+  ``回复：`` and contains the original subject); the tracking tag ends it for the resubmission
+  matcher. Reply prefixes the original already carries (``Re:``, ``回复：``, ``答复：`` …) are
+  dropped, so the subject never reads ``回复：【回执】RE: …``;
+- a reply to a mail that already carries one of our tracking numbers (a resubmission answering
+  our notice): ``回复：`` + the fresh subject, so subjects do not grow ``回复：回复：【补正通知】…``.
+
+Bodies come from ``outbox/mail/templates/`` (``string.Template``): plain text and an HTML alternative.
+Headers are encoded by :mod:`outbox.mail.headers` (RFC 2047 words holding whole characters, RFC 2231
+attachment names with an RFC 2047 ``name=`` fallback, lines ≤ 78).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from outbox.mail.context import ReplyContext
+from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.mail.template_files import load_template
+from outbox.mail.threads import strip_reply_prefixes
+from outbox.mail.tracking import parse_tracking
+from parsers.facts import DossierFacts, MailFacts, Material
+from rules.finding import Finding
+
+REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
+ROLE_LABELS = {
+    "application_form": "申报书",
+    "scanned_copy": "全套扫描件",
+    "video": "项目视频",
+    "summary_table": "汇总表",
+    "other": "其他材料",
+}
+WEEKDAYS = "一二三四五六日"
+NUMERALS = "一二三四五六七八九十"
+# The numbered sections of each body, in order; "warnings" is left out when there are none, and
+# the templates number the others ${n_<section>} so the numbering has no gap.
+SECTIONS: dict[str, list[str]] = {
+    "receipt": ["materials", "warnings", "steps", "contact"],
+    "defect": ["errors", "warnings", "materials", "how", "contact"],
+}
+
+Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
+
+
+def compose_receipt(
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    findings: list[Finding],
+    tracking: str,
+    *,
+    to: str,
+    original: MailFacts | None = None,
+    version: int = 1,
+    attachments: Sequence[Attachment] = (),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The 回执 for an accepted dossier: materials received, warnings, next steps, contact.
+
+    ``findings`` may hold warnings (listed) — errors would make it a defect notice, and are listed
+    as warnings here if passed anyway. ``to`` is the ASCII address to answer; ``original`` the
+    submission mail (for the subject and In-Reply-To/References); ``attachments`` extra files as
+    ``(name, bytes, mime type)``; ``message_id`` a fixed Message-ID (default: a new one on
+    ``ctx.domain``). Returns an EmailMessage whose :func:`outbox.mail.headers.to_bytes` is 7-bit.
+    """
+    return _compose(
+        "receipt", ctx, dossier, findings, tracking, to, original, version, attachments, message_id
+    )
+
+
+def compose_defect_notice(
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    findings: list[Finding],
+    tracking: str,
+    *,
+    to: str,
+    original: MailFacts | None = None,
+    version: int = 1,
+    attachments: Sequence[Attachment] = (),
+    message_id: str | None = None,
+) -> EmailMessage:
+    """The 补正通知 for a defective dossier: each error (actual vs expected, clause, fix), how to
+    resubmit (reply with only the corrected files), the deadline and the days left.
+
+    Same arguments and result as :func:`compose_receipt`.
+    """
+    return _compose(
+        "defect", ctx, dossier, findings, tracking, to, original, version, attachments, message_id
+    )
+
+
+def reply_subject(
+    kind: str,
+    project_name: str,
+    tracking: str,
+    original_subject: str | None,
+    prefix: str = "回复：",
+) -> str:
+    """The subject for ``kind`` (``receipt``|``defect``), following the layout in the module docstring."""
+    tag = "【回执】" if kind == "receipt" else "【补正通知】"
+    fresh = f"{tag}{project_name} [{tracking}]"
+    orig = " ".join((original_subject or "").split())
+    if not orig:
+        return fresh
+    if parse_tracking(orig):
+        return prefix + fresh
+    return f"{prefix}{tag}{strip_reply_prefixes(orig) or project_name} [{tracking}]"
+
+
+def _compose(
+    kind: str,
+    ctx: ReplyContext,
+    dossier: DossierFacts,
+    findings: list[Finding],
+    tracking: str,
+    to: str,
+    original: MailFacts | None,
+    version: int,
+    attachments: Sequence[Attachment],
+    message_id: str | None,
+) -> EmailMessage:
+    project = (dossier.project_name or "").strip() or "申报材料"
+    errors = [f for f in findings if f.severity == "error"] if kind == "defect" else []
+    warnings = [f for f in findings if f not in errors]
+    values = reply_values(ctx, dossier, project, tracking, version)
+    values["error_count"] = str(len(errors))
+
+    sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
+    numbers = section_numbers(sections)
+
+    text_vals = dict(values, **numbers)
+    text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
+    text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
+    text_vals["warnings_section"] = (
+        load_template(f"{kind}_warnings.txt").substitute(
+            numbers, warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings])
+        )
+        if warnings
+        else ""
+    )
+    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
+    body_text = load_template(f"{kind}.txt").substitute(text_vals)
+
+    html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
+    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
+    html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
+    html_vals["warnings_section"] = (
+        load_template(f"{kind}_warnings.html").substitute(
+            numbers, warnings=items_html("finding_item.html", [finding_row(f) for f in warnings])
+        )
+        if warnings
+        else ""
+    )
+    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
+    content = load_template(f"{kind}.html").substitute(html_vals)
+    title = "回执" if kind == "receipt" else "补正通知"
+    body_html = load_template("page.html").substitute(
+        title=title, content=content, unit=html_vals["unit"], date=html_vals["date"]
+    )
+
+    msg = EmailMessage()
+    msg.set_content(body_text, subtype="plain", charset="utf-8")
+    msg.add_alternative(body_html, subtype="html", charset="utf-8")
+    for name, data, mime in attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype or "octet-stream", filename="attachment"
+        )
+        part = list(msg.iter_attachments())[-1]
+        set_header(part, "Content-Type", param_header("Content-Type", mime, [("name", name)]))
+        set_header(
+            part,
+            "Content-Disposition",
+            param_header("Content-Disposition", "attachment", [("filename", name)]),
+        )
+
+    subject = reply_subject(
+        kind, project, tracking, original.subject if original else None, ctx.reply_prefix
+    )
+    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
+    set_header(msg, "To", address_header("To", [("", to)]))
+    set_header(msg, "Subject", text_header("Subject", subject))
+    set_header(msg, "Date", format_datetime(aware(ctx.now)))
+    set_header(msg, "Message-ID", message_id or new_message_id(tracking, ctx.domain))
+    if original is not None and original.message_id:
+        refs = [r for r in original.references if r != original.message_id] + [original.message_id]
+        set_header(msg, "In-Reply-To", original.message_id)
+        set_header(msg, "References", " ".join(refs[-20:]))  # bounded: RFC 5322 allows trimming
+    set_header(msg, "Auto-Submitted", "auto-replied")  # RFC 3834 §5
+    set_header(msg, "X-Auto-Response-Suppress", "All")  # ask Exchange/Outlook for no OOF back
+    set_header(msg, "X-Intake-Tracking", tracking)
+    set_header(msg, "X-Intake-Verdict", "accepted" if kind == "receipt" else "defective")
+    set_header(msg, "X-Intake-Version", str(version))
+    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
+    set_header(msg, "Content-Language", "zh-CN")
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
+    # Re-read the wire form: the result behaves like any parsed message (decoded msg["Subject"],
+    # iter_attachments) and serialises back to exactly these 7-bit bytes.
+    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+
+
+def reply_values(
+    ctx: ReplyContext, dossier: DossierFacts, project: str, tracking: str, version: int
+) -> dict[str, str]:
+    salutation = dossier.applicant or dossier.contact.name or "申报单位"
+    received = dossier.received_at or ctx.now
+    return {
+        "salutation": salutation,
+        "project_name": project,
+        "tracking": tracking,
+        "unit": ctx.unit,
+        "campaign_name": ctx.campaign_name,
+        "received_at": _fmt_datetime(received),
+        "version": str(version),
+        "officer_contact": ctx.officer_contact,
+        "large_file_note": ctx.large_file_note,
+        "deadline": deadline_text(ctx.deadline, ctx.now),
+        "date": _fmt_date(ctx.now.date()),
+    }
+
+
+def section_numbers(sections: Sequence[str]) -> dict[str, str]:
+    """``["materials", "steps"]`` → ``{"n_materials": "一", "n_steps": "二"}`` (up to ten)."""
+    return {f"n_{name}": NUMERALS[i] for i, name in enumerate(sections)}
+
+
+def new_message_id(tracking: str, domain: str) -> str:
+    """``<IIP2023-420100-0017-8.3f9a1c2b7d4e@example.org>``: unique, and a bounce quoting only the
+    Message-ID still names the dossier."""
+    return f"<{tracking}.{secrets.token_hex(6)}@{domain}>"
+
+
+def deadline_text(deadline: date | None, now: datetime) -> str:
+    """``2023年12月1日（星期五），还剩 5 天`` / ``…，今天截止`` / ``…，已过截止日期 2 天``."""
+    if deadline is None:
+        return "请尽快补正"
+    days = (deadline - now.date()).days
+    head = f"{_fmt_date(deadline)}（星期{WEEKDAYS[deadline.weekday()]}）"
+    if days > 0:
+        return f"{head}，还剩 {days} 天"
+    if days == 0:
+        return f"{head}，今天截止"
+    return f"{head}，已过截止日期 {-days} 天，请尽快联系经办人"
+
+
+def format_size(size: int) -> str:
+    """Bytes as people read them: ``512 B``, ``35.2 KB``, ``12.3 MB``, ``1.25 GB`` (1024-based)."""
+    if size < 1024:
+        return f"{size} B"
+    for unit, factor in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < factor * 1024 or unit == "GB":
+            value = size / factor
+            return f"{value:.2f} {unit}" if unit == "GB" else f"{value:.1f} {unit}"
+    return f"{size} B"
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as ``mm:ss`` (minutes not capped: ``72:05``), rounded to the nearest second."""
+    total = int(round(seconds))
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def material_rows(materials: list[Material]) -> list[dict[str, str]]:
+    rows = []
+    for m in materials:
+        details = []
+        if m.video is not None and m.video.duration_s is not None:
+            details.append(f"时长 {format_duration(m.video.duration_s)}")
+        details.append(format_size(m.size))
+        if not m.readable:
+            details.append("无法读取")
+        rows.append(
+            {"name": m.name, "role": ROLE_LABELS.get(m.role, m.role), "details": "，".join(details)}
+        )
+    return rows
+
+
+def finding_row(f: Finding) -> dict[str, str]:
+    return {
+        "message": f.message,
+        # "二（四）" is a clause of the MIIT notice; other citations ("武汉市经信局通知") stand alone.
+        "clause": (f"通知{f.clause}" if f.clause[:1] in "一二三四五六七八九十" else f.clause)
+        if f.clause
+        else "通知要求",
+        "where": f.where or "整份申报材料",
+        "fix": f.fix or "请按通知要求修改后重新提交",
+    }
+
+
+def items_text(template: str, rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "无\n"
+    return "".join(load_template(template).substitute(row, number=i) for i, row in enumerate(rows, 1))
+
+
+def items_html(template: str, rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "<li>无</li>"
+    escaped = [{k: html.escape(v) for k, v in row.items()} for row in rows]
+    return "".join(load_template(template).substitute(row) for row in escaped)
+
+
+def _fmt_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _fmt_datetime(dt: datetime) -> str:
+    return f"{_fmt_date(dt.date())} {dt:%H:%M}"
+
+
+def aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.astimezone()
