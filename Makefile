@@ -31,6 +31,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot parsers rules outbox tests bench examples
+	$(BIN)/lint-imports
 
 examples: $(STAMP)
 	$(BIN)/python examples/make_examples.py examples/sample-input

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
 from bot.store.database import Store
 from outbox.delivery import queue as outgoing
+from outbox.documents.digest import compose_digest, render
+from outbox.documents.digest_data import CategoryCounts, DigestData
 from rules.campaign import Campaign, CampaignError
 
 log = logging.getLogger("intake.digest")
@@ -36,45 +37,6 @@ CREATE TABLE IF NOT EXISTS digests(
 """
 LIMIT_CODES = ("APPLICANT_OVER_LIMIT", "CATEGORY_REPEATED")
 UNCATEGORISED = "未填写类别"
-
-
-@dataclass
-class CategoryCounts:
-    received: int = 0
-    accepted: int = 0
-    defective: int = 0
-    awaiting: int = 0
-    late: int = 0
-
-
-@dataclass
-class DigestData:
-    """Everything one digest shows (times aware, days whole)."""
-
-    unit: str
-    level: str
-    campaign_name: str
-    now: datetime
-    deadline: str | None
-    days_left: int | None
-    scope: str  # 全部类别 | the officer's categories joined
-    counts: dict[str, CategoryCounts] = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
-    defects: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # tracking, project, applicant, errors
-    limits: list[tuple[str, str, str]] = field(default_factory=list)  # tracking, applicant, message
-    quota: tuple[int, int, str] | None = None  # accepted, limit, label
-    bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
-    quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
-    decisions: list[str] = field(default_factory=list)
-    snapshot: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def total(self) -> CategoryCounts:
-        t = CategoryCounts()
-        for c in self.counts.values():
-            for k in vars(t):
-                setattr(t, k, getattr(t, k) + getattr(c, k))
-        return t
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -213,8 +175,6 @@ def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
 def write_digest(intake, out: Path) -> list[Path]:
     """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
     beside it; nothing is recorded as sent. Returns the paths written."""
-    from outbox.documents.digest import render
-
     data = gather(intake.settings, intake.store, intake.campaign)
     text, html, png = render(data, inline_cid=None, png_name=out.with_suffix(".png").name)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -230,8 +190,6 @@ def write_digest(intake, out: Path) -> list[Path]:
 def queue_digests(intake, *, now: datetime | None = None) -> int:
     """Put one digest per officer in the outgoing queue (each for their categories); returns how
     many were queued. The snapshot is recorded, so the next digest shows the changes since."""
-    from outbox.documents.digest import compose_digest
-
     settings, store = intake.settings, intake.store
     now = now or settings.campaign.now or datetime.now(UTC)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")

@@ -22,15 +22,11 @@ from bot.processing.pipeline import findings_of
 from bot.store.database import Store
 from bot.store.facts_codec import loads_facts
 from bot.upstream import ranking
-from bot.upstream.summary import summary_row
 from outbox.delivery.smtp import DeliveryFailure
 from outbox.documents.packet import (
     PACKET_ROLES,
     TABLE,
-    PacketEntry,
     PacketError,
-    PacketMaterial,
-    PacketPlan,
     build_packet,
     part_zip,
     payload_budget,
@@ -39,6 +35,8 @@ from outbox.documents.packet import (
     split_parts,
     write_iso,
 )
+from outbox.documents.packet_plan import PacketEntry, PacketMaterial, PacketPlan
+from outbox.documents.summary_table import summary_row
 from outbox.mail.headers import to_bytes
 from outbox.mail.packet_mail import Sender, compose_part, part_message_id
 from parsers.facts import DossierFacts

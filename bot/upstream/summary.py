@@ -6,21 +6,9 @@ from pathlib import Path
 
 from bot.config.model import Settings
 from bot.store.database import Store
-from outbox.documents.summary_table import SummaryRow, write_summary_table
+from bot.upstream.packets import plan_packet
+from outbox.documents.summary_table import write_summary_table
 from rules.campaign import load_campaign
-
-
-def summary_row(facts) -> SummaryRow:
-    """One row of the notice's 附件3 from a dossier's facts (项目类别和方向 as ``类别-方向``)."""
-    cat_dir = "-".join(x for x in (facts.category, facts.direction) if x)
-    return SummaryRow(
-        project_name=facts.project_name or "",
-        category_direction=cat_dir,
-        applicant=facts.applicant or "",
-        contact_name=facts.contact.name or "",
-        mobile=facts.contact.mobile or "",
-        email=facts.contact.email or "",
-    )
 
 
 def build_summary(settings: Settings, path: Path) -> tuple[Path, dict[str, int]]:
@@ -29,8 +17,6 @@ def build_summary(settings: Settings, path: Path) -> tuple[Path, dict[str, int]]
     Accepted dossiers are recommended in the officers' order (``bot/upstream/ranking.py``), beyond the
     quota on 未推荐（超出名额）; defective ones go to the sheet 存在问题 with their outstanding defects.
     """
-    from bot.upstream.packets import plan_packet
-
     campaign = load_campaign(settings.campaign.profile)
     store = Store.open(settings.store.db_path, settings.store.archive_dir)
     try:

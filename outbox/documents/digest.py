@@ -17,13 +17,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from outbox.documents.digest_data import DigestData
 from outbox.mail.headers import address_header, set_header, text_header, to_bytes
 from outbox.mail.template_files import load_template
-
-if TYPE_CHECKING:
-    from bot.digest.build import DigestData
 
 LEVEL_LABELS = {"district": "区级", "city": "市级", "province": "省级", "ministry": "部级"}
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",

@@ -28,11 +28,13 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from outbox.documents.summary_table import SummaryRow, write_summary_table
+from outbox.documents.packet_plan import PacketPlan
+from outbox.documents.recommendation_report import write_report
+from outbox.documents.summary_table import write_summary_table
 
 log = logging.getLogger("intake.packet")
 
@@ -52,46 +54,6 @@ _PLACE = re.compile(r"^(.{2,3}?(省|自治区|市))")
 
 class PacketError(Exception):
     """A packet cannot be built or put back together (message names the file)."""
-
-
-@dataclass(frozen=True)
-class PacketMaterial:
-    """One file of a dossier: its role, original (decoded) name, sha256 and size in bytes."""
-
-    role: str
-    name: str
-    sha256: str
-    size: int
-
-
-@dataclass
-class PacketEntry:
-    """One dossier of the packet: the 汇总表 row, the files and what the rules found."""
-
-    tracking: str
-    row: SummaryRow
-    short_name: str
-    materials: list[PacketMaterial]
-    facts: dict  # JSON-ready: project_name, applicant, uscc, category, direction, contact, priority…
-    findings: list[dict] = field(default_factory=list)
-    verdict: str = "accepted"
-
-
-@dataclass
-class PacketPlan:
-    """What goes into one packet: recommended entries in order, plus the rest for the table."""
-
-    packet_id: str
-    title: str
-    campaign_name: str
-    unit: str
-    unit_short: str
-    division_code: str
-    level: str
-    created_at: str  # ISO 8601
-    recommended: list[PacketEntry]
-    not_recommended: list[PacketEntry] = field(default_factory=list)  # beyond the quota
-    defective: list[tuple[PacketEntry, list[str]]] = field(default_factory=list)
 
 
 def short_name(name: str) -> str:
@@ -139,8 +101,6 @@ def build_packet(
     # the quota and those still defective stay on this level (`intake summary` lists them).
     write_summary_table(root / TABLE, [e.row for e in plan.recommended], title=plan.title, unit=plan.unit)
     _pdf_of(root / TABLE)
-    from outbox.documents.recommendation_report import write_report
-
     write_report(root / REPORT, plan)
     dossiers = []
     for seq, entry in enumerate(plan.recommended, 1):

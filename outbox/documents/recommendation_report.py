@@ -8,10 +8,8 @@ and leaves marked blanks (【请填写…】) for the review process and the sea
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from outbox.documents.packet import PacketPlan
+from outbox.documents.packet_plan import PacketPlan
 
 BLANK = "【请填写】"
 

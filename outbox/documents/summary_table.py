@@ -19,6 +19,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from parsers.facts import DossierFacts
+
 HEADERS = ("序号", "项目名称", "项目类别和方向", "申报单位名称", "联系人", "联系方式（手机与邮箱）")
 WIDTHS = (7, 38, 22, 32, 10, 34)  # characters; a CJK character counts about 2
 HEADER_ROW = 3
@@ -155,3 +157,16 @@ def _fill(
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
+
+
+def summary_row(facts: DossierFacts) -> SummaryRow:
+    """One row of the notice's 附件3 from a dossier's facts (项目类别和方向 as ``类别-方向``)."""
+    cat_dir = "-".join(x for x in (facts.category, facts.direction) if x)
+    return SummaryRow(
+        project_name=facts.project_name or "",
+        category_direction=cat_dir,
+        applicant=facts.applicant or "",
+        contact_name=facts.contact.name or "",
+        mobile=facts.contact.mobile or "",
+        email=facts.contact.email or "",
+    )
