@@ -190,7 +190,6 @@ def _packet_steps(result: ScaleResult, settings, store: Store, campaign, out: Pa
         built.append(packets.build(settings, store, campaign, out))
 
     try:
-        packets.ensure_schema(store.conn)
         result.steps["packet_build"] = _timed(build, max(1, repeats - 1))
     except Exception as exc:  # noqa: BLE001 - a module in progress must not stop the suite
         result.note = f"packet build failed: {type(exc).__name__}: {exc}"

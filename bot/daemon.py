@@ -11,9 +11,8 @@ import asyncio
 import logging
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
@@ -51,7 +50,6 @@ class Intake:
         self.campaign = campaign or load_campaign(settings.campaign.profile)
         self.pipeline = Pipeline(settings, self.store, self.campaign)
         self.wake = threading.Event()
-        self._started = time.monotonic()
         # Tried before an input becomes dossiers: officers' commands, then packets from below.
         for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
             self.pipeline.interceptors.append(make(self))
@@ -135,15 +133,8 @@ class Intake:
         )
 
     def clock(self) -> datetime:
-        """The delivery clock: real time, or the pinned ``[campaign] now`` advancing from start.
-
-        A pinned clock that stood still would never reach a retry time (and one far from the
-        queue's timestamps would expire every retry at once), so it runs with the real seconds.
-        """
-        pinned = self.settings.campaign.now
-        if pinned is None:
-            return datetime.now(UTC)
-        return pinned + timedelta(seconds=time.monotonic() - self._started)
+        """The delivery clock (``bot/clock.py`` ``Clock.running``)."""
+        return self.pipeline.clock.running()
 
     def backoff(self) -> Backoff:
         o = self.settings.outbox
@@ -151,12 +142,10 @@ class Intake:
 
     def next_retry_in_s(self) -> float | None:
         """Seconds until the earliest pending reply is due (0 when overdue), or None."""
-        row = self.store.conn.execute(
-            "SELECT MIN(next_attempt_at) FROM outgoing WHERE status='pending'"
-        ).fetchone()
-        if row is None or row[0] is None:
+        due = outgoing.next_due_at(self.store.conn)
+        if due is None:
             return None
-        return max(0.0, row[0] - self.clock().timestamp())
+        return max(0.0, due - self.clock().timestamp())
 
     def deliver(self) -> tuple[list[str], list[str]]:
         """Send what is queued; returns (delivered descriptions, failed descriptions)."""

@@ -12,6 +12,7 @@ from email.utils import collapse_rfc2231_value
 
 from imap_tools import MailMessage
 
+from bot.store.schema import migrate
 from outbox.delivery import queue
 from outbox.delivery.sender import deliver_pending
 from outbox.delivery.smtp import SmtpTransport
@@ -79,7 +80,7 @@ def test_c20_reply_read_as_a_recipient_would(smtp_server: SmtpTestServer) -> Non
         attachments=[("审核意见.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")],
     )
     conn = sqlite3.connect(":memory:")
-    queue.init_queue(conn)
+    migrate(conn)
     queue.enqueue(conn, msg, kind="defect", tracking=TRACKING, dedupe_key="defect:1", now=NOW)
     transport = SmtpTransport("127.0.0.1", smtp_server.port, security="plain", timeout_s=5)
     report = asyncio.run(deliver_pending(conn, transport, now=NOW))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.store.schema import migrate
 from outbox.delivery import queue
 from outbox.delivery.sender import Backoff, deliver_pending
 from outbox.delivery.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
@@ -24,7 +25,7 @@ BACKOFF = Backoff(first_s=60, factor=2, max_s=600, give_up_after_s=3600)
 
 def db() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
-    queue.init_queue(conn)
+    migrate(conn)
     return conn
 
 

@@ -110,7 +110,7 @@ def rank(
     current order. Warns when a listed dossier is 需补正 or 不予推荐 (it is not recommended)."""
     from bot.cli.app import err, out
     from bot.upstream import ranking
-    from bot.upstream.packets import candidates, ensure_schema
+    from bot.upstream.packets import candidates
 
     if from_table is not None and not from_table.is_file():
         err.print(f"intake rank: no such file: {from_table}", markup=False)
@@ -118,7 +118,6 @@ def rank(
     intake = _intake()
     try:
         conn = intake.store.conn
-        ensure_schema(conn)
         accepted, defective_rows = candidates(intake.store)
         defective = [i for i, _, _ in defective_rows]
         rejected = _rejected(intake.store)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from bot.config.model import Settings
 from bot.store.database import Store
+from outbox.delivery import queue
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
 STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
@@ -37,8 +38,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
             if row.state == "quarantined":
                 quarantined.append({"id": row.id, "name": row.name,
                                     "error": (row.error or "").strip().splitlines()[-1:]})
-        outgoing = {r[0]: r[1] for r in store.conn.execute(
-            "SELECT status, COUNT(*) FROM outgoing GROUP BY status")}
+        outgoing = queue.counts_by_status(store.conn)
         return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing}
     finally:
         store.close()

@@ -11,14 +11,14 @@ gets everything (``[office] officers``).
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
+from bot.store import digests
 from bot.store.database import Store
 from outbox.delivery import queue as outgoing
 from outbox.documents.digest import compose_digest, render
@@ -27,37 +27,8 @@ from rules.campaign import Campaign, CampaignError
 
 log = logging.getLogger("intake.digest")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS digests(
-  id INTEGER PRIMARY KEY,
-  recipient TEXT NOT NULL,         -- officer email, or "" for a rendering to a file
-  at TEXT NOT NULL,
-  snapshot TEXT NOT NULL           -- JSON {tracking: verdict}
-);
-"""
 LIMIT_CODES = ("APPLICANT_OVER_LIMIT", "CATEGORY_REPEATED")
 UNCATEGORISED = "未填写类别"
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-
-
-def last_snapshot(conn: sqlite3.Connection, recipient: str) -> tuple[datetime | None, dict[str, str]]:
-    """When the last digest went to ``recipient`` and the verdicts it showed."""
-    ensure_schema(conn)
-    row = conn.execute(
-        "SELECT at, snapshot FROM digests WHERE recipient=? ORDER BY id DESC LIMIT 1", (recipient,)
-    ).fetchone()
-    if row is None:
-        return None, {}
-    return datetime.fromisoformat(row[0]), json.loads(row[1])
-
-
-def record_sent(conn: sqlite3.Connection, recipient: str, data: DigestData) -> None:
-    """Remember what ``recipient`` was shown (call inside a transaction, after ensure_schema)."""
-    conn.execute("INSERT INTO digests(recipient, at, snapshot) VALUES(?,?,?)",
-                 (recipient, data.now.isoformat(), json.dumps(data.snapshot, ensure_ascii=False)))
 
 
 def gather(
@@ -70,7 +41,7 @@ def gather(
     now: datetime | None = None,
 ) -> DigestData:
     """The digest's data for ``categories`` (None or empty: all) as of ``now``."""
-    now = now or settings.campaign.now or datetime.now(UTC)
+    now = now or Clock(settings.campaign.now).now()
     try:
         lv = campaign.level(settings.office.level)
     except CampaignError:
@@ -83,9 +54,8 @@ def gather(
         days_left=(deadline - now.date()).days if deadline else None,
         scope="、".join(sorted(wanted)) if wanted else "全部类别",
     )
-    since, before = last_snapshot(store.conn, recipient)
-    notices = {r[0] for r in store.conn.execute(
-        "SELECT DISTINCT tracking FROM outgoing WHERE kind='defect_notice' AND status!='failed'")}
+    since, before = digests.last_snapshot(store.conn, recipient)
+    notices = outgoing.trackings_sent(store.conn, "defect_notice")
     for c in campaign.categories:
         if not wanted or c.name in wanted:
             data.counts[c.name] = CategoryCounts()
@@ -191,9 +161,8 @@ def queue_digests(intake, *, now: datetime | None = None) -> int:
     """Put one digest per officer in the outgoing queue (each for their categories); returns how
     many were queued. The snapshot is recorded, so the next digest shows the changes since."""
     settings, store = intake.settings, intake.store
-    now = now or settings.campaign.now or datetime.now(UTC)
+    now = now or intake.pipeline.now()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    ensure_schema(store.conn)
     n = 0
     for officer, cats in recipients(settings):
         data = gather(settings, store, intake.campaign, categories=cats, recipient=officer.email, now=now)
@@ -203,7 +172,7 @@ def queue_digests(intake, *, now: datetime | None = None) -> int:
         with store.transaction():
             outgoing.enqueue(store.conn, msg, kind="digest", tracking=None,
                              dedupe_key=f"digest:{stamp}:{officer.email}", now=now, commit=False)
-            record_sent(store.conn, officer.email, data)
+            digests.record_sent(store.conn, officer.email, data.now, data.snapshot)
         n += 1
     if not n:
         log.warning("no [office] officers configured: no digest to send")

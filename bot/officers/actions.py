@@ -240,12 +240,10 @@ class OfficerDesk:
 
     def _thread(self, tracking: str, facts: DossierFacts) -> Threading:
         """Answer under our last message about the dossier (and the applicant's mail, if any)."""
-        row = self.store.conn.execute(
-            "SELECT message_id FROM outgoing WHERE tracking=? ORDER BY id DESC LIMIT 1", (tracking,)
-        ).fetchone()
+        last = outgoing.last_message_id(self.store.conn, tracking)
         refs = [facts.mail.message_id] if facts.mail and facts.mail.message_id else []
-        if row and row["message_id"]:
-            refs.append(row["message_id"])
+        if last:
+            refs.append(last)
         return Threading(refs[-1], tuple(refs)) if refs else Threading()
 
 

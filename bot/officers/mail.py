@@ -127,17 +127,13 @@ class OfficerMail:
             )
         if not isinstance(item, Command):
             return CommandResult(item.line, False, item.message)
-        conn = self.store.conn
-        conn.execute("SAVEPOINT officer_command")
         try:
-            outcome = self.desk.carry_out(
-                item, officer=officer.name, via="mail", allowed=officer, now=now
-            )
+            with self.store.savepoint("officer_command"):
+                outcome = self.desk.carry_out(
+                    item, officer=officer.name, via="mail", allowed=officer, now=now
+                )
         except DecisionError as exc:
-            conn.execute("ROLLBACK TO officer_command")
-            conn.execute("RELEASE officer_command")
             return CommandResult(item.line, False, exc.message)
-        conn.execute("RELEASE officer_command")
         return CommandResult(item.line, True, outcome.message, outcome.details)
 
 

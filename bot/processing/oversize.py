@@ -40,10 +40,7 @@ def is_oversize(store: Store, row: InputRow, limit_bytes: int) -> bool:
     """True for a mail above ``limit_bytes`` that has not been answered with the note yet."""
     if row.kind != "mail" or row.source != "imap" or row.size <= limit_bytes:
         return False
-    known = store.conn.execute(
-        "SELECT 1 FROM outgoing WHERE dedupe_key=?", (dedupe_key(row.id),)
-    ).fetchone()
-    return known is None
+    return not outgoing.has_key(store.conn, dedupe_key(row.id))
 
 
 def answer_oversize(
@@ -70,7 +67,7 @@ def answer_oversize(
         done = f"{row.size} bytes, above the {limit_bytes}-byte limit: " + (
             f"not answered ({why_not})" if why_not else "answered with where to send large files"
         )
-        store.conn.execute("UPDATE inputs SET state='oversize', error=? WHERE id=?", (done, row.id))
+        store.close_input(row.id, "oversize", done)
     log.warning("input %s (%s): %s", row.id, mail.message_id, done)
     return done
 

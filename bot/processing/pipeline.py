@@ -17,8 +17,9 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from bot.clock import Clock
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.processing.oversize import answer_oversize, is_oversize
@@ -81,6 +82,7 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
+        self.clock = Clock(settings.campaign.now)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -90,8 +92,8 @@ class Pipeline:
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
 
     def now(self) -> datetime:
-        """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
-        return self.settings.campaign.now or datetime.now(UTC)
+        """The campaign's time (``bot/clock.py``): ``[campaign] now`` when pinned, else real (UTC)."""
+        return self.clock.now()
 
     def process_pending(self, stop: threading.Event | None = None) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
@@ -187,9 +189,7 @@ class Pipeline:
         no_reply = self.replies.no_reply_reason(mail) if mail else None
         if no_reply and not any(_has_materials(d) for d in dossiers):
             with self.store.transaction():
-                self.store.conn.execute(
-                    "UPDATE inputs SET state='ignored', error=? WHERE id=?", (no_reply, row.id)
-                )
+                self.store.close_input(row.id, "ignored", no_reply)
             outcome.skipped = no_reply
             log.info("input %s ignored: %s", row.id, no_reply)
             return
@@ -211,9 +211,7 @@ class Pipeline:
                     facts = merge_versions(previous, facts)
                 placed.append((earlier, facts, part))
             if not placed and no_files:
-                self.store.conn.execute(
-                    "UPDATE inputs SET state='ignored', error=? WHERE id=?", (no_files, row.id)
-                )
+                self.store.close_input(row.id, "ignored", no_files)
                 outcome.skipped = no_files
                 return
             if not placed:
@@ -307,11 +305,7 @@ class Pipeline:
         for (d, v), findings in zip(current, evaluation.per_dossier, strict=True):
             findings = without_waived(findings, waived.get(d.tracking, set()))
             new_v = verdict(findings)
-            self.store.conn.execute(
-                "UPDATE versions SET findings=?, verdict=? WHERE id=?",
-                (json.dumps([f.to_json() for f in findings], ensure_ascii=False), new_v, v["id"]),
-            )
-            self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
+            self.store.rejudge(d.id, v["id"], findings, new_v)
 
 
 class DeskProblem(Exception):

@@ -7,6 +7,7 @@ sender for the same project name. Only mail threads: a drop-folder input has no 
 
 from __future__ import annotations
 
+from outbox.delivery import queue as outgoing
 from outbox.mail.tracking import parse_tracking
 from parsers.assemble import assemble_dossier
 from parsers.facts import DossierFacts
@@ -22,15 +23,9 @@ def thread_key(facts: DossierFacts, store) -> str | None:
     if tag and store.dossier_by_tracking(tag):
         return tag
     refs = [r for r in [mail.in_reply_to, *mail.references] if r]
-    if refs:
-        marks = ",".join("?" * len(refs))
-        row = store.conn.execute(
-            f"SELECT tracking FROM outgoing WHERE message_id IN ({marks}) AND tracking IS NOT NULL"
-            " ORDER BY id DESC LIMIT 1",
-            refs,
-        ).fetchone()
-        if row:
-            return row[0]
+    answered = outgoing.tracking_of(store.conn, refs)
+    if answered:
+        return answered
     sender = (mail.reply_to or mail.from_addr or "").lower()
     if sender and facts.project_name:
         key = normalise_name(facts.project_name)

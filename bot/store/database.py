@@ -3,7 +3,7 @@
 Raw bytes live in the content-addressed archive (``bot/store/archive.py``); the database holds what was
 taken, from where, and what became of it. Each pipeline step commits its result in one
 transaction, so a crash at any point resumes on restart without loss and without a second reply.
-Schema changes bump ``SCHEMA_VERSION`` and add a migration step in ``_migrate``.
+The schema is ``bot/store/schema.py`` (numbered migration steps, applied on open).
 """
 
 from __future__ import annotations
@@ -22,60 +22,13 @@ from pathlib import Path
 
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
-from outbox.delivery import queue as outgoing_queue
+from bot.store.schema import migrate
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
 from parsers.safe_names import safe_file_name
 from rules.finding import Finding
 
-SCHEMA_VERSION = 1
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inputs(
-  id INTEGER PRIMARY KEY,
-  source TEXT NOT NULL,            -- imap | folder
-  kind TEXT NOT NULL,              -- mail | file | folder
-  name TEXT NOT NULL,              -- file or folder name, or the mailbox label
-  sha256 TEXT NOT NULL,            -- of the raw mail or file; for a folder, of its manifest
-  manifest TEXT,                   -- folder: JSON [[relative path, sha256, size], ...]
-  size INTEGER NOT NULL,           -- bytes
-  account TEXT, folder TEXT, uidvalidity INTEGER, uid INTEGER, message_id TEXT,
-  received_at TEXT,                -- IMAP INTERNALDATE or the moment a file was taken
-  taken_at TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
-  attempts INTEGER NOT NULL DEFAULT 0,
-  error TEXT,
-  UNIQUE(account, folder, uidvalidity, uid)
-);
-CREATE INDEX IF NOT EXISTS inputs_sha ON inputs(sha256);
-CREATE INDEX IF NOT EXISTS inputs_state ON inputs(state);
-CREATE TABLE IF NOT EXISTS dossiers(
-  id INTEGER PRIMARY KEY,
-  tracking TEXT UNIQUE NOT NULL,
-  applicant TEXT, uscc TEXT, project_name TEXT, category TEXT, direction TEXT,
-  sender TEXT,
-  created_at TEXT NOT NULL,
-  current_version INTEGER NOT NULL,
-  verdict TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'open'        -- open | rejected
-);
-CREATE TABLE IF NOT EXISTS versions(
-  id INTEGER PRIMARY KEY,
-  dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
-  version INTEGER NOT NULL,
-  input_id INTEGER NOT NULL REFERENCES inputs(id),
-  part INTEGER NOT NULL,                    -- which dossier of that input (a packet holds several)
-  facts TEXT NOT NULL,                      -- DossierFacts as JSON (bot/store/facts_codec.py)
-  findings TEXT NOT NULL,                   -- [Finding.to_json()]
-  verdict TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  UNIQUE(dossier_id, version),
-  UNIQUE(input_id, part)
-);
-CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
 
 
 @dataclass
@@ -167,11 +120,7 @@ class Store:
         self._local = threading.local()
 
     def _migrate(self) -> None:
-        # executescript commits on its own, so it runs outside an explicit transaction.
-        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        migrate(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -183,6 +132,18 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self, name: str) -> Iterator[sqlite3.Connection]:
+        """A nested step (``SAVEPOINT``): undone alone when it raises, the enclosing work kept."""
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
 
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
@@ -335,6 +296,11 @@ class Store:
     def mark_processed(self, input_id: int) -> None:
         self.conn.execute("UPDATE inputs SET state='processed', error=NULL WHERE id=?", (input_id,))
 
+    def close_input(self, input_id: int, state: str, note: str) -> None:
+        """End an input without a dossier: ``state`` is ``ignored``, ``refused`` or ``oversize``,
+        ``note`` says why (shown by ``intake status`` and the digest)."""
+        self.conn.execute("UPDATE inputs SET state=?, error=? WHERE id=?", (state, note, input_id))
+
     def record_failure(self, input_id: int, error: str) -> str:
         """Count a failed attempt; after MAX_ATTEMPTS the input is quarantined. Returns the new state."""
         with self.transaction():
@@ -382,6 +348,14 @@ class Store:
         return self.conn.execute(
             "SELECT * FROM versions WHERE input_id=? AND part=?", (input_id, part)
         ).fetchone()
+
+    def rejudge(self, dossier_id: int, version_id: int, findings: list[Finding], verdict: str) -> None:
+        """Replace a stored version's findings and verdict (and the dossier's) after a new judgement."""
+        self.conn.execute(
+            "UPDATE versions SET findings=?, verdict=? WHERE id=?",
+            (json.dumps([f.to_json() for f in findings], ensure_ascii=False), verdict, version_id),
+        )
+        self.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (verdict, dossier_id))
 
     def current_versions(self) -> list[tuple[DossierRow, sqlite3.Row]]:
         """Each open dossier with its current version row (facts, findings, verdict)."""

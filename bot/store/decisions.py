@@ -30,26 +30,6 @@ log = logging.getLogger("intake.decisions")
 Action = Literal["waive", "reject", "restore", "note"]
 ACTIONS: tuple[str, ...] = ("waive", "reject", "restore", "note")
 
-SCHEMA: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS decisions(
-  id INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,                 -- ISO 8601 with offset
-  at_ts REAL NOT NULL,              -- the same moment in POSIX seconds (for range queries)
-  officer TEXT NOT NULL,            -- configured officer name, else the mail address or $USER
-  action TEXT NOT NULL CHECK (action IN ('waive', 'reject', 'restore', 'note')),
-  tracking TEXT NOT NULL,
-  code TEXT,                        -- waive: the finding code; else NULL
-  reason TEXT NOT NULL DEFAULT '',  -- why (waive, reject, restore) or the note's text
-  via TEXT NOT NULL DEFAULT 'cli'   -- cli | mail
-)""",
-    "CREATE INDEX IF NOT EXISTS decisions_tracking ON decisions(tracking)",
-    "CREATE INDEX IF NOT EXISTS decisions_at ON decisions(at_ts)",
-    """CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-BEGIN SELECT RAISE(ABORT, 'decisions are append-only: rows are never updated'); END""",
-    """CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
-BEGIN SELECT RAISE(ABORT, 'decisions are append-only: rows are never deleted'); END""",
-)
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -78,17 +58,6 @@ class DecisionError(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-def ensure_schema(store: Store) -> None:
-    """Create the table and its triggers if absent (idempotent; safe inside a transaction)."""
-    conn = store.conn
-    if conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='decisions_no_delete'"
-    ).fetchone():
-        return
-    for statement in SCHEMA:
-        conn.execute(statement)
 
 
 @contextmanager
@@ -158,7 +127,6 @@ def waive(
     ``code`` must be a catalogue code (``rules/catalog.py``); a reason is required. Raises
     DecisionError (``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_waived``).
     """
-    ensure_schema(store)
     code = code.strip().upper()
     if code not in CODES:
         raise DecisionError(
@@ -195,7 +163,6 @@ def reject(
 
     Raises DecisionError (``unknown_tracking``, ``reason_required``, ``already_rejected``).
     """
-    ensure_schema(store)
     if not reason.strip():
         raise DecisionError("reason_required", "不予推荐须注明原因（将告知申报单位）。")
     return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via, now=now)
@@ -214,7 +181,6 @@ def restore(
 
     Raises DecisionError (``unknown_tracking``, ``not_rejected``).
     """
-    ensure_schema(store)
     return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via, now=now)
 
 
@@ -257,7 +223,6 @@ def note(
 
     Raises DecisionError (``unknown_tracking``, ``empty_note``).
     """
-    ensure_schema(store)
     if not text.strip():
         raise DecisionError("empty_note", "备注内容为空。")
     with _tx(store):
@@ -288,7 +253,6 @@ def _row(r: sqlite3.Row) -> Decision:
 
 
 def _select(store: Store, where: str, args: tuple) -> list[Decision]:
-    ensure_schema(store)
     rows = store.conn.execute(f"SELECT * FROM decisions WHERE {where} ORDER BY id", args).fetchall()
     return [_row(r) for r in rows]
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.store.database import Store
 from bot.store.decisions import Decision, decisions_for
+from outbox.delivery import queue as outgoing
 
 VERDICT_ZH = {"accepted": "受理", "defective": "需补正"}
 STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
@@ -157,20 +158,16 @@ def dossier_history(
             )
         )
     parser = BytesHeaderParser(policy=default_policy)
-    for r in store.conn.execute(
-        "SELECT kind, status, created_at, rcpts, raw, message_id FROM outgoing"
-        " WHERE tracking=? ORDER BY id",
-        (tracking,),
-    ):
-        headers = parser.parsebytes(bytes(r["raw"]))
+    for r in outgoing.about(store.conn, tracking):
+        headers = parser.parsebytes(r.raw)
         h.replies.append(
             ReplyView(
-                kind=r["kind"],
-                status=r["status"],
-                created_at=local_iso(r["created_at"], tz),
-                rcpts=json.loads(r["rcpts"]),
+                kind=r.kind,
+                status=r.status,
+                created_at=local_iso(r.created_at, tz),
+                rcpts=r.rcpts,
                 subject=str(headers.get("subject", "")),
-                message_id=r["message_id"],
+                message_id=r.message_id,
             )
         )
     h.decisions = [replace(d, at=d.at.astimezone(tz)) for d in decisions_for(store, tracking)]

@@ -17,10 +17,11 @@ import logging
 import shutil
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from bot.processing.pipeline import Outcome, without_waived
+from bot.store import packets as packet_table
 from bot.store.database import InputRow
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
@@ -42,26 +43,6 @@ from rules.verdict import verdict
 
 log = logging.getLogger("intake.packet_intake")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS packet_parts_in(
-  packet_id TEXT NOT NULL,
-  part INTEGER NOT NULL,
-  total INTEGER NOT NULL,
-  input_id INTEGER NOT NULL,
-  sender TEXT,
-  PRIMARY KEY(packet_id, part, total)
-);
-CREATE TABLE IF NOT EXISTS packets_in(
-  packet_id TEXT PRIMARY KEY,
-  sender TEXT,
-  unit TEXT,
-  registered_at TEXT NOT NULL,
-  input_id INTEGER NOT NULL,
-  result TEXT NOT NULL              -- JSON [{tracking, result}]
-);
-"""
-
-
 @dataclass
 class PacketInput:
     """What one input holds of a packet: its manifest, part number, zips or a folder."""
@@ -79,8 +60,6 @@ class PacketInput:
 
 def make_interceptor(intake):
     """The pipeline hook: takes packet inputs, leaves everything else (returns None)."""
-    intake.store.conn.executescript(SCHEMA)
-
     def intercept(row: InputRow, dossiers: list[DossierFacts]) -> Outcome | None:
         mail = dossiers[0].mail if dossiers else None
         if mail is not None and "x-intake-packet" not in mail.headers and not any(
@@ -162,25 +141,18 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
                                              now=now, in_reply_to=packet.message_id)
                 outgoing.enqueue(conn, msg, kind="packet_refusal", tracking=None,
                                  dedupe_key=f"packet-refusal:{row.id}", now=now, commit=False)
-            conn.execute("UPDATE inputs SET state='refused', error=? WHERE id=?",
-                         (f"packet {packet.packet_id} from a sender not in downstream_senders", row.id))
+            store.close_input(row.id, "refused",
+                              f"packet {packet.packet_id} from a sender not in downstream_senders")
         log.warning("input %s: packet %s refused, sender not allowed", row.id, packet.packet_id)
         outcome.skipped = "packet refused: sender not allowed"
         return outcome
-    done = conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet.packet_id,)).fetchone()
-    if done:
+    if packet_table.is_registered(conn, packet.packet_id):
         store.mark_processed(row.id)
         outcome.skipped = f"packet {packet.packet_id} already registered"
         return outcome
     with store.transaction():
-        conn.execute(
-            "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender)"
-            " VALUES(?,?,?,?,?)",
-            (packet.packet_id, packet.part, packet.total, row.id, packet.sender),
-        )
-        have = {r[0]: r[1] for r in conn.execute(
-            "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
-            (packet.packet_id, packet.total))}
+        have = packet_table.add_part_in(conn, packet.packet_id, packet.part, packet.total, row.id,
+                                        packet.sender)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -294,13 +266,9 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
             outgoing.enqueue(conn, msg, kind="packet_receipt", tracking=None,
                              dedupe_key=f"packet-receipt:{packet.packet_id}", now=now, commit=False)
         pipeline.refresh_verdicts()
-        conn.execute(
-            "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
-            " VALUES(?,?,?,?,?,?)",
-            (packet.packet_id, packet.sender, manifest.get("unit"), datetime.now(UTC).isoformat(),
-             row.id, json.dumps([{"tracking": r.tracking, "result": r.result} for r in ordered],
-                                ensure_ascii=False)),
-        )
+        packet_table.record_registered(
+            conn, packet.packet_id, sender=packet.sender, unit=manifest.get("unit"), input_id=row.id,
+            results=[{"tracking": r.tracking, "result": r.result} for r in ordered])
         store.mark_processed(row.id)
     log.info("packet %s registered: %s", packet.packet_id,
              ", ".join(f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.config.model import Settings
 from bot.processing.pipeline import findings_of
+from bot.store import packets as packet_table
 from bot.store.database import Store
 from bot.store.facts_codec import loads_facts
 from bot.upstream import ranking
@@ -44,29 +45,6 @@ from rules.campaign import Campaign
 from rules.engine import quota_findings, table_findings
 
 log = logging.getLogger("intake.packets")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS packets(
-  id TEXT PRIMARY KEY,
-  dir TEXT NOT NULL,
-  built_at TEXT NOT NULL,
-  dossiers INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS packet_sends(
-  packet_id TEXT NOT NULL,
-  part INTEGER NOT NULL,
-  total INTEGER NOT NULL,
-  message_id TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  sent_at TEXT NOT NULL,
-  response TEXT,
-  PRIMARY KEY(packet_id, part, total)
-);
-"""
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA + ranking.SCHEMA)
 
 
 def facts_json(facts: DossierFacts) -> dict:
@@ -115,7 +93,6 @@ def _entry(item: ranking.Ranked, findings: list, verdict: str) -> PacketEntry:
 
 def plan_packet(settings: Settings, store: Store, campaign: Campaign, packet_id: str) -> PacketPlan:
     """The packet's content: ranked recommended entries within the quota, the rest listed."""
-    ensure_schema(store.conn)
     accepted, defective = candidates(store)
     ordered = ranking.order(accepted, ranking.officer_positions(store.conn))
     quota = quota_findings(
@@ -135,7 +112,7 @@ def plan_packet(settings: Settings, store: Store, campaign: Campaign, packet_id:
         unit_short=office.unit_short or short_name(office.unit),
         division_code=office.division_code,
         level=office.level,
-        created_at=(settings.campaign.now or datetime.now(UTC)).isoformat(),
+        created_at=Clock(settings.campaign.now).now().isoformat(),
         recommended=recommended,
         not_recommended=over,
         defective=[(_entry(i, fs, "defective"), errs) for i, errs, fs in defective],
@@ -157,7 +134,6 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     The 汇总表 is read back and checked against the packet's dossiers (``table_findings``); its
     findings go into the manifest. Raises PacketError when an archived file is missing.
     """
-    ensure_schema(store.conn)
     with store.transaction():
         seq = store.next_seq("packet")
     packet_id = f"{campaign.code}-{settings.office.division_code}-P{seq:02d}"
@@ -184,11 +160,7 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
         log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
                     "the dossier's folder before burning the disc", packet_id, tracking)
     (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    store.conn.execute(
-        "INSERT OR REPLACE INTO packets(id, dir, built_at, dossiers) VALUES(?,?,?,?)",
-        (packet_id, str(root.resolve()), datetime.now(UTC).isoformat(timespec="seconds"),
-         len(plan.recommended)),
-    )
+    packet_table.record_built(store.conn, packet_id, root.resolve(), len(plan.recommended))
     counts = {"recommended": len(plan.recommended), "over_quota": len(plan.not_recommended),
               "defective": len(plan.defective)}
     log.info("packet %s: %s", packet_id, counts)
@@ -197,9 +169,7 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
 
 def latest_packet(store: Store) -> Path | None:
     """The folder of the packet built last, or None."""
-    ensure_schema(store.conn)
-    row = store.conn.execute("SELECT dir FROM packets ORDER BY rowid DESC LIMIT 1").fetchone()
-    return Path(row[0]) if row else None
+    return packet_table.latest_built(store.conn)
 
 
 @dataclass
@@ -223,7 +193,6 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
     """
     settings: Settings = intake.settings
     store: Store = intake.store
-    ensure_schema(store.conn)
     to = list(settings.office.upstream)
     if not to:
         raise PacketError("no upstream address: set [office] upstream")
@@ -235,13 +204,12 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
     parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
     total = len(parts)
     report = SendReport(pid, total)
-    done = {r[0] for r in store.conn.execute(
-        "SELECT part FROM packet_sends WHERE packet_id=? AND total=?", (pid, total))}
+    done = packet_table.parts_sent(store.conn, pid, total)
     o = settings.outbox
     sender = Sender(settings.office.unit, o.from_name, o.from_addr, o.domain,
                     intake.pipeline.replies.loop_value, settings.office.officer_contact)
     transport = intake.transport()
-    now = settings.campaign.now or datetime.now(UTC)
+    now = intake.pipeline.now()
     for k, pieces in enumerate(parts, 1):
         if k in done:
             report.already.append(k)
@@ -258,11 +226,8 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
             report.failed[k] = str(exc)
             log.warning("packet %s part %d/%d not sent: %s", pid, k, total, exc)
             continue
-        store.conn.execute(
-            "INSERT OR REPLACE INTO packet_sends(packet_id, part, total, message_id, bytes, sent_at,"
-            " response) VALUES(?,?,?,?,?,?,?)",
-            (pid, k, total, mid, len(raw), datetime.now(UTC).isoformat(timespec="seconds"), answer),
-        )
+        packet_table.record_part_sent(store.conn, pid, k, total, message_id=mid, size=len(raw),
+                                      response=answer)
         report.sent.append(k)
         log.info("packet %s part %d/%d sent (%d bytes)", pid, k, total, len(raw))
     if iso if iso is not None else settings.packet.iso:

@@ -17,19 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.store import ranking as ranking_table
 from parsers.facts import DossierFacts
 from rules.names import normalise_name
 
 log = logging.getLogger("intake.ranking")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ranking(
-  tracking TEXT PRIMARY KEY,
-  position INTEGER NOT NULL,       -- 1 = first recommended
-  set_at TEXT NOT NULL,
-  source TEXT NOT NULL             -- cli | table:<file name>
-);
-"""
 
 # Header texts an officer may give the ranking column of an edited 汇总表 copy.
 RANK_HEADERS = ("排序", "推荐顺序", "推荐排序", "排名", "ranking", "rank")
@@ -49,10 +41,6 @@ class RankingError(Exception):
     """An officer's ranking names unknown dossiers or cannot be read (message says which)."""
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-
-
 def default_key(item: Ranked) -> tuple[int, datetime, str]:
     """Sort key of the notice's order: more priority conditions first, then earlier arrival."""
     arrived = item.arrived if item.arrived.tzinfo else item.arrived.replace(tzinfo=UTC)
@@ -61,8 +49,7 @@ def default_key(item: Ranked) -> tuple[int, datetime, str]:
 
 def officer_positions(conn: sqlite3.Connection) -> dict[str, int]:
     """``{tracking: position}`` as the officers set it (empty when they never ranked)."""
-    ensure_schema(conn)
-    return {r[0]: int(r[1]) for r in conn.execute("SELECT tracking, position FROM ranking")}
+    return ranking_table.positions(conn)
 
 
 def order(items: Sequence[Ranked], positions: dict[str, int] | None = None) -> list[Ranked]:
@@ -97,19 +84,7 @@ def set_ranking(
     repeated = sorted({t for t in trackings if list(trackings).count(t) > 1})
     if repeated:
         raise RankingError(f"tracking number(s) given twice: {', '.join(repeated)}")
-    ensure_schema(conn)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("DELETE FROM ranking")
-        conn.executemany(
-            "INSERT INTO ranking(tracking, position, set_at, source) VALUES(?,?,?,?)",
-            [(t, i, now, source) for i, t in enumerate(trackings, 1)],
-        )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    ranking_table.replace_ranking(conn, trackings, source=source)
     log.info("ranking set from %s: %s", source, ", ".join(trackings))
 
 

@@ -69,11 +69,6 @@ class Outgoing:
     last_error: str | None
 
 
-def init_queue(conn: sqlite3.Connection) -> None:
-    """Create the queue tables if absent."""
-    conn.executescript(SCHEMA)
-
-
 def _ts(dt: datetime) -> float:
     return dt.timestamp()
 
@@ -245,3 +240,56 @@ def sent_today(conn: sqlite3.Connection, rcpt: str, day: date) -> int:
         (rcpt.strip().lower(), day.isoformat()),
     ).fetchone()
     return int(row[0])
+
+
+def about(conn: sqlite3.Connection, tracking: str) -> list[Outgoing]:
+    """Every message queued about dossier ``tracking``, oldest first (any status)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM outgoing WHERE tracking = ? ORDER BY id", (tracking,)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def last_message_id(conn: sqlite3.Connection, tracking: str) -> str | None:
+    """The Message-ID of the last message queued about dossier ``tracking``, or None."""
+    row = conn.execute(
+        "SELECT message_id FROM outgoing WHERE tracking = ? ORDER BY id DESC LIMIT 1", (tracking,)
+    ).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def tracking_of(conn: sqlite3.Connection, message_ids: list[str]) -> str | None:
+    """The dossier of the last of our messages among ``message_ids`` that was about one, or None
+    (a reply's In-Reply-To/References, RFC 5322 §3.6.4)."""
+    if not message_ids:
+        return None
+    marks = ",".join("?" * len(message_ids))
+    row = conn.execute(
+        f"SELECT tracking FROM outgoing WHERE message_id IN ({marks}) AND tracking IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1",
+        list(message_ids),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def has_key(conn: sqlite3.Connection, dedupe_key: str) -> bool:
+    """True when a message with ``dedupe_key`` was ever queued."""
+    return conn.execute("SELECT 1 FROM outgoing WHERE dedupe_key = ?", (dedupe_key,)).fetchone() is not None
+
+
+def trackings_sent(conn: sqlite3.Connection, kind: str) -> set[str]:
+    """Dossiers that were sent (or will be: pending) a message of ``kind``; failed ones excluded."""
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT tracking FROM outgoing WHERE kind = ? AND status != 'failed'"
+        " AND tracking IS NOT NULL", (kind,))}
+
+
+def next_due_at(conn: sqlite3.Connection) -> float | None:
+    """POSIX seconds at which the earliest pending message is due, or None when none is pending."""
+    row = conn.execute("SELECT MIN(next_attempt_at) FROM outgoing WHERE status = 'pending'").fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def counts_by_status(conn: sqlite3.Connection) -> dict[str, int]:
+    """``{status: number of messages}`` over the whole queue."""
+    return {r[0]: int(r[1]) for r in conn.execute("SELECT status, COUNT(*) FROM outgoing GROUP BY status")}

@@ -1,0 +1,72 @@
+"""The packet tables: packets built and the parts sent upstream; packets received from below
+(parts kept until all have arrived, then the registered packet)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def record_built(conn: sqlite3.Connection, packet_id: str, folder: Path, dossiers: int) -> None:
+    """Remember a built packet's folder and how many dossiers it recommends."""
+    conn.execute(
+        "INSERT OR REPLACE INTO packets(id, dir, built_at, dossiers) VALUES(?,?,?,?)",
+        (packet_id, str(folder), _now(), dossiers),
+    )
+
+
+def latest_built(conn: sqlite3.Connection) -> Path | None:
+    """The folder of the packet built last, or None."""
+    row = conn.execute("SELECT dir FROM packets ORDER BY rowid DESC LIMIT 1").fetchone()
+    return Path(row[0]) if row else None
+
+
+def parts_sent(conn: sqlite3.Connection, packet_id: str, total: int) -> set[int]:
+    """Parts ``k`` of ``total`` of the packet already acknowledged by the upstream relay."""
+    return {r[0] for r in conn.execute(
+        "SELECT part FROM packet_sends WHERE packet_id=? AND total=?", (packet_id, total))}
+
+
+def record_part_sent(conn: sqlite3.Connection, packet_id: str, part: int, total: int, *,
+                     message_id: str, size: int, response: str) -> None:
+    """Remember that part ``part``/``total`` (``size`` bytes) was accepted with ``response``."""
+    conn.execute(
+        "INSERT OR REPLACE INTO packet_sends(packet_id, part, total, message_id, bytes, sent_at,"
+        " response) VALUES(?,?,?,?,?,?,?)",
+        (packet_id, part, total, message_id, size, _now(), response),
+    )
+
+
+def is_registered(conn: sqlite3.Connection, packet_id: str) -> bool:
+    """True when a packet from below with this id was registered already."""
+    return conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet_id,)).fetchone() is not None
+
+
+def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int, input_id: int,
+                sender: str | None) -> dict[int, int]:
+    """Keep one received part (a repeat is ignored); returns ``{part: input id}`` of those held."""
+    conn.execute(
+        "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender)"
+        " VALUES(?,?,?,?,?)",
+        (packet_id, part, total, input_id, sender),
+    )
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
+        (packet_id, total))}
+
+
+def record_registered(conn: sqlite3.Connection, packet_id: str, *, sender: str | None,
+                      unit: str | None, input_id: int, results: list[dict]) -> None:
+    """Remember a registered packet from below and each project's result (``[{tracking, result}]``)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
+        " VALUES(?,?,?,?,?,?)",
+        (packet_id, sender, unit, datetime.now(UTC).isoformat(), input_id,
+         json.dumps(results, ensure_ascii=False)),
+    )

@@ -1,0 +1,198 @@
+"""The one database schema: numbered migration steps, applied in order, each in one transaction.
+
+``PRAGMA user_version`` holds the number of the last step applied (0 for a new file). A schema
+change is a new step at the end of ``MIGRATIONS`` (never an edit of a step already released):
+``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–5 use
+``IF NOT EXISTS`` so stores made before the numbering (their tables created on first use by
+each module) are adopted as they are. The outgoing queue's tables are defined beside its
+queries (``outbox/delivery/queue.py``) and created by step 1.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from outbox.delivery import queue as outgoing_queue
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: its number (1, 2, …), what it adds, and its SQL statements."""
+
+    number: int
+    title: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """The script cut into complete statements (a trigger body's ``;`` does not cut)."""
+        out, buf = [], ""
+        for line in self.sql.splitlines(keepends=True):
+            buf += line
+            if sqlite3.complete_statement(buf):
+                if buf.strip():
+                    out.append(buf.strip())
+                buf = ""
+        if buf.strip():
+            out.append(buf.strip())
+        return out
+
+
+CORE = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs(
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,            -- imap | folder
+  kind TEXT NOT NULL,              -- mail | file | folder
+  name TEXT NOT NULL,              -- file or folder name, or the mailbox label
+  sha256 TEXT NOT NULL,            -- of the raw mail or file; for a folder, of its manifest
+  manifest TEXT,                   -- folder: JSON [[relative path, sha256, size], ...]
+  size INTEGER NOT NULL,           -- bytes
+  account TEXT, folder TEXT, uidvalidity INTEGER, uid INTEGER, message_id TEXT,
+  received_at TEXT,                -- IMAP INTERNALDATE or the moment a file was taken
+  taken_at TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
+  attempts INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  UNIQUE(account, folder, uidvalidity, uid)
+);
+CREATE INDEX IF NOT EXISTS inputs_sha ON inputs(sha256);
+CREATE INDEX IF NOT EXISTS inputs_state ON inputs(state);
+CREATE TABLE IF NOT EXISTS dossiers(
+  id INTEGER PRIMARY KEY,
+  tracking TEXT UNIQUE NOT NULL,
+  applicant TEXT, uscc TEXT, project_name TEXT, category TEXT, direction TEXT,
+  sender TEXT,
+  created_at TEXT NOT NULL,
+  current_version INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open'        -- open | rejected
+);
+CREATE TABLE IF NOT EXISTS versions(
+  id INTEGER PRIMARY KEY,
+  dossier_id INTEGER NOT NULL REFERENCES dossiers(id),
+  version INTEGER NOT NULL,
+  input_id INTEGER NOT NULL REFERENCES inputs(id),
+  part INTEGER NOT NULL,                    -- which dossier of that input (a packet holds several)
+  facts TEXT NOT NULL,                      -- DossierFacts as JSON (bot/store/facts_codec.py)
+  findings TEXT NOT NULL,                   -- [Finding.to_json()]
+  verdict TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE(dossier_id, version),
+  UNIQUE(input_id, part)
+);
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+DECISIONS = """CREATE TABLE IF NOT EXISTS decisions(
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,                 -- ISO 8601 with offset
+  at_ts REAL NOT NULL,              -- the same moment in POSIX seconds (for range queries)
+  officer TEXT NOT NULL,            -- configured officer name, else the mail address or $USER
+  action TEXT NOT NULL CHECK (action IN ('waive', 'reject', 'restore', 'note')),
+  tracking TEXT NOT NULL,
+  code TEXT,                        -- waive: the finding code; else NULL
+  reason TEXT NOT NULL DEFAULT '',  -- why (waive, reject, restore) or the note's text
+  via TEXT NOT NULL DEFAULT 'cli'   -- cli | mail
+);
+CREATE INDEX IF NOT EXISTS decisions_tracking ON decisions(tracking);
+CREATE INDEX IF NOT EXISTS decisions_at ON decisions(at_ts);
+CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only: rows are never updated'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only: rows are never deleted'); END;
+"""
+
+DIGESTS = """
+CREATE TABLE IF NOT EXISTS digests(
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,         -- officer email, or "" for a rendering to a file
+  at TEXT NOT NULL,
+  snapshot TEXT NOT NULL           -- JSON {tracking: verdict}
+);
+"""
+
+PACKETS = """
+CREATE TABLE IF NOT EXISTS packets(
+  id TEXT PRIMARY KEY,
+  dir TEXT NOT NULL,
+  built_at TEXT NOT NULL,
+  dossiers INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packet_sends(
+  packet_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sent_at TEXT NOT NULL,
+  response TEXT,
+  PRIMARY KEY(packet_id, part, total)
+);
+CREATE TABLE IF NOT EXISTS ranking(
+  tracking TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,       -- 1 = first recommended
+  set_at TEXT NOT NULL,
+  source TEXT NOT NULL             -- cli | table:<file name>
+);
+"""
+
+PACKETS_IN = """
+CREATE TABLE IF NOT EXISTS packet_parts_in(
+  packet_id TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  input_id INTEGER NOT NULL,
+  sender TEXT,
+  PRIMARY KEY(packet_id, part, total)
+);
+CREATE TABLE IF NOT EXISTS packets_in(
+  packet_id TEXT PRIMARY KEY,
+  sender TEXT,
+  unit TEXT,
+  registered_at TEXT NOT NULL,
+  input_id INTEGER NOT NULL,
+  result TEXT NOT NULL              -- JSON [{tracking, result}]
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
+    Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
+    Migration(3, "digests: what each officer's last digest showed", DIGESTS),
+    Migration(4, "packets built and sent upstream, the officers' ranking", PACKETS),
+    Migration(5, "packets received from the level below", PACKETS_IN),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].number
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of the last step applied to this database (``PRAGMA user_version``)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the steps this database lacks, in order; returns the version reached.
+
+    Runs under ``BEGIN IMMEDIATE`` so two processes opening one store apply each step once; a
+    failing step is rolled back whole (raises ``sqlite3.Error``). Call outside a transaction.
+    """
+    if schema_version(conn) >= SCHEMA_VERSION:
+        return schema_version(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = schema_version(conn)
+        for step in MIGRATIONS:
+            if step.number <= current:
+                continue
+            for statement in step.statements():
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(step.number)}")
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return schema_version(conn)
