@@ -29,6 +29,7 @@ from parsers.charsets import (
     str_to_bytes,
 )
 from parsers.facts import Attachment, IntakeProblem, MailFacts
+from parsers.message_id import normalise_message_id
 from parsers.tnef import unpack_tnef
 
 log = logging.getLogger("intake.mime")
@@ -474,7 +475,7 @@ def _facts_from_headers(msg: Message) -> MailFacts:
     headers = _headers(msg)
     sender = _addresses(msg.get("from"))
     reply_to = _addresses(msg.get("reply-to"))
-    msgid = headers.get("message-id", "").strip() or None
+    msgid = normalise_message_id(headers.get("message-id"))
     return MailFacts(
         subject=headers.get("subject", ""),
         from_addr=sender[0][1] if sender else "",

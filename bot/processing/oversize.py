@@ -12,17 +12,14 @@ from __future__ import annotations
 import html
 import logging
 from datetime import datetime
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime
 from string import Template
 
 from bot.processing.replies import ReplyBuilder
 from bot.store.database import InputRow, Store
 from outbox.delivery import queue as outgoing
-from outbox.mail.compose import format_size, new_message_id
-from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from outbox.mail.compose import answering, format_size, new_message_id
+from outbox.mail.finish import finish
 from parsers.mime import parse_message
 
 log = logging.getLogger("intake.oversize")
@@ -95,20 +92,14 @@ def compose_oversize(
     msg = EmailMessage()
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(page, subtype="html", charset="utf-8")
-    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
-    set_header(msg, "To", address_header("To", [("", to)]))
-    set_header(msg, "Subject", text_header("Subject", f"{ctx.reply_prefix}{mail.subject or ''}【邮件过大，未受理】".strip()))
-    set_header(msg, "Date", format_datetime(now if now.tzinfo else now.astimezone()))
-    set_header(msg, "Message-ID", new_message_id("oversize", ctx.domain))
-    if mail.message_id:
-        refs = [r for r in mail.references if r != mail.message_id] + [mail.message_id]
-        set_header(msg, "In-Reply-To", mail.message_id)
-        set_header(msg, "References", " ".join(refs[-20:]))
-    set_header(msg, "Auto-Submitted", "auto-replied")  # RFC 3834 §5
-    set_header(msg, "X-Auto-Response-Suppress", "All")
-    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
-    set_header(msg, "Content-Language", "zh-CN")
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]
-    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+    return finish(
+        msg,
+        sender=(ctx.from_name, ctx.from_addr),
+        to=[("", to)],
+        subject=f"{ctx.reply_prefix}{mail.subject or ''}【邮件过大，未受理】".strip(),
+        now=now,
+        message_id=new_message_id("oversize", ctx.domain),
+        auto="auto-replied",
+        loop_value=ctx.loop_header_value,
+        **answering(mail),
+    )

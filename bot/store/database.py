@@ -25,6 +25,7 @@ from bot.store.facts_codec import dumps_facts
 from bot.store.schema import migrate
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
+from parsers.message_id import message_id_of
 from parsers.safe_names import safe_file_name
 from rules.finding import Finding
 
@@ -179,7 +180,7 @@ class Store:
         if row:
             return str(row["id"])
         sha, size = self.archive.put_bytes(raw)
-        message_id = _message_id_of(raw)
+        message_id = message_id_of(raw)
         with self.transaction():
             existing = self.conn.execute(
                 "SELECT id FROM inputs WHERE kind='mail' AND sha256=?", (sha,)
@@ -230,7 +231,7 @@ class Store:
         ).fetchone()
         if row:
             return str(row["id"])
-        message_id = _message_id_of(self.archive.path_for(sha).read_bytes()[:65536]) if kind == "mail" else None
+        message_id = message_id_of(self.archive.path_for(sha).read_bytes()[:65536]) if kind == "mail" else None
         with self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO inputs(source, kind, name, sha256, manifest, size, message_id, received_at,"
@@ -410,16 +411,3 @@ class Store:
         return self.conn.execute(
             "SELECT * FROM versions WHERE dossier_id=? ORDER BY version", (dossier_id,)
         ).fetchall()
-
-
-def _message_id_of(raw: bytes) -> str | None:
-    """The Message-ID header of a raw message, read from the header block only."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    lines = head.splitlines()
-    for i, line in enumerate(lines):
-        if line[:11].lower() == b"message-id:":
-            value = line[11:].strip()
-            if not value and i + 1 < len(lines):  # folded onto the next line
-                value = lines[i + 1].strip()
-            return value.decode("ascii", "replace") or None
-    return None

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import html as html_mod
 import io
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from functools import cache
 from pathlib import Path
 
 from outbox.documents.digest_data import DigestData
-from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from outbox.mail.finish import finish
 from outbox.mail.template_files import load_template
 
 LEVEL_LABELS = {"district": "区级", "city": "市级", "province": "省级", "ministry": "部级"}
@@ -153,15 +151,14 @@ def compose_digest(
     html_part = msg.get_payload()[1]
     html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename="chart.png")
     subject = f"【申报受理汇总】{data.unit} {data.now.month}月{data.now.day}日（{data.scope}）"
-    set_header(msg, "From", address_header("From", [(from_name, from_addr)]))
-    set_header(msg, "To", address_header("To", [(to_name, to_addr)]))
-    set_header(msg, "Subject", text_header("Subject", subject))
-    set_header(msg, "Date", format_datetime(data.now if data.now.tzinfo else data.now.astimezone()))
-    set_header(msg, "Message-ID", make_msgid(idstring="digest", domain=domain))
-    set_header(msg, "Auto-Submitted", "auto-generated")  # RFC 3834 §5
-    set_header(msg, "X-Intake-Loop", loop_value)
-    set_header(msg, "Content-Language", "zh-CN")
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]
-    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+    return finish(
+        msg,
+        sender=(from_name, from_addr),
+        to=[(to_name, to_addr)],
+        subject=subject,
+        now=data.now,
+        message_id=make_msgid(idstring="digest", domain=domain),
+        auto="auto-generated",
+        loop_value=loop_value,
+        suppress_auto_replies=False,
+    )

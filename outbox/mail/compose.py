@@ -25,13 +25,11 @@ import re
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime
 
 from outbox.mail.context import ReplyContext
-from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.mail.finish import finish
+from outbox.mail.headers import param_header, set_header
 from outbox.mail.template_files import load_template
 from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
@@ -193,28 +191,31 @@ def _compose(
     subject = reply_subject(
         kind, project, tracking, original.subject if original else None, ctx.reply_prefix
     )
-    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
-    set_header(msg, "To", address_header("To", [("", to)]))
-    set_header(msg, "Subject", text_header("Subject", subject))
-    set_header(msg, "Date", format_datetime(aware(ctx.now)))
-    set_header(msg, "Message-ID", message_id or new_message_id(tracking, ctx.domain))
-    if original is not None and original.message_id:
-        refs = [r for r in original.references if r != original.message_id] + [original.message_id]
-        set_header(msg, "In-Reply-To", original.message_id)
-        set_header(msg, "References", " ".join(refs[-20:]))  # bounded: RFC 5322 allows trimming
-    set_header(msg, "Auto-Submitted", "auto-replied")  # RFC 3834 §5
-    set_header(msg, "X-Auto-Response-Suppress", "All")  # ask Exchange/Outlook for no OOF back
-    set_header(msg, "X-Intake-Tracking", tracking)
-    set_header(msg, "X-Intake-Verdict", "accepted" if kind == "receipt" else "defective")
-    set_header(msg, "X-Intake-Version", str(version))
-    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
-    set_header(msg, "Content-Language", "zh-CN")
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
-    # Re-read the wire form: the result behaves like any parsed message (decoded msg["Subject"],
-    # iter_attachments) and serialises back to exactly these 7-bit bytes.
-    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+    return finish(
+        msg,
+        sender=(ctx.from_name, ctx.from_addr),
+        to=[("", to)],
+        subject=subject,
+        now=ctx.now,
+        message_id=message_id or new_message_id(tracking, ctx.domain),
+        auto="auto-replied",
+        loop_value=ctx.loop_header_value,
+        **answering(original),
+        headers={
+            "X-Intake-Tracking": tracking,
+            "X-Intake-Verdict": "accepted" if kind == "receipt" else "defective",
+            "X-Intake-Version": str(version),
+        },
+    )
+
+
+def answering(original: MailFacts | None) -> dict:
+    """``in_reply_to`` and ``references`` (keyword arguments of ``finish``) for a reply to
+    ``original``: its Message-ID, after the references it carries (RFC 5322 §3.6.4)."""
+    if original is None or not original.message_id:
+        return {}
+    refs = [r for r in original.references if r != original.message_id] + [original.message_id]
+    return {"in_reply_to": original.message_id, "references": refs}
 
 
 def reply_values(

@@ -14,10 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime
 
 from outbox.mail.compose import (
     REPLY_PREFIXES,
@@ -32,7 +29,7 @@ from outbox.mail.compose import (
     section_numbers,
 )
 from outbox.mail.context import ReplyContext
-from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from outbox.mail.finish import finish
 from parsers.facts import DossierFacts, MailFacts
 from rules.catalog import RULES_BY_CODE
 from rules.finding import Finding
@@ -367,21 +364,16 @@ def _finish(
     msg = EmailMessage()
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(body_html, subtype="html", charset="utf-8")
-    set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
-    set_header(msg, "To", address_header("To", [("", to)]))
-    set_header(msg, "Subject", text_header("Subject", subject))
-    set_header(msg, "Date", format_datetime(now))
-    set_header(msg, "Message-ID", message_id)
-    if thread.in_reply_to:
-        set_header(msg, "In-Reply-To", thread.in_reply_to)
-        set_header(msg, "References", " ".join(thread.references[-20:] or (thread.in_reply_to,)))
-    set_header(msg, "Auto-Submitted", auto)  # RFC 3834 §5
-    set_header(msg, "X-Auto-Response-Suppress", "All")
-    for name, value in headers.items():
-        set_header(msg, name, value)
-    set_header(msg, "X-Intake-Loop", ctx.loop_header_value)
-    set_header(msg, "Content-Language", "zh-CN")
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]  # only the top level carries it (RFC 2045 §4)
-    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
+    return finish(
+        msg,
+        sender=(ctx.from_name, ctx.from_addr),
+        to=[("", to)],
+        subject=subject,
+        now=now,
+        message_id=message_id,
+        auto=auto,
+        loop_value=ctx.loop_header_value,
+        in_reply_to=thread.in_reply_to,
+        references=thread.references,
+        headers=headers,
+    )

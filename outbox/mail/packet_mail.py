@@ -10,14 +10,13 @@ carrying ``X-Intake-Packet-Receipt: <id>`` and our loop header.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes
-from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime
 
-from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.mail.finish import finish
+from outbox.mail.headers import param_header, set_header
 from outbox.mail.template_files import load_template
 
 HEADER_PACKET = "X-Intake-Packet"
@@ -72,11 +71,13 @@ def compose_part(
     msg.set_content(body, subtype="plain", charset="utf-8")
     _attach(msg, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode(), "application/json")
     _attach(msg, zip_name, zip_bytes, "application/zip")
-    _headers(msg, sender, to, part_subject(sender.unit, manifest.get("campaign", ""), pid, part, total),
-             now, part_message_id(pid, part, total, sender.domain))
-    set_header(msg, HEADER_PACKET, pid)
-    set_header(msg, HEADER_PART, f"{part}/{total}")
-    return _reparse(msg)
+    # A part is no automatic answer: no Auto-Submitted, no loop header (the level above takes it).
+    return finish(
+        msg, sender=(sender.from_name, sender.from_addr), to=[("", a) for a in to],
+        subject=part_subject(sender.unit, manifest.get("campaign", ""), pid, part, total), now=now,
+        message_id=part_message_id(pid, part, total, sender.domain), auto=None, loop_value=None,
+        headers={HEADER_PACKET: pid, HEADER_PART: f"{part}/{total}"},
+    )
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,8 @@ def compose_packet_receipt(
     )
     msg = EmailMessage()
     msg.set_content(body, subtype="plain", charset="utf-8")
-    _headers(msg, sender, [to], f"【推荐材料回执】{packet_id} {sender_unit}".strip(), now, None)
-    _auto(msg, sender, packet_id, in_reply_to)
-    return _reparse(msg)
+    return _answer(msg, sender, to, f"【推荐材料回执】{packet_id} {sender_unit}".strip(), now, packet_id,
+                   in_reply_to)
 
 
 def compose_packet_refusal(
@@ -136,31 +136,18 @@ def compose_packet_refusal(
     )
     msg = EmailMessage()
     msg.set_content(body, subtype="plain", charset="utf-8")
-    _headers(msg, sender, [to], f"【推荐材料未受理】{packet_id}".strip(), now, None)
-    _auto(msg, sender, packet_id, in_reply_to)
-    return _reparse(msg)
+    return _answer(msg, sender, to, f"【推荐材料未受理】{packet_id}".strip(), now, packet_id, in_reply_to)
 
 
-def _headers(msg: EmailMessage, s: Sender, to: list[str], subject: str, now: datetime,
-             message_id: str | None) -> None:
-    import secrets
-
-    set_header(msg, "From", address_header("From", [(s.from_name, s.from_addr)]))
-    set_header(msg, "To", address_header("To", [("", a) for a in to]))
-    set_header(msg, "Subject", text_header("Subject", subject))
-    set_header(msg, "Date", format_datetime(now if now.tzinfo else now.astimezone()))
-    set_header(msg, "Message-ID", message_id or f"<packet.{secrets.token_hex(8)}@{s.domain}>")
-    set_header(msg, "Content-Language", "zh-CN")
-
-
-def _auto(msg: EmailMessage, s: Sender, packet_id: str, in_reply_to: str | None) -> None:
-    if in_reply_to:
-        set_header(msg, "In-Reply-To", in_reply_to)
-        set_header(msg, "References", in_reply_to)
-    set_header(msg, "Auto-Submitted", "auto-replied")  # RFC 3834 §5
-    set_header(msg, "X-Auto-Response-Suppress", "All")
-    set_header(msg, HEADER_RECEIPT, packet_id or "unknown")
-    set_header(msg, "X-Intake-Loop", s.loop_value)
+def _answer(msg: EmailMessage, s: Sender, to: str, subject: str, now: datetime, packet_id: str,
+            in_reply_to: str | None) -> EmailMessage:
+    """A receipt or refusal: an automatic answer (RFC 3834) naming the packet."""
+    return finish(
+        msg, sender=(s.from_name, s.from_addr), to=[("", to)], subject=subject, now=now,
+        message_id=f"<packet.{secrets.token_hex(8)}@{s.domain}>", auto="auto-replied",
+        loop_value=s.loop_value, in_reply_to=in_reply_to,
+        headers={HEADER_RECEIPT: packet_id or "unknown"},
+    )
 
 
 def _attach(msg: EmailMessage, name: str, data: bytes, mime: str) -> None:
@@ -170,13 +157,6 @@ def _attach(msg: EmailMessage, name: str, data: bytes, mime: str) -> None:
     set_header(part, "Content-Type", param_header("Content-Type", mime, [("name", name)]))
     set_header(part, "Content-Disposition",
                param_header("Content-Disposition", "attachment", [("filename", name)]))
-
-
-def _reparse(msg: EmailMessage) -> EmailMessage:
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]
-    return message_from_bytes(to_bytes(msg), policy=email_policy.default)  # type: ignore[return-value]
 
 
 def _date(now: datetime) -> str:

@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 
 from imap_tools import BaseMailBox
@@ -38,6 +36,7 @@ from bot.sources.imap.connect import (
     open_mailbox,
 )
 from bot.store.ledger import Ledger
+from parsers.message_id import message_id_of
 
 log = logging.getLogger("intake.imap")
 
@@ -242,7 +241,7 @@ class ImapWatcher:
         raw, received_at, size = fetched
         crashpoint("after_fetch")
         sha = hashlib.sha256(raw).hexdigest()
-        message_id = _message_id(raw)
+        message_id = message_id_of(raw)
         if self.ledger.is_known_message(sha, message_id):
             # A renumbered folder (new UIDVALIDITY) or a copy of mail already taken: never twice.
             log.info(
@@ -409,18 +408,6 @@ class ImapWatcher:
             if self._mailbox is mailbox:
                 # DONE, then the tagged OK; a dead peer makes this time out after timeout_s.
                 mailbox.idle.stop()
-
-
-def _message_id(raw: bytes) -> str | None:
-    """The Message-ID header (stripped), or None; only the header block is parsed."""
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[: end + 2]
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
-    if value is None:
-        return None
-    return str(value).strip() or None
 
 
 def _internaldate(header: bytes) -> datetime | None:
