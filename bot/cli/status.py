@@ -11,7 +11,6 @@ from bot.config.model import Settings
 from bot.store.database import Store
 from outbox.delivery import queue
 
-VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
 STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
 
 

@@ -20,10 +20,12 @@ from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
 from bot.store import digests
 from bot.store.database import Store
+from bot.store.decisions import ACTION_LABELS, Decision, recent_decisions
 from outbox.delivery import queue as outgoing
 from outbox.documents.digest import compose_digest, render
 from outbox.documents.digest_data import CategoryCounts, DigestData
 from rules.campaign import Campaign, CampaignError
+from rules.verdict import verdict_label
 
 log = logging.getLogger("intake.digest")
 
@@ -85,10 +87,10 @@ def gather(
         data.snapshot[d.tracking] = v["verdict"]
         old = before.get(d.tracking)
         if since is not None and old is None:
-            data.changes.append(f"新收到：[{d.tracking}] {d.project_name or ''}（{_verdict_cn(v['verdict'])}）")
+            data.changes.append(f"新收到：[{d.tracking}] {d.project_name or ''}（{verdict_label(v['verdict'])}）")
         elif old is not None and old != v["verdict"]:
             data.changes.append(
-                f"结论变化：[{d.tracking}] {d.project_name or ''} {_verdict_cn(old)} → {_verdict_cn(v['verdict'])}")
+                f"结论变化：[{d.tracking}] {d.project_name or ''} {verdict_label(old)} → {verdict_label(v['verdict'])}")
     if since is None:
         data.changes.append("这是第一份汇总，以下为全部情况。")
     quota = campaign.quotas.get(settings.office.unit_kind) if settings.office.unit_kind else None
@@ -105,15 +107,7 @@ def gather(
 
 
 def _decisions(store: Store, since: datetime | None) -> list[str]:
-    """Officers' decisions since the last digest, when ``bot.store.decisions`` is installed."""
-    try:
-        from bot.store.decisions import recent_decisions  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bot.store.decisions",):
-            raise
-        return []
-    except ImportError:
-        return []
+    """Officers' decisions since the last digest, one line each."""
     try:
         items = recent_decisions(store, since or datetime.fromtimestamp(0, UTC))
     except Exception:  # another module's failure must not stop the digest
@@ -122,18 +116,12 @@ def _decisions(store: Store, since: datetime | None) -> list[str]:
     return [_decision_text(i) for i in items]
 
 
-def _decision_text(d) -> str:
-    """One decision as a line: ``11月29日 张三 waive [tracking] CODE：reason``."""
-    at = getattr(d, "at", None)
-    when = f"{at.month}月{at.day}日 {at:%H:%M} " if isinstance(at, datetime) else ""
-    action = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}.get(
-        getattr(d, "action", ""), getattr(d, "action", ""))
-    code = f" {d.code}" if getattr(d, "code", None) else ""
-    return f"{when}{getattr(d, 'officer', '')} {action} [{getattr(d, 'tracking', '')}]{code}：{getattr(d, 'reason', '')}"
-
-
-def _verdict_cn(v: str) -> str:
-    return {"accepted": "受理", "defective": "需补正"}.get(v, v)
+def _decision_text(d: Decision) -> str:
+    """One decision as a line: ``11月29日 09:30 张三 豁免 [tracking] CODE：reason``."""
+    when = f"{d.at.month}月{d.at.day}日 {d.at:%H:%M} "
+    action = ACTION_LABELS.get(d.action, d.action)
+    code = f" {d.code}" if d.code else ""
+    return f"{when}{d.officer} {action} [{d.tracking}]{code}：{d.reason}"
 
 
 def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:

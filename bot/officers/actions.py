@@ -38,10 +38,10 @@ from outbox.mail.decision_mail import (
 from parsers.facts import DossierFacts
 from rules.catalog import RULES_BY_CODE
 from rules.finding import Finding
+from rules.verdict import verdict_label
 
 log = logging.getLogger("intake.officers")
 
-VERDICT_ZH = {"accepted": "受理", "defective": "需补正"}
 
 
 @dataclass
@@ -133,7 +133,7 @@ class OfficerDesk:
             v = self._verdict(tracking)
             return ActionOutcome(
                 True,
-                f"已恢复 {tracking}，当前结论：{VERDICT_ZH.get(v, v)}；" + _told(notice, via),
+                f"已恢复 {tracking}，当前结论：{verdict_label(v)}；" + _told(notice, via),
                 tracking, v, d, notice,
             )  # fmt: skip
         raise DecisionError("unknown_verb", f"不认识的指令：{command.verb}")
@@ -181,7 +181,7 @@ class OfficerDesk:
         notice = None
         if was_error and not is_rejected(self.store, tracking):
             notice = self._notify(dossier, d, now, before=before)
-        change = f"结论：{VERDICT_ZH.get(dossier.verdict, dossier.verdict)} → {VERDICT_ZH.get(after, after)}"
+        change = f"结论：{verdict_label(dossier.verdict)} → {verdict_label(after)}"
         return ActionOutcome(
             True, f"{head}；{change}；" + _told(notice, via), tracking, after, d, notice
         )

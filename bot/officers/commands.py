@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from outbox.mail.threads import has_reply_prefix
 from outbox.mail.tracking import is_valid_tracking
 
 Verb = Literal["waive", "reject", "restore", "note", "show"]
@@ -58,7 +59,6 @@ _REASON_PREFIX = re.compile(r"^(?:原因|理由|说明|reason|because)\s*[:：]?
 _SEPARATORS = " \t\u3000,，;；:："
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―－﹣−"})
 _BRACKETS = "[]【】()（）<>《》「」"
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
 _QUOTE_START = re.compile(
     r"^\s*(?:>|-{2,}\s*(?:原始邮件|Original Message|回复的原邮件|转发邮件|Forwarded message)"
     r"|-{5,}|_{5,}|(?:发件人|From|Sent|发送时间)\s*[:：]|On .+wrote:\s*$|在.+写道[:：]\s*$)",
@@ -160,7 +160,7 @@ def command_lines(subject: str | None, body: str | None) -> list[str]:
     subj = (subject or "").strip()
     # A subject with a reply prefix answers an earlier mail (a digest, our confirmation, whose
     # subject repeats the command): it is never a command itself, so nothing runs twice.
-    if subj and not _REPLY_PREFIX.match(subj):
+    if subj and not has_reply_prefix(subj):
         lines.append(subj)
     for raw in (body or "").splitlines()[:MAX_BODY_LINES]:
         if _QUOTE_START.match(raw):

@@ -1,6 +1,6 @@
 """Officers' commands by mail: an interceptor that takes command mails from ``[office] officers``.
 
-The daemon calls :func:`make_interceptor` (``bot.daemon.HOOK_MODULES``); the pipeline tries the
+The daemon registers :func:`make_interceptor` (``Intake.__init__``); the pipeline tries the
 interceptor before an input becomes dossiers. A mail is a command mail when its From address is
 a configured officer's, it is no automatic message (RFC 3834, loop defence), and its subject or
 first body lines hold at least one command (``bot/officers/commands.py``). Anything else, above

@@ -29,6 +29,7 @@ log = logging.getLogger("intake.decisions")
 
 Action = Literal["waive", "reject", "restore", "note"]
 ACTIONS: tuple[str, ...] = ("waive", "reject", "restore", "note")
+ACTION_LABELS: dict[str, str] = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}
 
 
 @dataclass(frozen=True)

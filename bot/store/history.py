@@ -16,12 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.store.database import Store
-from bot.store.decisions import Decision, decisions_for
+from bot.store.decisions import ACTION_LABELS, Decision, decisions_for
 from outbox.delivery import queue as outgoing
+from rules.verdict import verdict_label
 
-VERDICT_ZH = {"accepted": "受理", "defective": "需补正"}
 STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
-ACTION_ZH = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}
 REPLY_KIND_ZH = {
     "receipt": "回执",
     "defect_notice": "补正通知",
@@ -188,13 +187,13 @@ def history_text(h: History) -> str:
         f"项目名称：{h.project_name or '-'}",
         f"申报单位：{h.applicant or '-'}（统一社会信用代码 {h.uscc or '-'}）",
         f"类别/方向：{h.category or '-'} / {h.direction or '-'}",
-        f"当前结论：{VERDICT_ZH.get(h.verdict, h.verdict)}；状态：{STATE_ZH.get(h.state, h.state)}",
+        f"当前结论：{verdict_label(h.verdict)}；状态：{STATE_ZH.get(h.state, h.state)}",
         "",
     ]
     for v in h.versions:
         lines.append(
             f"第 {v.version} 版（{v.created_at}，来自输入 {v.input_id} {v.input_name}）："
-            f"{VERDICT_ZH.get(v.verdict, v.verdict)}"
+            f"{verdict_label(v.verdict)}"
         )
         for f in v.files:
             lines.append(
@@ -216,7 +215,7 @@ def history_text(h: History) -> str:
         )
     lines.append("经办决定：" if h.decisions else "经办决定：无")
     for d in h.decisions:
-        what = ACTION_ZH.get(d.action, d.action) + (f" {d.code}" if d.code else "")
+        what = ACTION_LABELS.get(d.action, d.action) + (f" {d.code}" if d.code else "")
         lines.append(
             f"  - {d.at.isoformat(timespec='seconds')} {d.officer}（{d.via}）{what}"
             + (f"：{d.reason}" if d.reason else "")

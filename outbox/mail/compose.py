@@ -21,7 +21,6 @@ attachment names with an RFC 2047 ``name=`` fallback, lines ≤ 78).
 from __future__ import annotations
 
 import html
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -36,7 +35,6 @@ from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
 
-REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
 ROLE_LABELS = {
     "application_form": "申报书",
     "scanned_copy": "全套扫描件",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from outbox.mail.compose import (
-    REPLY_PREFIXES,
     aware,
     finding_row,
     items_html,
@@ -30,6 +29,7 @@ from outbox.mail.compose import (
 )
 from outbox.mail.context import ReplyContext
 from outbox.mail.finish import finish
+from outbox.mail.threads import has_reply_prefix
 from parsers.facts import DossierFacts, MailFacts
 from rules.catalog import RULES_BY_CODE
 from rules.finding import Finding
@@ -287,7 +287,7 @@ def compose_officer_reply(
     )
     orig = " ".join((original.subject if original else "").split())
     if orig:
-        subject = orig if REPLY_PREFIXES.match(orig) else f"{ctx.reply_prefix}{orig}"
+        subject = orig if has_reply_prefix(orig) else f"{ctx.reply_prefix}{orig}"
     else:
         subject = "【指令处理结果】"
     thread = Threading()
