@@ -65,6 +65,39 @@ def test_config_check_command(tmp_path):
     assert res.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ('[digest]\ntimes = ["08:30", "25:00"]\n', "digest.times", "25:00"),
+        ('[digest]\ntimes = ["8.30"]\n', "digest.times", "HH:MM"),
+        ('[imap]\npost_action = "flagged"\n', "imap.post_action", "move:<folder>"),
+        ('[imap]\npost_action = "move:"\n', "imap.post_action", "move:<folder>"),
+        ('[office]\nunit_kind = "provincal_miit"\n', "office.unit_kind", "provincial_miit"),
+        ('[outbox]\ntransport = "mailgun"\n', "outbox.transport", "file"),
+        ('[smtp]\nsecurity = "tls"\n', "smtp.security", "starttls"),
+    ],
+)
+def test_config_check_rejects_values_that_would_fail_later(tmp_path, toml, key, words):
+    """A time out of range, an unknown post-action, a misspelt unit kind (silently "no quota"
+    before): rejected when loaded, so ``intake config check`` says so, naming the key."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml, encoding="utf-8")
+    res = CliRunner().invoke(app, ["config", "check", str(cfg)])
+    assert res.exit_code == 1, res.output
+    assert f"{key}:" in res.stderr and words in res.stderr, res.stderr
+    with pytest.raises(ConfigError):
+        load_settings(cfg)
+
+
+def test_good_values_load_normalised(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[digest]\ntimes = ["8:05", "23:59"]\n[imap]\npost_action = "move:已处理"\n'
+                   '[office]\nunit_kind = "provincial_miit"\n', encoding="utf-8")
+    s = load_settings(cfg)
+    assert s.digest.times == ["08:05", "23:59"]
+    assert (s.imap.post_action, s.office.unit_kind) == ("move:已处理", "provincial_miit")
+
+
 def test_config_check_warns_about_settings_that_cannot_work(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(

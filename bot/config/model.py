@@ -9,12 +9,21 @@ Relative paths are taken relative to the current directory.
 from __future__ import annotations
 
 import contextvars
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +32,16 @@ from pydantic_settings import (
 )
 
 Level = Literal["district", "city", "province", "ministry"]
+# What the IMAP watcher does to a message once archived (bot/sources/imap/actions.py).
+POST_ACTION = re.compile(r"^\s*(?:seen|(?:move|keyword):\s*\S.*)\s*$", re.I)
+
+
+def parse_hhmm(text: str) -> tuple[int, int]:
+    """``"08:30"`` → ``(8, 30)``; ValueError unless hours 0–23 and minutes 0–59."""
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"{text!r} is not a time HH:MM (00:00 to 23:59)")
+    return int(m.group(1)), int(m.group(2))
 Security = Literal["ssl", "starttls", "plain"]
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_path", default=None)
@@ -87,6 +106,11 @@ class DigestSettings(_Section):
     times: list[str] = Field(default_factory=lambda: ["08:30"])  # HH:MM, the campaign's time zone
     on_deadline_day: bool = True  # one more digest on the level's deadline day, at 17:00
 
+    @field_validator("times")
+    @classmethod
+    def _valid_times(cls, v: list[str]) -> list[str]:
+        return [f"{h:02d}:{m:02d}" for h, m in (parse_hhmm(t) for t in v)]
+
 
 class PacketSettings(_Section):
     """The consolidated packet for the next level."""
@@ -141,6 +165,13 @@ class ImapSettings(_Section):
     ca_file: Path | None = None  # PEM file of a private CA to trust (None: the system's CAs)
     backoff_min_s: float = Field(1.0, gt=0)  # first reconnect delay; doubles up to backoff_max_s
     backoff_max_s: float = Field(300.0, gt=0)
+
+    @field_validator("post_action")
+    @classmethod
+    def _valid_post_action(cls, v: str) -> str:
+        if not POST_ACTION.match(v):
+            raise ValueError("must be 'seen', 'move:<folder>' or 'keyword:<keyword>'")
+        return v
 
 
 class MaildirSettings(_Section):
@@ -207,6 +238,26 @@ class Settings(BaseSettings):
     packet: PacketSettings = Field(default_factory=PacketSettings)
     log_format: Literal["text", "json"] = "text"
 
+    @model_validator(mode="after")
+    def _unit_kind_in_profile(self) -> Settings:
+        """``[office] unit_kind`` must name a quota of the campaign profile: a misspelt one would
+        silently mean "no quota". (A profile that does not load is ``intake config check``'s
+        warning, and the daemon's error, not this one's.)"""
+        kind = self.office.unit_kind
+        if not kind:
+            return self
+        from rules.campaign import CampaignError, load_campaign
+
+        try:
+            campaign = load_campaign(self.campaign.profile)
+        except CampaignError:
+            return self
+        if kind not in campaign.quotas:
+            known = ", ".join(sorted(campaign.quotas)) or "none"
+            raise ValueError(f"office.unit_kind: {kind!r} is no quota of the campaign profile "
+                             f"(known: {known}; \"\" for no quota)")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -261,6 +312,8 @@ def describe_errors(exc: ValidationError) -> list[str]:
             out.append(f"{key}: unknown key (check its spelling against config.example.toml)")
         elif err["type"] == "missing":
             out.append(f"{key}: required but missing")
+        elif not err["loc"]:  # a check across sections: its message names the key
+            out.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             out.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
     return out

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
+from bot.config.model import parse_hhmm
 from rules.campaign import CampaignError
 
 log = logging.getLogger("intake.scheduler")
@@ -67,12 +68,9 @@ def build_scheduler(intake) -> BackgroundScheduler:
 
 def _hhmm(text: str) -> tuple[int, int]:
     try:
-        hour, minute = (int(x) for x in text.strip().split(":"))
-    except ValueError:
-        raise ValueError(f"[digest] times: {text!r} is not HH:MM") from None
-    if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise ValueError(f"[digest] times: {text!r} is not HH:MM")
-    return hour, minute
+        return parse_hhmm(text)  # checked when the settings were loaded, too
+    except ValueError as exc:
+        raise ValueError(f"[digest] times: {exc}") from None
 
 
 def start_scheduler(intake, stop: threading.Event) -> BackgroundScheduler:
