@@ -215,7 +215,10 @@ class Intake:
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
-            self.pipeline.process_pending(stop)
+            try:
+                self.pipeline.process_pending(stop)
+            except Exception:  # each input records its own failure; this is anything else
+                log.exception("processing pass failed; the next pass tries again")
             try:
                 self.deliver()
             except Exception:  # a transport failure is retried on the next pass

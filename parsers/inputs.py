@@ -15,6 +15,7 @@ from pathlib import Path
 from parsers.archives import extract_archive, is_archive_path
 from parsers.assemble import assemble_dossier
 from parsers.classify import detect_kind
+from parsers.errors import ParseError
 from parsers.facts import Attachment, DossierFacts, IntakeProblem, MailFacts, Material
 from parsers.junk import is_junk_name
 from parsers.materials import ParseOptions, read_material
@@ -28,7 +29,7 @@ log = logging.getLogger("intake.parsers")
 ARCHIVE_KINDS = frozenset({"zip", "7z", "rar"})
 
 
-class InputError(Exception):
+class InputError(ParseError):
     """The input cannot be opened at all (missing path, permission denied)."""
 
 

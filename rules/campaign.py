@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rules.errors import RulesError
 from rules.names import normalise_name
 
 SHIPPED_PROFILE = "iip-2023.toml"
@@ -25,7 +26,7 @@ TABLE_COLUMN_LABELS: dict[str, str] = {
 }
 
 
-class CampaignError(Exception):
+class CampaignError(RulesError):
     """A campaign profile that cannot be read or does not validate (message says which file)."""
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rules.errors import RulesError
 from rules.names import normalise_name
 from rules.uscc import clean_uscc
 
@@ -23,7 +24,7 @@ _HEADERS = {
 }
 
 
-class WinnersError(Exception):
+class WinnersError(RulesError):
     """The winners list cannot be read (missing file, no usable header)."""
 
 

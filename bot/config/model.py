@@ -31,6 +31,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.errors import IntakeError
+
 Level = Literal["district", "city", "province", "ministry"]
 # What the IMAP watcher does to a message once archived (bot/sources/imap/actions.py).
 POST_ACTION = re.compile(r"^\s*(?:seen|(?:move|keyword):\s*\S.*)\s*$", re.I)
@@ -274,7 +276,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class ConfigError(Exception):
+class ConfigError(IntakeError):
     """The configuration cannot be used; ``problems`` lists each bad key in plain words."""
 
     def __init__(self, path: Path | None, problems: list[str]):

@@ -22,6 +22,7 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
+from bot.errors import IntakeError
 from bot.processing.oversize import answer_oversize, is_oversize
 from bot.processing.replies import ReplyBuilder
 from bot.processing.threading_rules import merge_versions, thread_key
@@ -294,21 +295,37 @@ class Pipeline:
         """Judge every current dossier again, so cross-dossier findings stay true for all of them.
 
         Replies already sent are not re-sent; the digest and the packet read these fresh results.
+        A rule that raises on one stored dossier does not stop the others: that dossier keeps
+        its stored findings and verdict, and the error is logged with its tracking number.
         """
         current = [(d, v) for d, v in self.store.current_versions() if d.state == "open"]
         if not current:
             return
         facts = [self._facts_of(v["facts"]) for _, v in current]
         self._decoded = {v["facts"]: f for (_, v), f in zip(current, facts, strict=True)}
-        evaluation = evaluate(facts, self.campaign, level=self.settings.office.level, now=self.now())
+        level, now = self.settings.office.level, self.now()
+        try:
+            per_dossier = evaluate(facts, self.campaign, level=level, now=now).per_dossier
+        except Exception:  # noqa: BLE001 - find the dossier it fails on; judge the rest alone
+            per_dossier = []
+            for i, (d, v) in enumerate(current):
+                try:
+                    per_dossier.append(evaluate(facts, self.campaign, level=level, now=now,
+                                                targets=[i]).per_dossier[i])
+                except Exception:  # noqa: BLE001 - recorded in the log, verdict kept as stored
+                    log.exception("judging %s (input %s) again failed; its stored verdict stays",
+                                  d.tracking, v["input_id"])
+                    per_dossier.append(None)
         waived = waived_codes(self.store)
-        for (d, v), findings in zip(current, evaluation.per_dossier, strict=True):
+        for (d, v), findings in zip(current, per_dossier, strict=True):
+            if findings is None:
+                continue
             findings = without_waived(findings, waived.get(d.tracking, set()))
             new_v = verdict(findings)
             self.store.rejudge(d.id, v["id"], findings, new_v)
 
 
-class DeskProblem(Exception):
+class DeskProblem(IntakeError):
     """This machine, not the applicant, prevents judging the input (e.g. ffprobe is missing)."""
 
 

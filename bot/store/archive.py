@@ -12,10 +12,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from bot.errors import IntakeError
+
 CHUNK = 1024 * 1024  # bytes read per step when streaming a file
 
 
-class ArchiveError(Exception):
+class ArchiveError(IntakeError):
     """The archive could not store an input (disk full, permissions); nothing was acknowledged."""
 
 

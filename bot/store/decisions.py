@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from bot.errors import IntakeError
 from bot.store.database import Store
 from rules.catalog import CODES
 
@@ -46,7 +47,7 @@ class Decision:
     via: str  # cli | mail
 
 
-class DecisionError(Exception):
+class DecisionError(IntakeError):
     """A decision that cannot be taken; ``kind`` is a stable slug, the message is Chinese.
 
     Kinds: ``unknown_tracking``, ``unknown_code``, ``reason_required``, ``already_waived``,

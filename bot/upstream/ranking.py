@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.errors import IntakeError
 from bot.store import ranking as ranking_table
 from parsers.facts import DossierFacts
 from rules.names import normalise_name
@@ -37,7 +38,7 @@ class Ranked:
     arrived: datetime
 
 
-class RankingError(Exception):
+class RankingError(IntakeError):
     """An officer's ranking names unknown dossiers or cannot be read (message says which)."""
 
 

@@ -14,12 +14,14 @@ from typing import Literal
 
 import aiosmtplib
 
+from outbox.errors import OutboxError
+
 log = logging.getLogger("intake.smtp")
 
 Security = Literal["ssl", "starttls", "plain"]
 
 
-class DeliveryFailure(Exception):
+class DeliveryFailure(OutboxError):
     """A message was not accepted; ``code`` is the SMTP reply code (0 without one)."""
 
     def __init__(self, message: str, code: int = 0) -> None:

@@ -35,6 +35,7 @@ from typing import BinaryIO
 from outbox.documents.packet_plan import PacketPlan
 from outbox.documents.recommendation_report import write_report
 from outbox.documents.summary_table import write_summary_table
+from outbox.errors import OutboxError
 
 log = logging.getLogger("intake.packet")
 
@@ -52,7 +53,7 @@ _SUFFIXES = ("股份有限公司", "有限责任公司", "集团有限公司", "
 _PLACE = re.compile(r"^(.{2,3}?(省|自治区|市))")
 
 
-class PacketError(Exception):
+class PacketError(OutboxError):
     """A packet cannot be built or put back together (message names the file)."""
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from imap_tools import BaseMailBox
 from imap_tools.utils import encode_folder
 
+from bot.errors import IntakeError
 from bot.sources.imap.connect import has_capability
 
 log = logging.getLogger("intake.imap")
@@ -24,7 +25,7 @@ log = logging.getLogger("intake.imap")
 _ATOM = re.compile(r"^[!#$&'+,\-./0-9:;<=>?@A-Z\[^_`a-z|}~]+$")
 
 
-class PostActionError(Exception):
+class PostActionError(IntakeError):
     """The server refused the post-action (the message stays archived; the action is retried)."""
 
 

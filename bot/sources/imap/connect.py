@@ -15,6 +15,8 @@ from pathlib import Path
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError, MailboxLoginError
 
+from bot.errors import IntakeError
+
 log = logging.getLogger("intake.imap")
 
 # imaplib refuses commands it does not know in a given state; ID (RFC 2971) is valid in all.
@@ -27,7 +29,7 @@ CLIENT_ID = {"name": "dossier-intake", "version": "0.1.0", "vendor": "dossier-in
 SECURITY_MODES = ("ssl", "starttls", "plain")
 
 
-class ImapError(Exception):
+class ImapError(IntakeError):
     """Any failure talking to the IMAP server."""
 
 
