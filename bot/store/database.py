@@ -209,8 +209,13 @@ class Store:
         uidvalidity: int,
         uid: int,
         received_at: datetime | None,
+        declared_size: int | None = None,
     ) -> str:
-        """Archive a raw message (fsync) and record it; idempotent per (account, folder, UIDVALIDITY, UID)."""
+        """Archive a raw message (fsync) and record it; idempotent per (account, folder, UIDVALIDITY, UID).
+
+        ``declared_size`` (bytes): ``raw`` is the header block only (the body was left on the
+        server because the message is above the size limit); the input records the declared size.
+        """
         row = self.conn.execute(
             "SELECT id FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
             (account, folder, uidvalidity, uid),
@@ -218,6 +223,8 @@ class Store:
         if row:
             return str(row["id"])
         sha, size = self.archive.put_bytes(raw)
+        if declared_size is not None:
+            size = max(size, declared_size)
         message_id = _message_id_of(raw)
         with self.transaction():
             existing = self.conn.execute(
