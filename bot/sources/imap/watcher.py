@@ -102,6 +102,7 @@ class ImapWatcher:
         # (folder, UIDVALIDITY, UID) found to be copies of archived mail; not fetched again.
         self._copies: set[tuple[str, int, int]] = set()
         self.connects = 0  # how many sessions were opened (for logs and tests)
+        self.last_sync_at: float | None = None  # POSIX time of the last sync that went through
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -153,6 +154,7 @@ class ImapWatcher:
         except TRANSIENT as e:
             self._drop()
             raise ImapConnectionLost(f"[{self.account.name}] connection lost: {e}") from e
+        self.last_sync_at = time.time()
         return taken
 
     def _select(self, mailbox: BaseMailBox, folder: str) -> int | None:
