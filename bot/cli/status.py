@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from bot.config.model import Settings
+from bot.health.report import health_data
 from bot.store.database import Store
 from outbox.delivery import queue
 
@@ -19,7 +20,8 @@ def _open(settings: Settings) -> Store:
 
 
 def status_data(settings: Settings) -> dict[str, Any]:
-    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue."""
+    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue, and
+    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``)."""
     store = _open(settings)
     try:
         dossiers = []
@@ -38,7 +40,8 @@ def status_data(settings: Settings) -> dict[str, Any]:
                 quarantined.append({"id": row.id, "name": row.name,
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = queue.counts_by_status(store.conn)
-        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing}
+        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing,
+                "health": health_data(store, settings)}
     finally:
         store.close()
 

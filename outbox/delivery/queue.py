@@ -293,3 +293,9 @@ def next_due_at(conn: sqlite3.Connection) -> float | None:
 def counts_by_status(conn: sqlite3.Connection) -> dict[str, int]:
     """``{status: number of messages}`` over the whole queue."""
     return {r[0]: int(r[1]) for r in conn.execute("SELECT status, COUNT(*) FROM outgoing GROUP BY status")}
+
+
+def oldest_pending_at(conn: sqlite3.Connection) -> float | None:
+    """POSIX time at which the oldest reply still pending was queued, or None when none waits."""
+    row = conn.execute("SELECT MIN(created_at) FROM outgoing WHERE status='pending'").fetchone()
+    return None if row is None or row[0] is None else float(row[0])
