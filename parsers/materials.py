@@ -25,6 +25,7 @@ class ParseOptions:
     """Limits and tools for the parsers (from ``[parsing]`` in the config)."""
 
     ffprobe: str | None = None  # path to ffprobe; None: found on PATH or from the ffmpeg extra
+    ffprobe_bundled: bool = True  # False: PATH only, never the ffmpeg extra's binary
     probe_timeout_s: float = 60.0
     convert_timeout_s: float = 90.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
@@ -101,7 +102,8 @@ def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None
     elif material.role == "scanned_copy":
         facts = material.scan = read_scan(path)
     elif material.role == "video":
-        facts = material.video = probe_video(path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe)
+        facts = material.video = probe_video(path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe,
+                                             bundled=opts.ffprobe_bundled)
     elif material.role == "summary_table":
         facts = material.table = read_table(path, kind=material.kind)
     if facts is not None and not facts.readable:

@@ -51,7 +51,9 @@ class _PacketScan:
         return max(0.0, self.end_s - min(self.start_s, self.end_s))
 
 
-def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None) -> VideoFacts:
+def probe_video(
+    path: Path, *, timeout_s: float = 60, ffprobe: str | None = None, bundled: bool = True
+) -> VideoFacts:
     """Facts about the video at ``path``; never raises on bad input.
 
     ``duration_s`` is the picture track's duration in seconds: the video stream's declared
@@ -67,7 +69,7 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     ``probe_failed``; ``no_duration``. ffprobe runs with ``-protocol_whitelist file`` so a
     crafted file cannot make it open URLs.
     """
-    tool = locate_ffprobe(ffprobe)
+    tool = locate_ffprobe(ffprobe, bundled=bundled)
     if tool is None:
         return VideoFacts(
             readable=False,

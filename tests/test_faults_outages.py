@@ -137,7 +137,8 @@ def test_ffprobe_missing_quarantines_with_the_fix_and_reprocess_answers(
     empty = tmp_path / "bin"
     empty.mkdir()
     daemon = DaemonHarness(tmp_path / "d", smtp_port=smtp_server.port)
-    daemon.start(env={"PATH": str(empty)})
+    # PATH without ffprobe, and not the ffmpeg extra's binary either (make demo installs it).
+    daemon.start(env={"PATH": str(empty), "INTAKE_PARSING__FFPROBE_BUNDLED": "false"})
     try:
         sender = _drop_mail(daemon, files)
         wait_for(lambda: daemon.count("SELECT COUNT(*) FROM inputs WHERE state='quarantined'") == 1,

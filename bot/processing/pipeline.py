@@ -65,6 +65,7 @@ def parse_options(settings: Settings) -> ParseOptions:
     p = settings.parsing
     return ParseOptions(
         ffprobe=p.ffprobe,
+        ffprobe_bundled=p.ffprobe_bundled,
         probe_timeout_s=p.probe_timeout_s,
         convert_timeout_s=p.convert_timeout_s,
         archive_limits=ArchiveLimits(
