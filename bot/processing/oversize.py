@@ -24,7 +24,7 @@ from parsers.mime import parse_message
 
 log = logging.getLogger("intake.oversize")
 
-from outbox.mail.template_files import TEMPLATES  # noqa: E402
+from outbox.mail.template_files import TEMPLATES, subject  # noqa: E402
 
 HEAD_BYTES = 256 * 1024  # the header block is read from at most this many first bytes
 
@@ -96,7 +96,7 @@ def compose_oversize(
         msg,
         sender=(ctx.from_name, ctx.from_addr),
         to=[("", to)],
-        subject=f"{ctx.reply_prefix}{mail.subject or ''}【邮件过大，未受理】".strip(),
+        subject=subject("oversize", prefix=ctx.reply_prefix, subject=mail.subject or "").strip(),
         now=now,
         message_id=new_message_id("oversize", ctx.domain),
         auto="auto-replied",

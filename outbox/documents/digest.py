@@ -18,7 +18,7 @@ from pathlib import Path
 
 from outbox.documents.digest_data import DigestData
 from outbox.mail.finish import finish
-from outbox.mail.template_files import load_template
+from outbox.mail.template_files import load_template, subject
 
 LEVEL_LABELS = {"district": "区级", "city": "市级", "province": "省级", "ministry": "部级"}
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
@@ -150,12 +150,12 @@ def compose_digest(
     msg.add_alternative(page, subtype="html", charset="utf-8")
     html_part = msg.get_payload()[1]
     html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename="chart.png")
-    subject = f"【申报受理汇总】{data.unit} {data.now.month}月{data.now.day}日（{data.scope}）"
+    title = subject("digest", unit=data.unit, month=data.now.month, day=data.now.day, scope=data.scope)
     return finish(
         msg,
         sender=(from_name, from_addr),
         to=[(to_name, to_addr)],
-        subject=subject,
+        subject=title,
         now=data.now,
         message_id=make_msgid(idstring="digest", domain=domain),
         auto="auto-generated",

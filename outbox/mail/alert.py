@@ -6,9 +6,8 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 
-from outbox.mail.headers import address_header, set_header, text_header
+from outbox.mail.finish import finish
 
 
 def compose_alert(
@@ -28,13 +27,7 @@ def compose_alert(
     auto-responder answers it and we never take it as a submission.
     """
     msg = EmailMessage()
-    set_header(msg, "From", address_header("From", [(from_name, from_addr)]))
-    set_header(msg, "To", address_header("To", list(to)))
-    set_header(msg, "Subject", text_header("Subject", subject))
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<alert.{secrets.token_hex(8)}@{domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Intake-Loop"] = loop_value
     msg.set_content(text, charset="utf-8", cte="base64")
-    return msg
+    return finish(msg, sender=(from_name, from_addr), to=to, subject=subject, now=now,
+                  message_id=f"<alert.{secrets.token_hex(8)}@{domain}>", auto="auto-generated",
+                  loop_value=loop_value)

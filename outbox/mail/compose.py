@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from outbox.mail.context import ReplyContext
 from outbox.mail.finish import finish
 from outbox.mail.headers import param_header, set_header
-from outbox.mail.template_files import load_template
+from outbox.mail.template_files import load_template, subject
 from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
@@ -109,14 +109,14 @@ def reply_subject(
     prefix: str = "回复：",
 ) -> str:
     """The subject for ``kind`` (``receipt``|``defect``), following the layout in the module docstring."""
-    tag = "【回执】" if kind == "receipt" else "【补正通知】"
-    fresh = f"{tag}{project_name} [{tracking}]"
+    name = "receipt" if kind == "receipt" else "defect"
+    fresh = subject(name, subject=project_name, tracking=tracking)
     orig = " ".join((original_subject or "").split())
     if not orig:
         return fresh
     if parse_tracking(orig):
         return prefix + fresh
-    return f"{prefix}{tag}{strip_reply_prefixes(orig) or project_name} [{tracking}]"
+    return prefix + subject(name, subject=strip_reply_prefixes(orig) or project_name, tracking=tracking)
 
 
 def _compose(

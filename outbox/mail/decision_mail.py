@@ -29,6 +29,7 @@ from outbox.mail.compose import (
 )
 from outbox.mail.context import ReplyContext
 from outbox.mail.finish import finish
+from outbox.mail.template_files import subject
 from outbox.mail.threads import has_reply_prefix
 from parsers.facts import DossierFacts, MailFacts
 from rules.catalog import RULES_BY_CODE
@@ -120,11 +121,11 @@ def compose_waiver_notice(
         "decision_waive_steps.html", steps, html_vals,
         next_steps=items_html("step_item.html", steps),
     )  # fmt: skip
-    tag = "【回执（更新）】" if accepted else "【补正通知（更新）】"
     return _finish(
         ctx,
         to=to,
-        subject=f"{tag}{project} [{tracking}]",
+        subject=subject("receipt_updated" if accepted else "defect_updated", project=project,
+                        tracking=tracking),
         title="回执（更新）" if accepted else "补正通知（更新）",
         text=load_template("decision_waive.txt").substitute(text_vals),
         content=load_template("decision_waive.html").substitute(html_vals),
@@ -177,7 +178,6 @@ def compose_rejection_notice(
         dossier,
         tracking,
         to=to,
-        tag="【不予推荐通知】",
         title="不予推荐通知",
         extra={"reason": reason.strip() or "未说明"},
         decision="reject",
@@ -209,7 +209,7 @@ def compose_restore_notice(
     reason_line = f"说明：{reason.strip()}" if reason.strip() else ""
     if not errors:
         return _simple_notice(
-            "decision_restore", ctx, dossier, tracking, to=to, tag="【恢复推荐通知】",
+            "decision_restore", ctx, dossier, tracking, to=to,
             title="恢复推荐通知", extra={"reason_line": reason_line}, decision="restore",
             thread=thread, message_id=message_id,
         )  # fmt: skip
@@ -223,7 +223,7 @@ def compose_restore_notice(
     return _finish(
         ctx,
         to=to,
-        subject=f"【复核结果通知】{project} [{tracking}]",
+        subject=subject("decision_restore_defective", project=project, tracking=tracking),
         title="复核结果通知",
         text=load_template("decision_restore_defective.txt").substitute(text_vals),
         content=load_template("decision_restore_defective.html").substitute(html_vals),
@@ -287,9 +287,9 @@ def compose_officer_reply(
     )
     orig = " ".join((original.subject if original else "").split())
     if orig:
-        subject = orig if has_reply_prefix(orig) else f"{ctx.reply_prefix}{orig}"
+        title = orig if has_reply_prefix(orig) else f"{ctx.reply_prefix}{orig}"
     else:
-        subject = "【指令处理结果】"
+        title = subject("officer_reply")
     thread = Threading()
     if original is not None and original.message_id:
         refs = [r for r in original.references if r != original.message_id]
@@ -297,7 +297,7 @@ def compose_officer_reply(
     return _finish(
         ctx,
         to=to,
-        subject=subject,
+        subject=title,
         title="指令处理结果",
         text=load_template("officer_reply.txt").substitute(text_vals),
         content=load_template("officer_reply.html").substitute(html_vals),
@@ -315,7 +315,6 @@ def _simple_notice(
     tracking: str,
     *,
     to: str,
-    tag: str,
     title: str,
     extra: dict[str, str],
     decision: str,
@@ -328,7 +327,7 @@ def _simple_notice(
     return _finish(
         ctx,
         to=to,
-        subject=f"{tag}{project} [{tracking}]",
+        subject=subject(template, project=project, tracking=tracking),
         title=title,
         text=load_template(f"{template}.txt").substitute(values),
         content=load_template(f"{template}.html").substitute(

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 from outbox.mail.finish import finish
 from outbox.mail.headers import param_header, set_header
-from outbox.mail.template_files import load_template
+from outbox.mail.template_files import load_template, subject
 
 HEADER_PACKET = "X-Intake-Packet"
 HEADER_PART = "X-Intake-Packet-Part"
@@ -42,7 +42,8 @@ def part_message_id(packet_id: str, part: int, total: int, domain: str) -> str:
 
 def part_subject(unit: str, campaign_name: str, packet_id: str, part: int, total: int) -> str:
     """``【推荐材料】<unit><campaign>推荐项目（1/3） [<packet id>]``."""
-    return f"【推荐材料】{unit}{campaign_name}推荐项目（{part}/{total}） [{packet_id}]"
+    return subject("packet_part", unit=unit, campaign_name=campaign_name, part=part, total=total,
+                   packet_id=packet_id)
 
 
 def compose_part(
@@ -122,7 +123,7 @@ def compose_packet_receipt(
     )
     msg = EmailMessage()
     msg.set_content(body, subtype="plain", charset="utf-8")
-    return _answer(msg, sender, to, f"【推荐材料回执】{packet_id} {sender_unit}".strip(), now, packet_id,
+    return _answer(msg, sender, to, subject("packet_receipt", packet_id=packet_id, sender_unit=sender_unit).strip(), now, packet_id,
                    in_reply_to)
 
 
@@ -136,7 +137,7 @@ def compose_packet_refusal(
     )
     msg = EmailMessage()
     msg.set_content(body, subtype="plain", charset="utf-8")
-    return _answer(msg, sender, to, f"【推荐材料未受理】{packet_id}".strip(), now, packet_id, in_reply_to)
+    return _answer(msg, sender, to, subject("packet_refused", packet_id=packet_id).strip(), now, packet_id, in_reply_to)
 
 
 def _answer(msg: EmailMessage, s: Sender, to: str, subject: str, now: datetime, packet_id: str,
