@@ -1,1 +1,1 @@
-"""dossier-intake: the intake desk daemon (watchers, store, scheduler, CLI)."""
+"""The intake desk: sources, store, processing, officers, digests, packets upstream, health and the CLI."""

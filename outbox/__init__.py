@@ -1,1 +1,1 @@
-"""What we send: receipts, defect notices, digests, packets, and their transports."""
+"""What we send: mails composed and finished, their delivery queue and transports, and the documents."""

@@ -40,3 +40,13 @@ def test_a_cycle_hidden_in_a_function_breaks_the_contract(tmp_path):
     assert run.returncode != 0
     assert "BROKEN" in run.stdout
     assert "outbox.mail.headers -> bot.digest.build" in run.stdout
+
+
+def test_rooms_show_the_design():
+    """At most 12 modules flat in bot/; every package's __init__ says in one line what lives there."""
+    flat = [p.name for p in (ROOT / "bot").glob("*.py") if p.name != "__init__.py"]
+    assert len(flat) <= 12, sorted(flat)
+    for pkg in ("bot", "outbox", "rules", "parsers"):
+        for init in (ROOT / pkg).rglob("__init__.py"):
+            doc = init.read_text(encoding="utf-8").strip().splitlines()
+            assert doc and doc[0].startswith('"""') and doc[0].endswith('"""') and len(doc[0]) > 6, init

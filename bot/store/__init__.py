@@ -1,1 +1,1 @@
-"""The store: SQLite access and schema, the content-addressed archive, the ledger, facts codec, decisions."""
+"""The store, the only place with SQL: the database, the numbered schema, the archive, the ledger, decisions, digests, packets."""

@@ -1,1 +1,1 @@
-"""Composing outgoing mail: replies, decision mails, packet mails, headers, threads, loops, templates."""
+"""Composing outgoing mail: replies, decision mails, packet mails, alerts, headers, threads, loops; wording in templates/."""
