@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config.model import Officer, Settings
+from bot.processing.instance import Instance
 from bot.processing.pipeline import findings_of
 from bot.store import digests
 from bot.store.database import Store
@@ -130,7 +131,7 @@ def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
             for o in settings.office.officers]
 
 
-def write_digest(intake, out: Path) -> list[Path]:
+def write_digest(intake: Instance, out: Path) -> list[Path]:
     """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
     beside it; nothing is recorded as sent. Returns the paths written."""
     data = gather(intake.settings, intake.store, intake.campaign)
@@ -145,7 +146,7 @@ def write_digest(intake, out: Path) -> list[Path]:
     return [html_path, txt, png_path]
 
 
-def queue_digests(intake, *, now: datetime | None = None) -> int:
+def queue_digests(intake: Instance, *, now: datetime | None = None) -> int:
     """Put one digest per officer in the outgoing queue (each for their categories); returns how
     many were queued. The snapshot is recorded, so the next digest shows the changes since."""
     settings, store = intake.settings, intake.store
@@ -167,7 +168,7 @@ def queue_digests(intake, *, now: datetime | None = None) -> int:
     return n
 
 
-def send_digest(intake) -> tuple[int, list[str], list[str]]:
+def send_digest(intake: Instance) -> tuple[int, list[str], list[str]]:
     """Queue the digests and deliver now: (queued, delivered, failed descriptions)."""
     n = queue_digests(intake)
     delivered, failed = intake.deliver()

@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from bot.config.model import parse_hhmm
+from bot.processing.instance import Instance
 from rules.campaign import CampaignError
 
 log = logging.getLogger("intake.scheduler")
@@ -26,7 +27,7 @@ DEADLINE_DAY_TIME = (17, 0)
 MISFIRE_GRACE_S = 3600
 
 
-def digest_job(intake) -> None:
+def digest_job(intake: Instance) -> None:
     """Queue one digest per officer and wake the daemon to deliver them (never raises)."""
     from bot.digest.build import queue_digests
 
@@ -38,7 +39,7 @@ def digest_job(intake) -> None:
         log.exception("digest failed")
 
 
-def build_scheduler(intake) -> BackgroundScheduler:
+def build_scheduler(intake: Instance) -> BackgroundScheduler:
     """A scheduler (not started) holding the digest jobs configured for ``intake``.
 
     Raises ValueError for a time that is not ``HH:MM``.
@@ -73,7 +74,7 @@ def _hhmm(text: str) -> tuple[int, int]:
         raise ValueError(f"[digest] times: {exc}") from None
 
 
-def start_scheduler(intake, stop: threading.Event) -> BackgroundScheduler:
+def start_scheduler(intake: Instance, stop: threading.Event) -> BackgroundScheduler:
     """Start the digest schedule for the daemon; the daemon calls ``shutdown`` when it stops."""
     scheduler = build_scheduler(intake)
     scheduler.start()

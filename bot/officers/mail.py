@@ -26,6 +26,7 @@ from email.policy import compat32
 from bot.config.model import Officer, Settings
 from bot.officers.actions import OfficerDesk
 from bot.officers.commands import Command, CommandProblem, parse_commands
+from bot.processing.instance import Instance
 from bot.processing.pipeline import Outcome, Pipeline
 from bot.store.database import InputRow, Store
 from bot.store.decisions import DecisionError
@@ -137,6 +138,6 @@ class OfficerMail:
         return CommandResult(item.line, True, outcome.message, outcome.details)
 
 
-def make_interceptor(intake) -> OfficerMail:
+def make_interceptor(intake: Instance) -> OfficerMail:
     """The interceptor for a ``bot.daemon.Intake`` (its settings, store and pipeline)."""
     return OfficerMail(intake.settings, intake.store, intake.pipeline)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.processing.instance import Instance
 from bot.processing.pipeline import Outcome, without_waived
 from bot.store import packets as packet_table
 from bot.store.database import InputRow
@@ -58,7 +59,7 @@ class PacketInput:
     folder_files: dict[str, str] | None = None  # folder packet: relative path → sha256
 
 
-def make_interceptor(intake):
+def make_interceptor(intake: Instance):
     """The pipeline hook: takes packet inputs, leaves everything else (returns None)."""
     def intercept(row: InputRow, dossiers: list[DossierFacts]) -> Outcome | None:
         mail = dossiers[0].mail if dossiers else None
@@ -74,7 +75,7 @@ def make_interceptor(intake):
     return intercept
 
 
-def recognise(intake, row: InputRow) -> PacketInput | None:
+def recognise(intake: Instance, row: InputRow) -> PacketInput | None:
     """The packet this input carries (or a part of one), else None."""
     store = intake.store
     if row.kind == "folder":
@@ -116,13 +117,13 @@ def _json(data: bytes) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _sender(intake) -> Sender:
+def _sender(intake: Instance) -> Sender:
     s = intake.settings
     return Sender(s.office.unit, s.outbox.from_name, s.outbox.from_addr, s.outbox.domain,
                   intake.pipeline.replies.loop_value, s.office.officer_contact)
 
 
-def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
+def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     """Refuse, keep (waiting for more parts) or register the packet; returns the pipeline outcome."""
     store, settings = intake.store, intake.settings
     conn = store.conn
@@ -171,7 +172,7 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
     return outcome
 
 
-def _assemble(intake, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
+def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
     store = intake.store
     manifest = packet.manifest
     if packet.folder_files is not None:
@@ -197,7 +198,7 @@ def _assemble(intake, packet: PacketInput, have: dict[int, int], staging: Path) 
         return [f["path"] for f in manifest.get("files", [])]
 
 
-def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: list[str],
+def _register(intake: Instance, row: InputRow, packet: PacketInput, staging: Path, bad: list[str],
               outcome: Outcome, now: datetime) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
     conn = store.conn

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config.model import Settings
+from bot.processing.instance import Instance
 from bot.processing.pipeline import findings_of
 from bot.store import packets as packet_table
 from bot.store.database import Store
@@ -185,7 +186,7 @@ class SendReport:
     isos: list[Path] = field(default_factory=list)
 
 
-def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> SendReport:
+def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None = None) -> SendReport:
     """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
 
     Parts already acknowledged for this packet are not sent again. A part that fails is
