@@ -32,6 +32,7 @@ from bot.upstream import packet_intake
 from outbox.delivery import queue as outgoing
 from outbox.delivery.sender import Backoff, deliver_pending
 from outbox.delivery.transport import FileTransport
+from outbox.mail.template_files import load_template, subject
 from rules.campaign import Campaign, load_campaign
 
 log = logging.getLogger("intake.daemon")
@@ -86,10 +87,9 @@ class Intake:
                 log.error("the store cannot be opened (%s: %s); retrying in %.0f s",
                           type(exc).__name__, exc, delay)
                 alerts = alerts or Alerts(self.settings, self.transport, "dossier-intake")
-                alerts.raise_("store", "【申报受理】存储故障：程序无法启动",
-                              f"申报受理程序无法打开存储（{type(exc).__name__}: {exc}），正在自动重试。\n"
-                              "邮箱中的邮件在保存成功前不会标记为已读，不会丢失。"
-                              "请 IT 人员检查存储所在磁盘的剩余空间和读写状态。",
+                alerts.raise_("store", subject("alert_store_open"),
+                              load_template("alert_store_open.txt").substitute(
+                                  cause=f"{type(exc).__name__}: {exc}").rstrip("\n"),
                               now=datetime.now(UTC))
                 stop.wait(delay)
                 delay = min(delay * 2, self.settings.health.fault_retry_max_s)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from bot.health.alerts import Alerts
 from bot.store.faults import is_store_fault
+from outbox.mail.template_files import load_template, subject
 
 log = logging.getLogger("intake.health")
 
@@ -46,11 +47,8 @@ class FaultGuard:
                       what, _cause(exc), self.delay_s)
             self.alerts.raise_(
                 "store",
-                "【申报受理】存储故障：新材料暂时无法保存",
-                "申报受理程序暂时无法写入存储（磁盘已满、读写错误或数据库被其他程序长时间占用）。\n"
-                f"错误：{_cause(exc)}\n\n"
-                "已收到的邮件不会丢失：邮箱中的邮件在保存成功前不会标记为已读，程序会自动重试。\n"
-                "请 IT 人员检查存储所在磁盘的剩余空间和读写状态。恢复后无需任何操作。",
+                subject("alert_store"),
+                load_template("alert_store.txt").substitute(cause=_cause(exc)).rstrip("\n"),
                 now=self.clock(),
             )
             stop.wait(self.delay_s)

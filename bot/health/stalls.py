@@ -15,6 +15,7 @@ from bot.health.alerts import Alerts
 from bot.health.report import LAST_SYNC
 from bot.store.database import Store
 from outbox.delivery import queue as outgoing
+from outbox.mail.template_files import load_template, subject
 
 log = logging.getLogger("intake.health")
 
@@ -43,11 +44,9 @@ class StallWatch:
                 i = self.settings.imap
                 self.alerts.raise_(
                     "mailbox",
-                    "【申报受理】邮箱同步中断",
-                    f"申报受理程序已有 {(now - since) / 60:.0f} 分钟未能从邮箱 {i.username}@{i.host} "
-                    "收取邮件（连接、登录或服务器故障）。\n这段时间发来的申报材料仍在邮箱中，"
-                    "恢复后会自动收取，不会丢失；但企业暂时收不到回执。\n"
-                    "请 IT 人员查看日志（journalctl -u dossier-intake）和 intake status。",
+                    subject("alert_mailbox"),
+                    load_template("alert_mailbox.txt").substitute(
+                        minutes=f"{(now - since) / 60:.0f}", account=f"{i.username}@{i.host}").rstrip("\n"),
                     now=datetime.now(UTC),
                 )
             else:
@@ -57,10 +56,8 @@ class StallWatch:
         if waited is not None and waited > limit:
             self.alerts.raise_(
                 "queue",
-                "【申报受理】回复邮件发送受阻",
-                f"发件队列中最早的一封回复已等待 {waited / 60:.0f} 分钟仍未发出"
-                "（发信服务器无法连接或持续拒收）。\n回复不会丢失，恢复后会自动补发。"
-                "请 IT 人员检查发信设置（[smtp]）和 intake status。",
+                subject("alert_queue"),
+                load_template("alert_queue.txt").substitute(minutes=f"{waited / 60:.0f}").rstrip("\n"),
                 now=datetime.now(UTC),
             )
         elif waited is None:
