@@ -102,6 +102,19 @@ def check_scan_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     yield {"where": "", "actual": actual, "local_notice": ctx.campaign.local_notice}
 
 
+def check_scan_seal_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    """A usable scanned copy was searched for seals (parsers/seals.py, signature fields, OFD
+    ``Signs/``) and none was found on any page. Scans never searched (no page rendered) say
+    nothing: this is a warning for officers, not a verdict on the applicant."""
+    scans = [m for m in d.materials if m.role == "scanned_copy" and role_usable(m) and m.scan]
+    if not scans or any(m.scan.seals for m in scans):
+        return
+    checked = [m for m in scans if m.scan.seal_pages_checked > 0]
+    if checked:
+        m = checked[0]
+        yield {"where": m.name, "pages": m.scan.seal_pages_checked, "local_notice": ctx.campaign.local_notice}
+
+
 def _has_cloud_link(d: DossierFacts, ctx: Context) -> str | None:
     return next((u for u in d.links if is_cloud_link(u, ctx.campaign)), None)
 
@@ -247,6 +260,15 @@ RULES: tuple[Rule, ...] = (
         "未收到全套扫描件：{actual}；要求提供盖章后的申报材料全套扫描件（PDF）",
         "请补发盖章后的全套扫描件（PDF 格式）",
         check_scan_missing,
+    ),
+    Rule(
+        "SCAN_SEAL_MISSING",
+        "{local_notice}",
+        "warning",
+        "全套扫描件中未发现单位公章",
+        "全套扫描件中未发现单位公章（已查看 {pages} 页，未见红色公章印迹或电子签章）",
+        "全套扫描件中未发现单位公章，请确认已盖章后重新扫描",
+        check_scan_seal_missing,
     ),
     Rule(
         "VIDEO_MISSING",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.facts import CellProblem, IntakeProblem, Material
+from parsers.facts import CellProblem, IntakeProblem, Material, SealFound
 from rules.campaign import load_campaign
 from rules.catalog import CODES, RULES, RULES_BY_CODE
 from rules.engine import evaluate, quota_findings, table_findings
@@ -22,6 +22,7 @@ from tests.rules_builders import (
     dossier,
     form_material,
     project,
+    scan_material,
     table,
     table_row,
     video_material,
@@ -83,6 +84,11 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
     "SCAN_MISSING": (
         lambda: codes([no_role("scanned_copy")]),
         lambda: codes([dossier(extra=[bad_file("corrupt", "扫描件2.pdf")])]),
+    ),
+    "SCAN_SEAL_MISSING": (
+        lambda: codes([dossier(materials=[*no_role("scanned_copy").materials, scan_material(seals=[])])]),
+        lambda: codes([dossier(materials=[*no_role("scanned_copy").materials,
+                                          scan_material(seals=[SealFound(1, "image")])])]),
     ),
     "VIDEO_MISSING": (
         lambda: codes([no_role("video")]),
