@@ -179,11 +179,19 @@ class Store:
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        key = (account, folder, uidvalidity, uid)
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
-            (account, folder, uidvalidity, uid),
+            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?"
+            " UNION ALL SELECT 1 FROM uid_copies WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            key + key,
         ).fetchone()
         return row is not None
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO uid_copies(account, folder, uidvalidity, uid, sha256) VALUES(?,?,?,?,?)",
+            (account, folder, uidvalidity, uid, sha256),
+        )
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         row = self.conn.execute(
@@ -377,6 +385,25 @@ class Store:
 
     def dossiers(self) -> list[DossierRow]:
         return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
+
+    def file_under(self, input_id: int, tracking: str, *, officer: str, at: datetime) -> None:
+        """Record that input ``input_id`` continues dossier ``tracking`` (an officer said so)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO input_threads(input_id, tracking, officer, at) VALUES(?,?,?,?)",
+            (int(input_id), tracking, officer, at.isoformat()),
+        )
+
+    def filed_under(self, input_id: int) -> str | None:
+        """The dossier an officer filed input ``input_id`` under, or None."""
+        row = self.conn.execute(
+            "SELECT tracking FROM input_threads WHERE input_id=?", (int(input_id),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def fetched_links(self) -> dict[str, tuple[str, str]]:
+        """``{tracking: (officer, at)}``: the dossiers an officer filed a downloaded video under."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT tracking, officer, MAX(at) FROM input_threads GROUP BY tracking")}
 
     def dossier_by_tracking(self, tracking: str) -> DossierRow | None:
         r = self.conn.execute("SELECT * FROM dossiers WHERE tracking=?", (tracking,)).fetchone()

@@ -2,7 +2,7 @@
 
 ``PRAGMA user_version`` holds the number of the last step applied (0 for a new file). A schema
 change is a new step at the end of ``MIGRATIONS`` (never an edit of a step already released):
-``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–5 use
+``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–6 use
 ``IF NOT EXISTS`` so stores made before the numbering (their tables created on first use by
 each module) are adopted as they are. The outgoing queue's tables are defined beside its
 queries (``outbox/delivery/queue.py``) and created by step 1.
@@ -156,12 +156,32 @@ CREATE TABLE IF NOT EXISTS packets_in(
 );
 """
 
+UID_COPIES_AND_INPUT_THREADS = """
+-- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
+-- fetched again, also after a restart (issue 16).
+CREATE TABLE IF NOT EXISTS uid_copies(
+  account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account, folder, uidvalidity, uid)
+);
+-- An input an officer filed under a dossier (``intake fetched T FILE``: a video downloaded from
+-- the applicant's cloud-drive link); the pipeline makes it that dossier's next version.
+CREATE TABLE IF NOT EXISTS input_threads(
+  input_id INTEGER PRIMARY KEY REFERENCES inputs(id),
+  tracking TEXT NOT NULL,
+  officer TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
     Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
     Migration(3, "digests: what each officer's last digest showed", DIGESTS),
     Migration(4, "packets built and sent upstream, the officers' ranking", PACKETS),
     Migration(5, "packets received from the level below", PACKETS_IN),
+    Migration(6, "IMAP UIDs known as copies; inputs an officer filed under a dossier",
+              UID_COPIES_AND_INPUT_THREADS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 

@@ -35,6 +35,7 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # cloud-drive videos to fetch (due / expired)
     snapshot: dict[str, str] = field(default_factory=dict)
 
     @property
