@@ -190,6 +190,7 @@ def test_an_officers_waiver_runs_after_the_confirmation_round_trip(
     shown = CliRunner().invoke(app, ["--config", str(config), "show", tracking])
     assert shown.exit_code == 0
     assert "张科长（mail）豁免 USCC_INVALID：老证照代码，经核实合法" in shown.output
+    assert f"确认码 {token[:8]}…" in shown.output and ZHANG["email"] in shown.output
 
 
 def test_a_forged_officer_command_changes_nothing_and_the_real_officer_is_asked(
