@@ -182,7 +182,7 @@ def test_an_officers_waiver_runs_after_the_confirmation_round_trip(
     assert updated["In-Reply-To"] == notice["Message-ID"]
     _, results, note = sent_to(smtp_server, ZHANG["email"])
     assert results["X-Intake-Command-Results"] == "1/1"
-    assert results["Subject"].startswith("回复：【请确认指令】")
+    assert results["Subject"].startswith("回复：【请确认指令】") and token not in results["Subject"]
     assert "已执行" in text(results) and "需补正 → 受理" in text(results)
     assert note["X-Intake-Confirm"] == "note" and "已使用过" in text(note)
     config = tmp_path / "show.toml"

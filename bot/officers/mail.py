@@ -29,6 +29,7 @@ envelope sender (Return-Path), its Message-ID and the token used.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -206,12 +207,17 @@ class OfficerMail:
                 return Outcome(row.id, row.name, skipped="confirmation: token already used")
             for item in items:
                 results.append(self._one(item, officer, refused, now, evidence))
+            # the results answer the confirming reply, without repeating its spent token (a
+            # reply to the results with new commands must become a new request, not a "used")
+            shown = replace(
+                mail, subject=" ".join(confirmations.TOKEN_RE.sub("", mail.subject).split())
+            )
             reply = compose_officer_reply(
                 self.pipeline.replies.context(now),
                 to=officer.email,
                 officer_name=officer.name,
                 results=results,
-                original=mail,
+                original=shown,
             )
             outgoing.enqueue(
                 conn, reply, kind="officer_reply", tracking=None,
