@@ -11,7 +11,7 @@ import logging
 import mimetypes
 import quopri
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.generator import BytesGenerator
 from email.message import Message
