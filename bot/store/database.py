@@ -377,9 +377,10 @@ class Store:
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
-        """Copy an input's bytes from the archive into a fresh work folder; return its path.
+        """Make an input's bytes readable in a fresh work folder (hard links to the archived,
+        read-only blobs; copies across file systems); return its path.
 
-        Processing reads only these copies, never the drop folder or the server.
+        Processing reads only these, never the drop folder or the server.
         """
         work = work_root / f"input-{row.id}"
         if work.exists():
@@ -391,14 +392,14 @@ class Store:
                 parts = [safe_file_name(p) for p in rel.split("/")]
                 dest = base.joinpath(*parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(self.archive.path_for(sha), dest)
+                self.archive.link_out(sha, dest)
             base.mkdir(exist_ok=True)
             return base
         name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
         if row.kind == "mail" and row.source == "folder":
             name = safe_file_name(row.name)
         dest = work / name
-        shutil.copyfile(self.archive.path_for(row.sha256), dest)
+        self.archive.link_out(row.sha256, dest)
         return dest
 
     def mark_processed(self, input_id: int) -> None:
