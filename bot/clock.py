@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 
@@ -16,9 +17,15 @@ class Clock:
     elapsed since the clock was made.
     """
 
-    def __init__(self, pinned: datetime | None = None) -> None:
-        self.pinned = pinned
+    def __init__(self, pinned: datetime | None | Callable[[], datetime | None] = None) -> None:
+        """``pinned``: the instant, or a function returning it (read at each call, so a setting
+        changed while running, e.g. by a test, is seen); None: real time."""
+        self._pinned = pinned if callable(pinned) else (lambda: pinned)
         self._started = time.monotonic()
+
+    @property
+    def pinned(self) -> datetime | None:
+        return self._pinned()
 
     def now(self) -> datetime:
         """The pinned instant, else real time (aware, UTC)."""
@@ -26,6 +33,7 @@ class Clock:
 
     def running(self) -> datetime:
         """Real time, or the pinned instant plus the real seconds since this clock was made."""
-        if self.pinned is None:
+        pinned = self.pinned
+        if pinned is None:
             return datetime.now(UTC)
-        return self.pinned + timedelta(seconds=time.monotonic() - self._started)
+        return pinned + timedelta(seconds=time.monotonic() - self._started)

@@ -86,7 +86,7 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
-        self.clock = Clock(settings.campaign.now)
+        self.clock = Clock(lambda: self.settings.campaign.now)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -186,7 +186,7 @@ class Pipeline:
         for d in dossiers:
             for m in d.materials:
                 if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
-                    self.store.archive.put_file(m.path)
+                    self.store.archive.adopt(m.path)
 
     def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
         for intercept in self.interceptors:

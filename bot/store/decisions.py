@@ -45,6 +45,22 @@ class Decision:
     code: str | None
     reason: str
     via: str  # cli | mail
+    envelope_sender: str | None = None  # mail: Return-Path of the authorising mail
+    message_id: str | None = None  # mail: its Message-ID
+    token: str | None = None  # mail: the confirmation token used
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What authorised a decision taken by mail (bot/officers/mail.py): the envelope sender
+    (Return-Path) and Message-ID of the officer's confirming reply, and the token it carried."""
+
+    envelope_sender: str | None = None
+    message_id: str | None = None
+    token: str | None = None
+
+
+_EVIDENCE_COLUMNS = ("envelope_sender", "message_id", "token")
 
 
 class DecisionError(IntakeError):
@@ -94,11 +110,13 @@ def _insert(
     code: str | None,
     via: str,
     now: datetime | None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     at = _now(now).replace(microsecond=0)
+    ev = evidence or Evidence()
     cur = store.conn.execute(
-        "INSERT INTO decisions(at, at_ts, officer, action, tracking, code, reason, via)"
-        " VALUES(?,?,?,?,?,?,?,?)",
+        "INSERT INTO decisions(at, at_ts, officer, action, tracking, code, reason, via,"
+        " envelope_sender, message_id, token) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
         (
             at.isoformat(timespec="seconds"),
             at.timestamp(),
@@ -108,10 +126,14 @@ def _insert(
             code,
             reason,
             via,
+            ev.envelope_sender,
+            ev.message_id,
+            ev.token,
         ),
     )
     log.info("%s %s%s recorded (via %s)", action, tracking, f" {code}" if code else "", via)
-    return Decision(int(cur.lastrowid or 0), at, officer, action, tracking, code, reason, via)
+    return Decision(int(cur.lastrowid or 0), at, officer, action, tracking, code, reason, via,
+                    ev.envelope_sender, ev.message_id, ev.token)  # fmt: skip
 
 
 def waive(
@@ -123,6 +145,7 @@ def waive(
     reason: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record that ``code`` no longer counts against dossier ``tracking`` (豁免).
 
@@ -149,6 +172,7 @@ def waive(
             code=code,
             via=via,
             now=now,
+            evidence=evidence,
         )
 
 
@@ -160,6 +184,7 @@ def reject(
     reason: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record 不予推荐 for ``tracking`` and set ``dossiers.state = 'rejected'``.
 
@@ -167,7 +192,8 @@ def reject(
     """
     if not reason.strip():
         raise DecisionError("reason_required", "不予推荐须注明原因（将告知申报单位）。")
-    return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via, now=now)
+    return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via,
+                      now=now, evidence=evidence)  # fmt: skip
 
 
 def restore(
@@ -178,12 +204,14 @@ def restore(
     reason: str = "",
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Undo a rejection: record 恢复 and set ``dossiers.state = 'open'`` (reason optional).
 
     Raises DecisionError (``unknown_tracking``, ``not_rejected``).
     """
-    return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via, now=now)
+    return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via,
+                      now=now, evidence=evidence)  # fmt: skip
 
 
 def _set_state(
@@ -196,6 +224,7 @@ def _set_state(
     reason: str,
     via: str,
     now: datetime | None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record ``action`` (reject | restore) and move the dossier to ``state``, in one transaction."""
     with _tx(store):
@@ -206,8 +235,9 @@ def _set_state(
         if action == "restore" and not rejected:
             raise DecisionError("not_rejected", f"{tracking} 未被设为不予推荐，无需恢复。")
         decision = _insert(
-            store, action, tracking, officer=officer, reason=reason.strip(), code=None, via=via, now=now
-        )
+            store, action, tracking, officer=officer, reason=reason.strip(), code=None, via=via,
+            now=now, evidence=evidence,
+        )  # fmt: skip
         store.conn.execute("UPDATE dossiers SET state=? WHERE tracking=?", (state, tracking))
         return decision
 
@@ -220,6 +250,7 @@ def note(
     officer: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record an internal note (备注) on ``tracking``; never sent to the applicant.
 
@@ -238,6 +269,7 @@ def note(
             code=None,
             via=via,
             now=now,
+            evidence=evidence,
         )
 
 
@@ -251,6 +283,9 @@ def _row(r: sqlite3.Row) -> Decision:
         code=r["code"],
         reason=r["reason"],
         via=r["via"],
+        envelope_sender=r["envelope_sender"],
+        message_id=r["message_id"],
+        token=r["token"],
     )
 
 

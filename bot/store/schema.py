@@ -23,6 +23,9 @@ class Migration:
     number: int
     title: str
     sql: str
+    # Columns added when absent, (table, column, type): ALTER TABLE … ADD COLUMN, skipped for a
+    # store whose table already has the column (made by code from before the numbering).
+    columns: tuple[tuple[str, str, str], ...] = ()
 
     def statements(self) -> list[str]:
         """The script cut into complete statements (a trigger body's ``;`` does not cut)."""
@@ -174,6 +177,26 @@ CREATE TABLE IF NOT EXISTS input_threads(
 );
 """
 
+TRUST = """
+CREATE TABLE IF NOT EXISTS officer_requests(
+  token TEXT PRIMARY KEY,           -- 40 hex digits, mailed only to officer_email
+  officer_email TEXT NOT NULL,      -- the configured address the confirmation went to
+  officer_name TEXT NOT NULL,
+  commands TEXT NOT NULL,           -- JSON [command line, ...] as understood
+  created_at TEXT NOT NULL,         -- ISO 8601
+  expires_ts REAL NOT NULL,         -- POSIX seconds
+  request_input INTEGER NOT NULL,   -- inputs.id of the command mail
+  request_message_id TEXT,
+  request_envelope_sender TEXT,     -- Return-Path of the command mail
+  state TEXT NOT NULL DEFAULT 'pending',    -- pending | used
+  used_at TEXT,
+  used_input INTEGER,
+  used_message_id TEXT,
+  used_envelope_sender TEXT
+);
+CREATE INDEX IF NOT EXISTS officer_requests_input ON officer_requests(request_input);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
     Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
@@ -182,6 +205,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "packets received from the level below", PACKETS_IN),
     Migration(6, "IMAP UIDs known as copies; inputs an officer filed under a dossier",
               UID_COPIES_AND_INPUT_THREADS),
+    Migration(7, "trust: officers' pending requests; dossiers.signer; what authorised a decision",
+              TRUST, columns=(("dossiers", "signer", "TEXT"), ("decisions", "envelope_sender", "TEXT"),
+                              ("decisions", "message_id", "TEXT"), ("decisions", "token", "TEXT"))),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
@@ -207,6 +233,10 @@ def migrate(conn: sqlite3.Connection) -> int:
                 continue
             for statement in step.statements():
                 conn.execute(statement)
+            for table, column, kind in step.columns:
+                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             conn.execute(f"PRAGMA user_version = {int(step.number)}")
         conn.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)

@@ -25,7 +25,9 @@ from bot.store.database import Store
 from bot.store.facts_codec import loads_facts
 from bot.upstream import ranking
 from outbox.delivery.smtp import DeliveryFailure
+from outbox.documents import signing
 from outbox.documents.packet import (
+    MANIFEST,
     PACKET_ROLES,
     TABLE,
     PacketError,
@@ -161,11 +163,28 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
         log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
                     "the dossier's folder before burning the disc", packet_id, tracking)
     (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    sign_packet(settings, root)
     packet_table.record_built(store.conn, packet_id, root.resolve(), len(plan.recommended))
     counts = {"recommended": len(plan.recommended), "over_quota": len(plan.not_recommended),
               "defective": len(plan.defective)}
     log.info("packet %s: %s", packet_id, counts)
     return BuildResult(root, manifest, counts)
+
+
+def sign_packet(settings: Settings, root: Path) -> bytes:
+    """Sign ``root/manifest.json`` with this instance's key into ``root/manifest.sig``; returns the
+    signature file's bytes. The key is created on first use (``intake keys init`` does it ahead;
+    the public key must reach the level above once, see README "Keys")."""
+    path = signing.key_path(settings)
+    if path.exists():
+        key = signing.load_key(path)
+    else:
+        key = signing.init_key(path)
+        log.warning("no signing key yet: created %s; public key %s — give it to the level above "
+                    "([[packet.senders]] there)", path, signing.public_key_text(key.public_key()))
+    sig = signing.sign_manifest(key, (root / MANIFEST).read_bytes())
+    (root / signing.SIGNATURE_FILE).write_bytes(sig)
+    return sig
 
 
 def latest_packet(store: Store) -> Path | None:
@@ -200,7 +219,10 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
     root = packet_dir or latest_packet(store) or build(settings, store, intake.campaign).path
     manifest = read_manifest(root)
     pid = manifest["packet_id"]
-    manifest_bytes = len(json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    raw_manifest = (root / MANIFEST).read_bytes()
+    sig_path = root / signing.SIGNATURE_FILE
+    signature = sig_path.read_bytes() if sig_path.is_file() else sign_packet(settings, root)
+    manifest_bytes = len(raw_manifest) + len(signature)
     limit = settings.packet.max_message_bytes
     parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
     total = len(parts)
@@ -215,7 +237,8 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
         if k in done:
             report.already.append(k)
             continue
-        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now)
+        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now,
+                           manifest_bytes=raw_manifest, signature=signature)
         raw = to_bytes(msg)
         report.sizes[k] = len(raw)
         if len(raw) > limit:

@@ -299,3 +299,14 @@ def oldest_pending_at(conn: sqlite3.Connection) -> float | None:
     """POSIX time at which the oldest reply still pending was queued, or None when none waits."""
     row = conn.execute("SELECT MIN(created_at) FROM outgoing WHERE status='pending'").fetchone()
     return None if row is None or row[0] is None else float(row[0])
+
+
+def queued_on(conn: sqlite3.Connection, rcpt: str, day: date, *, kinds: tuple[str, ...]) -> int:
+    """How many messages of ``kinds`` to ``rcpt`` were queued on ``day`` (any status)."""
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        "SELECT COUNT(*) FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id"
+        f" WHERE r.rcpt = ? AND r.day = ? AND o.kind IN ({marks})",
+        (rcpt.strip().lower(), day.isoformat(), *kinds),
+    ).fetchone()
+    return int(row[0])
