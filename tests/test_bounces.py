@@ -7,7 +7,10 @@ one alert per bounce to the officers of the dossier's category; a bounce is neve
 
 from __future__ import annotations
 
+import html
 import json
+from email.mime.text import MIMEText
+from email.utils import formataddr
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from outbox.mail.compose import compose_receipt
 from outbox.mail.headers import to_bytes
 from outbox.mail.loops import should_not_reply
 from parsers.mime import parse_message
-from tests.bounce_builders import postfix_dsn, provider_text_bounce
+from tests.bounce_builders import postfix_dsn, provider_text_bounce, returned_headers
 from tests.daemon_harness import (  # noqa: F401
     DaemonHarness,
     ImapTarget,
@@ -74,6 +77,25 @@ def test_provider_free_text_bounce(sent: bytes, answer: str, cause: str) -> None
     assert b is not None and b.form == "text" and b.final
     assert (b.tracking, b.rcpt, b.cause) == (TRACKING, RCPT, cause)
     assert b.reason == answer
+
+
+def test_163_html_bounce_with_quoted_headers(sent: bytes) -> None:
+    """163.com's 退信 is HTML only: a table with 收件人 and 退信原因, the headers in a <pre>."""
+    table = (
+        "<html><body><div>很抱歉您的邮件没有发送成功！</div><table>"
+        f"<tr><td>收件人：</td><td>{RCPT}</td></tr>"
+        "<tr><td>退信原因：</td><td>554 DT:SPM 163 smtp10,DsCowAD3b0 1701225139, please see "
+        "http://mail.163.com/help/help_spam_16.htm?ip=1&amp;hostid=smtp10</td></tr></table>"
+        f"<div>原邮件头：</div><pre>{html.escape(returned_headers(sent))}</pre></body></html>"
+    )
+    msg = MIMEText(table, "html", "utf-8")
+    msg["From"] = formataddr(("网易邮件中心", "postmaster@163.com"), charset="utf-8")
+    msg["To"] = "intake@163.com"
+    msg["Subject"] = "系统退信"
+    raw = msg.as_bytes()
+    b = read_bounce(parse_message(raw), raw)
+    assert b is not None and (b.tracking, b.rcpt, b.cause, b.form) == (TRACKING, RCPT, "content_rejected", "text")
+    assert b.reason.startswith("554 DT:SPM 163 smtp10")
 
 
 def test_ordinary_mail_is_no_bounce() -> None:
@@ -147,6 +169,7 @@ def test_dsn_and_qq_bounce_each_end_bounced_on_the_right_dossier_with_one_office
                  "the repeated DSN to be taken")  # fmt: skip
         status = daemon.run_cli("status", "--json")
         show_a = daemon.run_cli("show", tracking_a)
+        digest = daemon.run_cli("digest", "--out", str(tmp_path / "digest.html"))
     finally:
         assert daemon.terminate() == 0, daemon.log_tail()
     alerts = _to(smtp_server, "zhang@bureau.example.org")
@@ -177,3 +200,63 @@ def test_dsn_and_qq_bounce_each_end_bounced_on_the_right_dossier_with_one_office
     assert all(set(b) >= {"tracking", "to", "kind", "reason", "at"} for b in bounced)
     assert got[tracking_a]["at"].endswith("+08:00")
     assert show_a.returncode == 0 and "退信" in show_a.stdout and "User unknown" in show_a.stdout
+    assert digest.returncode == 0, digest.stderr
+    digest_text = (tmp_path / "digest.txt").read_text("utf-8")
+    assert tracking_b in digest_text and "550 Mail content denied" in digest_text
+
+
+# -- in process: a local Maildir source and the file outbox ---------------------------------------
+
+
+def _deliver(maildir: Path, raw: bytes, name: str) -> None:
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    (maildir / "new" / name).write_bytes(raw)
+
+
+def test_bounce_of_the_alert_and_a_delay_notice_raise_nothing(tmp_path: Path, files) -> None:
+    """GIVEN the file outbox and a Maildir source
+    WHEN a receipt's DSN arrives, then a DSN for the officer alert itself, then a delay notice
+    THEN the first is recorded with one alert (an .eml to the category's officer, with the phone),
+    the alert's own bounce and the delay raise nothing and are kept as ignored with the reason,
+    and no mail is ever written to a bouncer."""
+    from bot.config.model import Settings
+    from bot.daemon import Intake
+    from bot.store.bounces import bounces
+
+    maildir, outbox = tmp_path / "Maildir", tmp_path / "outbox"
+    settings = Settings(
+        store={"data_dir": tmp_path / "store"}, drop={"folders": [tmp_path / "drop"]},
+        maildir={"folders": [maildir]}, campaign={"now": "2023-11-29T10:00:00+08:00"},
+        outbox={"folder": outbox, "from_addr": "intake@example.org", "domain": "example.org"},
+        office={"officers": [{"name": "张科长", "email": "zhang@bureau.example.org",
+                              "categories": ["工厂类"]}]},
+    )  # fmt: skip
+    raw, sender, _ = submission(files, sender="clerk.m@example.com")
+    _deliver(maildir, raw, "1.sub")
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        (reply,) = list(outbox.glob("*.eml"))
+        sent = reply.read_bytes()
+        _deliver(maildir, postfix_dsn(sent, sender), "2.dsn")
+        intake.run_once()
+        alerts = [p for p in outbox.glob("*.eml") if p != reply]
+        assert len(alerts) == 1
+        alert = alerts[0].read_bytes()
+        assert b"zhang@bureau.example.org" in alert and b"X-Intake-Bounce-Alert" in alert
+        assert "13800138000" in parse_message(alert).body_text
+        _deliver(maildir, postfix_dsn(alert, "zhang@bureau.example.org"), "3.alert-dsn")
+        _deliver(maildir, postfix_dsn(sent, sender, action="delayed", status="4.4.1",
+                                      diagnostic="connect to mx.example.com: timed out"), "4.delay")  # fmt: skip
+        intake.run_once()
+        assert len(list(outbox.glob("*.eml"))) == 2
+        (recorded,) = bounces(intake.store)
+        assert recorded.rcpt == sender and recorded.status == "5.1.1"
+        notes = {r.name: (r.state, r.error) for r in intake.store.inputs()}
+    finally:
+        intake.close()
+    states = sorted(v for v in notes.values())
+    assert ("ignored", "bounce of a bounce_alert (to officers)") in states
+    assert ("ignored", "bounce: delay notice (not a failure)") in states
+    assert sum(1 for s, _ in states if s == "processed") == 2  # the submission and the DSN

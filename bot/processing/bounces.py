@@ -35,22 +35,22 @@ class BounceDesk:
         self.store = store
         self.replies = replies
 
-    def take(self, row: InputRow, mail: MailFacts, now: datetime) -> str | None:
-        """Handle ``mail`` when it is a bounce: returns what was done (the input's note, which
-        the caller records), or None when it is no bounce."""
+    def take(self, row: InputRow, mail: MailFacts, now: datetime) -> tuple[bool, str] | None:
+        """Handle ``mail`` when it is a bounce: ``(recorded on a dossier, what was done)``, or
+        None when it is no bounce. Runs in the caller's transaction."""
         raw = self.store.archive.path_for(row.sha256).read_bytes()
         bounce = read_bounce(mail, raw)
         if bounce is None:
             return None
         if not bounce.final:
-            return "bounce: delay notice (not a failure)"
+            return False, "bounce: delay notice (not a failure)"
         sent = self._our_mail(bounce)
         if sent is not None and sent["kind"] in NOT_TO_APPLICANTS:
-            return f"bounce of a {sent['kind']} (to officers)"
+            return False, f"bounce of a {sent['kind']} (to officers)"
         tracking = (sent["tracking"] if sent is not None else None) or bounce.tracking
         dossier = self.store.dossier_by_tracking(tracking) if tracking else None
         if dossier is None:
-            return "bounce: names none of our dossiers"
+            return False, "bounce: names none of our dossiers"
         rcpt = bounce.rcpt or (json.loads(sent["rcpts"])[0] if sent is not None else "")
         kind = sent["kind"] if sent is not None else "unknown"
         bounce_id = bounce_store.record_bounce(
@@ -67,12 +67,12 @@ class BounceDesk:
             at=now,
         )
         if bounce_id is None:
-            return f"bounce of {dossier.tracking} to {rcpt} (recorded already)"
+            return False, f"bounce of {dossier.tracking} to {rcpt} (recorded already)"
         self._alert(bounce_id, dossier.tracking, bounce, rcpt, kind, sent, now)
         log.warning(
             "%s: the %s to %s bounced (%s): %s", dossier.tracking, kind, rcpt, bounce.form, bounce.reason
         )
-        return f"bounce of {dossier.tracking} {kind} to {rcpt}: {bounce.reason}"
+        return True, f"bounce of {dossier.tracking} {kind} to {rcpt}: {bounce.reason}"
 
     def _our_mail(self, bounce: Bounce):
         if not bounce.message_id:

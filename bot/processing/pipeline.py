@@ -253,10 +253,11 @@ class Pipeline:
         if self.replies.no_reply_reason(mail) != "bounce":
             return False
         with self.store.transaction():
-            note = self.bounces.take(row, mail, self.now())
-            if note is None:
+            taken = self.bounces.take(row, mail, self.now())
+            if taken is None:
                 return False
-            state = "processed" if note.startswith("bounce of ") else "ignored"
+            recorded, note = taken
+            state = "processed" if recorded else "ignored"
             self.store.conn.execute(
                 "UPDATE inputs SET state=?, error=? WHERE id=?",
                 (state, None if state == "processed" else note, row.id),
