@@ -248,3 +248,24 @@ def test_signing_survives_a_verifier_that_rewrites_line_ends(
     queue.enqueue(conn, msg, kind="receipt", tracking=TRACKING, dedupe_key="x", now=NOW)
     raw = signer.sign(queue.get(conn, 1).raw)
     assert dkim.verify(raw.replace(b"\r\n", b"\n"), dnsfunc=dns_for(txt_record(key_pem)))
+
+
+def test_config_check_warns_about_misaligned_domains_and_an_open_key(
+    tmp_path: Path, key_pem: bytes
+) -> None:
+    """`intake config check`: Message-ID domain ≠ From domain, d= not aligned with From (DMARC),
+    a private key others can read, and signing on a provider's SMTP each get a warning."""
+    from bot.config.lint import lint
+
+    settings = settings_with_key(tmp_path, key_pem)
+    assert [w for w in lint(settings) if w.startswith(("outbox.domain", "smtp.dkim"))] == []
+    settings.outbox.domain = "intake.example.net"
+    settings.outbox.from_addr = "shenbao@bureau.example.cn"
+    settings.outbox.transport = "smtp"
+    settings.smtp.host = "smtp.163.com"
+    settings.smtp.dkim_key_file.chmod(0o644)
+    warnings = lint(settings)
+    assert any(w.startswith("outbox.domain:") and "bureau.example.cn" in w for w in warnings)
+    assert any(w.startswith("smtp.dkim_domain:") and "DMARC" in w for w in warnings)
+    assert any(w.startswith("smtp.dkim_key_file:") and "chmod 600" in w for w in warnings)
+    assert any(w.startswith("smtp.dkim_domain:") and "smtp.163.com" in w for w in warnings)
