@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 
 from bot.config.model import Settings
+from bot.health.report import health_data
 from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.history import local_iso
@@ -32,8 +33,9 @@ def _timezone(settings: Settings) -> ZoneInfo:
 
 def status_data(settings: Settings) -> dict[str, Any]:
     """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue, and
-    ``bounced``: our mails returned by a bounce, ``[{"tracking", "to", "kind", "reason", "at", …}]``
-    (``bot/store/bounces.py``), times in the campaign's time zone."""
+    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``),
+    and ``bounced``: our mails returned by a bounce, ``[{"tracking", "to", "kind", "reason", "at",
+    …}]`` (``bot/store/bounces.py``), times in the campaign's time zone."""
     store = _open(settings)
     try:
         dossiers = []
@@ -56,7 +58,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
         tz = _timezone(settings)
         bounced = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store)]
         return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined,
-                "outgoing": outgoing, "bounced": bounced}
+                "outgoing": outgoing, "health": health_data(store, settings), "bounced": bounced}
     finally:
         store.close()
 
