@@ -216,10 +216,11 @@ def _deliver(maildir: Path, raw: bytes, name: str) -> None:
 
 def test_bounce_of_the_alert_and_a_delay_notice_raise_nothing(tmp_path: Path, files) -> None:
     """GIVEN the file outbox and a Maildir source
-    WHEN a receipt's DSN arrives, then a DSN for the officer alert itself, then a delay notice
-    THEN the first is recorded with one alert (an .eml to the category's officer, with the phone),
-    the alert's own bounce and the delay raise nothing and are kept as ignored with the reason,
-    and no mail is ever written to a bouncer."""
+    WHEN a receipt's DSN arrives, then a DSN for the officer alert itself, a delay notice, and two
+    forged bounces (the tracking number with a Message-ID we never used; our Message-ID with an
+    address we never wrote to)
+    THEN the first is recorded with one alert (an .eml to the category's officer, with the phone);
+    the others raise nothing and are kept as ignored with the reason; no mail goes to a bouncer."""
     from bot.config.model import Settings
     from bot.daemon import Intake
     from bot.store.bounces import bounces
@@ -247,16 +248,21 @@ def test_bounce_of_the_alert_and_a_delay_notice_raise_nothing(tmp_path: Path, fi
         assert b"zhang@bureau.example.org" in alert and b"X-Intake-Bounce-Alert" in alert
         assert "13800138000" in parse_message(alert).body_text
         _deliver(maildir, postfix_dsn(alert, "zhang@bureau.example.org"), "3.alert-dsn")
+        tracking = parse_message(sent).headers["x-intake-tracking"]
+        forged = sent.replace(b"Message-ID: <" + tracking.encode(), b"Message-ID: <" + tracking.encode() + b"x")
+        _deliver(maildir, postfix_dsn(forged, sender), "5.forged-id")  # tracking only, unknown id
+        _deliver(maildir, postfix_dsn(sent, "other@example.net"), "6.forged-rcpt")  # not our rcpt
         _deliver(maildir, postfix_dsn(sent, sender, action="delayed", status="4.4.1",
                                       diagnostic="connect to mx.example.com: timed out"), "4.delay")  # fmt: skip
         intake.run_once()
         assert len(list(outbox.glob("*.eml"))) == 2
         (recorded,) = bounces(intake.store)
         assert recorded.rcpt == sender and recorded.status == "5.1.1"
-        notes = {r.name: (r.state, r.error) for r in intake.store.inputs()}
+        states = [(r.state, r.error or "") for r in intake.store.inputs()]
     finally:
         intake.close()
-    states = sorted(v for v in notes.values())
     assert ("ignored", "bounce of a bounce_alert (to officers)") in states
     assert ("ignored", "bounce: delay notice (not a failure)") in states
+    assert ("ignored", "bounce: quotes no mail of ours") in states
+    assert any(s == "ignored" and e.endswith(f"to {sender} (recorded already)") for s, e in states)
     assert sum(1 for s, _ in states if s == "processed") == 2  # the submission and the DSN

@@ -1,9 +1,10 @@
 """Bounces of our mails: matched to the reply they return, recorded on its dossier, and the
 officers of the dossier's category told once, so they can call the applicant.
 
-A bounce is never answered (``outbox.mail.loops``). What is matched: our Message-ID (looked up in
-the outgoing queue, which also says what kind of mail it was and to whom) or, failing that, the
-``X-Intake-Tracking`` quoted back. Bounces of mails to officers (digests, confirmations, alerts)
+A bounce is never answered (``outbox.mail.loops``). What is matched: our Message-ID quoted back,
+looked up in the outgoing queue (which says what kind of mail it was, about which dossier, to
+whom); a bounce naming only a tracking number is not believed (anyone can write one), and the
+failed address must be one we sent to, so one mail of ours raises at most one alert per recipient. Bounces of mails to officers (digests, confirmations, alerts)
 and delays (DSN ``Action: delayed``) are recorded nowhere and alert nobody; the input is kept as
 ``ignored`` with the reason, like any other automatic mail.
 """
@@ -45,14 +46,20 @@ class BounceDesk:
         if not bounce.final:
             return False, "bounce: delay notice (not a failure)"
         sent = self._our_mail(bounce)
-        if sent is not None and sent["kind"] in NOT_TO_APPLICANTS:
+        if sent is None:
+            # Anyone can write a "bounce" quoting a tracking number; only one quoting the exact
+            # Message-ID of a mail we sent (random part: 48 bits) counts.
+            return False, "bounce: quotes no mail of ours"
+        if sent["kind"] in NOT_TO_APPLICANTS:
             return False, f"bounce of a {sent['kind']} (to officers)"
-        tracking = (sent["tracking"] if sent is not None else None) or bounce.tracking
-        dossier = self.store.dossier_by_tracking(tracking) if tracking else None
+        dossier = self.store.dossier_by_tracking(sent["tracking"]) if sent["tracking"] else None
         if dossier is None:
             return False, "bounce: names none of our dossiers"
-        rcpt = bounce.rcpt or (json.loads(sent["rcpts"])[0] if sent is not None else "")
-        kind = sent["kind"] if sent is not None else "unknown"
+        rcpts = json.loads(sent["rcpts"])
+        # The failed address as the bounce names it when it is one we sent to, else our first
+        # recipient: a forged bounce cannot multiply alerts by inventing addresses.
+        rcpt = bounce.rcpt if bounce.rcpt in rcpts else (rcpts[0] if rcpts else "")
+        kind = sent["kind"]
         bounce_id = bounce_store.record_bounce(
             self.store,
             tracking=dossier.tracking,
@@ -99,7 +106,7 @@ class BounceDesk:
         ctx = self.replies.context(now)
         contact = facts.contact if facts is not None else None
         tz = ZoneInfo(self.replies.campaign.timezone)
-        sent_at = datetime.fromtimestamp(sent["created_at"], tz=tz) if sent is not None else None
+        sent_at = datetime.fromtimestamp(sent["created_at"], tz=tz)
         alert = BounceAlert(
             tracking=tracking,
             applicant=dossier.applicant or "",
@@ -108,7 +115,7 @@ class BounceDesk:
             phone=(contact.mobile or contact.phone or "") if contact else "",
             rcpt=rcpt,
             reply_kind=kind,
-            sent_at=f"{sent_at:%Y年%m月%d日 %H:%M}" if sent_at else "时间不详",
+            sent_at=f"{sent_at:%Y年%m月%d日 %H:%M}",
             cause=CAUSE_ZH[bounce.cause],
             reason=bounce.reason,
         )
