@@ -26,7 +26,12 @@ from parsers.facts import MailFacts
 log = logging.getLogger("intake.bounces")
 
 # Mails to officers or to other instances: their bounces concern no applicant.
-NOT_TO_APPLICANTS = {"officer_reply", "bounce_alert", "digest", "packet_receipt", "packet_refusal"}
+NOT_TO_APPLICANTS = {"bounce_alert", "digest", "packet_receipt", "packet_refusal"}
+
+
+def to_officers(kind: str) -> bool:
+    """True for the kinds of mail that go to officers or other instances, not to an applicant."""
+    return kind in NOT_TO_APPLICANTS or kind.startswith("officer_")
 
 
 class BounceDesk:
@@ -50,7 +55,7 @@ class BounceDesk:
             # Anyone can write a "bounce" quoting a tracking number; only one quoting the exact
             # Message-ID of a mail we sent (random part: 48 bits) counts.
             return False, "bounce: quotes no mail of ours"
-        if sent["kind"] in NOT_TO_APPLICANTS:
+        if to_officers(sent["kind"]):
             return False, f"bounce of a {sent['kind']} (to officers)"
         dossier = self.store.dossier_by_tracking(sent["tracking"]) if sent["tracking"] else None
         if dossier is None:
