@@ -14,7 +14,7 @@ from outbox.delivery import queue
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"meta", "inputs", "dossiers", "versions", "counters", "outgoing", "outgoing_rcpt",
           "decisions", "digests", "packets", "packet_sends", "ranking", "packet_parts_in", "packets_in",
-          "uid_copies", "input_threads", "officer_requests"}
+          "uid_copies", "input_threads", "officer_requests", "bounces"}
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:

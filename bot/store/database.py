@@ -344,7 +344,7 @@ class Store:
     def mark_processed(self, input_id: int) -> None:
         self.conn.execute("UPDATE inputs SET state='processed', error=NULL WHERE id=?", (input_id,))
 
-    def close_input(self, input_id: int, state: str, note: str) -> None:
+    def close_input(self, input_id: int, state: str, note: str | None) -> None:
         """End an input without a dossier: ``state`` is ``ignored``, ``refused`` or ``oversize``,
         ``note`` says why (shown by ``intake status`` and the digest)."""
         self.conn.execute("UPDATE inputs SET state=?, error=? WHERE id=?", (state, note, input_id))

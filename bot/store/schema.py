@@ -2,7 +2,7 @@
 
 ``PRAGMA user_version`` holds the number of the last step applied (0 for a new file). A schema
 change is a new step at the end of ``MIGRATIONS`` (never an edit of a step already released):
-``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–6 use
+``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–8 use
 ``IF NOT EXISTS`` so stores made before the numbering (their tables created on first use by
 each module) are adopted as they are. The outgoing queue's tables are defined beside its
 queries (``outbox/delivery/queue.py``) and created by step 1.
@@ -197,6 +197,23 @@ CREATE TABLE IF NOT EXISTS officer_requests(
 CREATE INDEX IF NOT EXISTS officer_requests_input ON officer_requests(request_input);
 """
 
+BOUNCES = """CREATE TABLE IF NOT EXISTS bounces(
+  id INTEGER PRIMARY KEY,
+  tracking TEXT NOT NULL,           -- the dossier our returned mail was about
+  message_id TEXT NOT NULL,         -- our returned mail's Message-ID ('' when not quoted)
+  rcpt TEXT NOT NULL,               -- the address it did not reach ('' when not said)
+  reply_kind TEXT NOT NULL,         -- what bounced: receipt | defect_notice | decision_* | …
+  form TEXT NOT NULL,               -- dsn (RFC 3464) | text (a provider's 退信 in words)
+  status TEXT,                      -- RFC 3463 code (5.7.1) when given
+  cause TEXT NOT NULL,              -- content_rejected | no_such_user | mailbox_full | other
+  reason TEXT NOT NULL,             -- the remote server's words (550 Mail content denied)
+  input_id INTEGER NOT NULL,        -- the bounce mail in the inbox ledger
+  at TEXT NOT NULL,                 -- when the bounce was read
+  UNIQUE(message_id, rcpt)
+);
+CREATE INDEX IF NOT EXISTS bounces_tracking ON bounces(tracking);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
     Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
@@ -208,6 +225,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "trust: officers' pending requests; dossiers.signer; what authorised a decision",
               TRUST, columns=(("dossiers", "signer", "TEXT"), ("decisions", "envelope_sender", "TEXT"),
                               ("decisions", "message_id", "TEXT"), ("decisions", "token", "TEXT"))),
+    Migration(8, "bounces matched to the mail they return", BOUNCES),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 

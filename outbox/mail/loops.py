@@ -112,3 +112,48 @@ def should_not_reply(
 
 def _is_set(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in ("no", "false", "0")
+
+
+_TRACKING_HEADER = re.compile(r"^X-Intake-Tracking:\s*(\S+)", re.I | re.M)
+_MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.I | re.M)
+
+
+def bounced_reply(mail: MailFacts, raw: bytes | None = None) -> tuple[str | None, str | None]:
+    """``(message_id, tracking)`` of our reply that a bounce returns, as far as it quotes it.
+
+    Looks for our ``Message-ID`` and ``X-Intake-Tracking`` headers in the body and attachments of
+    ``mail`` and, when the raw bytes are given, in every returned-headers part
+    (``text/rfc822-headers``, ``message/rfc822``, RFC 3462), which ``MailFacts`` does not keep.
+    Our Message-IDs begin with the tracking number (``outbox.mail.compose.new_message_id``).
+    ``(None, None)`` when nothing is quoted.
+    """
+    from outbox.mail.tracking import parse_tracking
+
+    texts = [mail.body_text or ""]
+    texts += [a.data.decode("utf-8", "replace") for a in mail.attachments if a.size < 1_000_000]
+    if raw is not None:
+        texts.extend(_returned_headers(raw))
+    msg_id = tracking = None
+    for text in texts:
+        if msg_id is None and (m := _MESSAGE_ID.search(text)):
+            msg_id = m.group(1)
+        if tracking is None and (t := _TRACKING_HEADER.search(text)):
+            tracking = parse_tracking(t.group(1))
+    if tracking is None and msg_id is not None:
+        tracking = parse_tracking(msg_id)
+    return msg_id, tracking
+
+
+def _returned_headers(raw: bytes) -> list[str]:
+    from email import message_from_bytes
+
+    out: list[str] = []
+    for part in message_from_bytes(raw).walk():
+        ctype = part.get_content_type()
+        if ctype in ("text/rfc822-headers", "message/rfc822-headers"):
+            payload = part.get_payload(decode=True) or b""
+            out.append(payload.decode("utf-8", "replace"))
+        elif ctype == "message/rfc822" and isinstance(part.get_payload(), list):
+            inner = part.get_payload()[0]
+            out.append("".join(f"{k}: {v}\n" for k, v in inner.items()))
+    return out
