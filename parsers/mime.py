@@ -683,10 +683,10 @@ def _repair_header_block(lines: list[bytes]) -> list[bytes]:
     """
     fixed: list[bytes] = []
     for i, line in enumerate(lines):
-        if line[:1] in (b" ", b"\t") or _HEADER_LINE.match(line):
-            fixed.append(line)
-        elif m := _SPACE_BEFORE_COLON.match(line):
+        if m := _SPACE_BEFORE_COLON.match(line):
             fixed.append(m.group(1) + line[m.end() - 1 :])
+        elif line[:1] in (b" ", b"\t") or _HEADER_LINE.match(line):
+            fixed.append(line)
         elif any(_HEADER_LINE.match(x) or _SPACE_BEFORE_COLON.match(x) for x in lines[i + 1 :]):
             fixed.append(b" " + line)
         else:
