@@ -681,13 +681,18 @@ def _repair_header_block(lines: list[bytes]) -> list[bytes]:
     - Content-Type and Content-Disposition get the ``;`` missing between parameters
       (``name="smime.p7m" smime-type=enveloped-data``, ``multipart/mixed boundary="b"``).
     """
+    # header_after[i]: some line after line i is a header (computed once: blocks can be long)
+    header_after = [False] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        nxt = lines[i + 1]
+        header_after[i] = header_after[i + 1] or bool(_HEADER_LINE.match(nxt) or _SPACE_BEFORE_COLON.match(nxt))
     fixed: list[bytes] = []
     for i, line in enumerate(lines):
         if m := _SPACE_BEFORE_COLON.match(line):
             fixed.append(m.group(1) + line[m.end() - 1 :])
         elif line[:1] in (b" ", b"\t") or _HEADER_LINE.match(line):
             fixed.append(line)
-        elif any(_HEADER_LINE.match(x) or _SPACE_BEFORE_COLON.match(x) for x in lines[i + 1 :]):
+        elif header_after[i]:
             fixed.append(b" " + line)
         else:
             fixed.extend(lines[i:])

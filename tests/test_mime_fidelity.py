@@ -66,7 +66,7 @@ def test_utf16_and_utf32_without_bom_are_big_endian() -> None:
     assert decode_text("申报书".encode("utf-16-be"), "UTF-16") == "申报书"
 
 
-def test_tnef_attachment_bytes_are_exact_and_a_cut_one_is_flagged() -> None:
+def test_tnef_attachment_bytes_are_exact_and_a_cut_one_is_flagged(tmp_path: Path) -> None:
     """GIVEN a winmail.dat whose .doc (stored in PR_ATTACH_DATA_OBJ) ends in NUL bytes, as .doc
     files do WHEN parsed THEN the bytes are exact (tnefparse 1.4.0 stripped the NULs: 61,952 B
     became 61,534 B); GIVEN the stream cut short THEN a mail_tnef_truncated problem names it."""
@@ -79,6 +79,13 @@ def test_tnef_attachment_bytes_are_exact_and_a_cut_one_is_flagged() -> None:
     facts = parse_message(mime_mail([*HEAD, b"Subject: t"], [cut]))
     assert [a.name for a in facts.attachments] == ["项目说明.doc"]
     assert [(p.kind, p.where) for p in facts.problems] == [("mail_tnef_truncated", "项目说明.doc")]
+    eml = tmp_path / "cut.eml"
+    eml.write_bytes(mime_mail([*HEAD, b"Subject: t"], [cut]))
+    res = CliRunner().invoke(app, ["check", "--json", str(eml)])
+    findings = json.loads(res.stdout)["dossiers"][0]["findings"]
+    assert [(f["code"], f["where"]) for f in findings if f["code"] == "FILE_UNREADABLE"] == [
+        ("FILE_UNREADABLE", "项目说明.doc")]
+    assert any("不完整" in f["message"] for f in findings if f["code"] == "FILE_UNREADABLE")
 
 
 def test_check_json_stdout_is_the_json_object_alone(tmp_path: Path) -> None:
