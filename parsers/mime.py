@@ -11,7 +11,7 @@ import logging
 import mimetypes
 import quopri
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.generator import BytesGenerator
 from email.message import Message
@@ -585,7 +585,7 @@ def parse_message_file(path: Path, *, spill: Spill | None = None) -> MailFacts:
     return _read(msg, head, spill)
 
 
-_B64_LINE = re.compile(rb"[A-Za-z0-9+/]{60,}(\r?\n)")
+_B64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{60,}(?:\r\n|\n))+")
 _CTE_BASE64 = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?\n", re.IGNORECASE)
 _BOUNDARY = re.compile(rb"""[;\s]boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^\s;"]+))""", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:|From ")
@@ -598,8 +598,8 @@ MAX_HEADER_LINES = 2000  # lines of one header block held for repair (see _block
 MAX_HEADER_BYTES = 1024 * 1024
 
 
-def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
-    """The mail's lines in blocks of about ``READ_BLOCK`` bytes, for the feed parser.
+def _blocks(f: io.BufferedIOBase) -> Iterator[bytes]:
+    """The mail in file ``f`` in blocks of about ``READ_BLOCK`` bytes, for the feed parser.
 
     Two things are changed on the way; neither changes what a well-formed mail says:
 
@@ -612,19 +612,21 @@ def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
       ``Content-Transfer-Encoding: base64`` runs of full base64 lines (60+ alphabet characters,
       no padding) are joined into lines of up to ``MERGED_LINE`` characters. Line breaks are not
       data in base64 (RFC 2045 section 6.8): the decoded bytes are the same.
+
+    A run of base64 lines is found by one regular-expression match over the block and its line
+    breaks dropped by ``bytes.translate`` (both in C); only the other lines are looked at one
+    by one in Python (a 65 MB mail: ~2,000 Python steps instead of ~850,000).
     """
     out = bytearray()
-    run = bytearray()
-    eol = b"\n"
+    base64_body = False
     head: list[bytes] | None = []  # the header block being read, None inside a body
     head_bytes = 0
     repair = True  # the block is at the top or after a declared boundary
-    base64_body = False
     boundaries: set[bytes] = set()
 
-    def end_head(block: list[bytes], repair: bool) -> None:
+    def end_head(block: list[bytes], fix: bool) -> None:
         nonlocal base64_body
-        if repair:
+        if fix:
             block = _repair_header_block(block)
         base64_body = any(_CTE_BASE64.fullmatch(line) for line in block)
         for line in block:
@@ -632,40 +634,57 @@ def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
         for m in _BOUNDARY.finditer(b"".join(block)):
             boundaries.add((m.group(1) or m.group(2)).strip())
 
-    for line in lines:
-        if head is not None:
-            if line in (b"\n", b"\r\n"):
-                end_head(head, repair)
-                out.extend(line)
-                head = None
-            else:
-                head.append(line)
-                head_bytes += len(line)
-                if len(head) >= MAX_HEADER_LINES or head_bytes >= MAX_HEADER_BYTES:
-                    end_head(head, False)  # no blank line in sight: not a header block
+    buf = b""
+    eof = False
+    while not eof:
+        chunk = f.read(READ_BLOCK)
+        eof = not chunk
+        buf += chunk
+        pos, size = 0, len(buf)
+        while pos < size:
+            if head is None and base64_body:
+                m = _B64_RUN.match(buf, pos)
+                if m:
+                    eol = b"\r\n" if buf[pos : m.end()].find(b"\r\n") >= 0 else b"\n"
+                    data = buf[pos : m.end()].translate(None, b"\r\n")
+                    for i in range(0, len(data), MERGED_LINE):
+                        out += data[i : i + MERGED_LINE]
+                        out += eol
+                    pos = m.end()
+                    if len(out) >= READ_BLOCK:
+                        yield bytes(out)
+                        out.clear()
+                    continue
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                if not eof:
+                    break  # a partial line: wait for the next block
+                nl = size - 1
+            line = buf[pos : nl + 1]
+            pos = nl + 1
+            if head is not None:
+                if line in (b"\n", b"\r\n"):
+                    end_head(head, repair)
+                    out += line
                     head = None
-        elif base64_body and (m := _B64_LINE.fullmatch(line)):
-            run += line[: m.start(1)]
-            eol = m.group(1)
-            if len(run) >= MERGED_LINE:
-                out += run + eol
-                run.clear()
-        else:
-            if run:
-                out += run + eol
-                run.clear()
-            out += line
-            if line.startswith(b"--"):
-                base64_body = False
-                head, head_bytes = [], 0
-                repair = line[2:].rstrip() in boundaries
-        if len(out) >= READ_BLOCK:
-            yield bytes(out)
-            out.clear()
+                else:
+                    head.append(line)
+                    head_bytes += len(line)
+                    if len(head) >= MAX_HEADER_LINES or head_bytes >= MAX_HEADER_BYTES:
+                        end_head(head, False)  # no blank line in sight: not a header block
+                        head = None
+            else:
+                out += line
+                if line.startswith(b"--"):
+                    base64_body = False
+                    head, head_bytes = [], 0
+                    repair = line[2:].rstrip() in boundaries
+            if len(out) >= READ_BLOCK:
+                yield bytes(out)
+                out.clear()
+        buf = buf[pos:]
     if head:
         end_head(head, repair)
-    if run:
-        out += run + eol
     if out:
         yield bytes(out)
 
