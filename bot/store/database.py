@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +24,14 @@ from pathlib import Path
 
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
+from bot.store.nofollow import FolderListing, open_entry, walk_folder
 from outbox.delivery import queue as outgoing_queue
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
 from parsers.safe_names import safe_file_name
 from rules.finding import Finding
+
+log = logging.getLogger("intake.store")
 
 SCHEMA_VERSION = 1
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
@@ -194,9 +199,12 @@ class Store:
         return row is not None
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
+        """True when these exact bytes were archived already. ``message_id`` is not consulted:
+        a sender chooses it, and a different mail reusing one (a client's "resend", a forger)
+        must still be archived, judged and answered (issue 14)."""
+        del message_id
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE kind='mail' AND (sha256=? OR (? IS NOT NULL AND message_id=?))",
-            (sha256, message_id, message_id),
+            "SELECT 1 FROM inputs WHERE kind='mail' AND sha256=?", (sha256,)
         ).fetchone()
         return row is not None
 
@@ -247,23 +255,29 @@ class Store:
         """Archive a file or a dossier folder from a drop folder and record it.
 
         The same content (file bytes, or folder manifest of names and hashes) taken twice returns
-        the first input's id: dropping a dossier again creates nothing new.
+        the first input's id: dropping a dossier again creates nothing new. Every component is
+        opened with ``O_NOFOLLOW`` relative to its parent's descriptor and archived from that
+        descriptor (``bot/store/nofollow.py``): a symlink, a hard-linked file or a special file
+        is never read. Raises ``UnsafeEntry`` when ``path`` itself is one of those.
         """
-        if path.is_dir():
-            manifest = []
-            for p in sorted(path.rglob("*")):
-                if p.is_file() and not p.is_symlink() and not any(is_junk_name(part) for part in p.relative_to(path).parts):
-                    sha, size = self.archive.put_file(p)
-                    manifest.append([p.relative_to(path).as_posix(), sha, size])
-            blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
-            sha = hashlib.sha256(blob).hexdigest()
-            size = sum(m[2] for m in manifest)
-            kind = "folder"
-            manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
-        else:
-            sha, size = self.archive.put_file(path)
-            kind = "mail" if path.suffix.lower() == ".eml" else "file"
-            manifest_json = None
+        with open_entry(path) as (fd, st):
+            if stat.S_ISDIR(st.st_mode):
+                manifest = []
+                listing = FolderListing()
+                for rel, file_fd, _ in walk_folder(fd, listing, skip=is_junk_name):
+                    sha, size = self.archive.put_fd(file_fd, rel)
+                    manifest.append([rel, sha, size])
+                for rel, why in listing.refused:
+                    log.warning("%s/%s not taken: %s", path.name, rel, why)
+                blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+                sha = hashlib.sha256(blob).hexdigest()
+                size = sum(m[2] for m in manifest)
+                kind = "folder"
+                manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
+            else:
+                sha, size = self.archive.put_fd(fd, path.name)
+                kind = "mail" if path.suffix.lower() == ".eml" else "file"
+                manifest_json = None
         row = self.conn.execute(
             "SELECT id FROM inputs WHERE source='folder' AND sha256=? AND name=?", (sha, path.name)
         ).fetchone()
