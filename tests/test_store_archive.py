@@ -41,7 +41,8 @@ def test_accept_mail_is_idempotent_per_uid(tmp_path):
     again = store.accept_mail(raw, account="a", folder="INBOX", uidvalidity=7, uid=1, received_at=now)
     assert first == again
     assert store.is_known_uid("a", "INBOX", 7, 1) and not store.is_known_uid("a", "INBOX", 8, 1)
-    assert store.is_known_message("0" * 64, "<a@x>")
+    assert store.is_known_message(hashlib.sha256(raw).hexdigest(), None)
+    assert not store.is_known_message("0" * 64, "<a@x>")  # a Message-ID alone is no proof (issue 14)
     # the same bytes under a new UIDVALIDITY are recorded but never processed twice
     store.accept_mail(raw, account="a", folder="INBOX", uidvalidity=8, uid=1, received_at=now)
     assert [r.state for r in store.inputs()] == ["received", "duplicate"]
