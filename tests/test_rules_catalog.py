@@ -47,6 +47,12 @@ def quota_codes(n: int) -> list[str]:
     return [f.code for fs in quota_findings(ranked, IIP, "province", "provincial_miit") for f in fs]
 
 
+def sent(d, sender: str):  # noqa: ANN001, ANN201 - a DossierFacts, returned
+    """``d`` as if mailed by ``sender``."""
+    d.sender = sender
+    return d
+
+
 def bad_file(problem: str, name: str = "附件.docx") -> Material:
     return Material(
         name=name,
@@ -169,6 +175,20 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
             ]
         ),
         lambda: codes([project("项目一", category="工厂类"), project("项目二", category="平台类")]),
+    ),
+    "APPLICANT_SENDER_CONFLICT": (
+        lambda: codes(
+            [
+                sent(project("项目一", category="工厂类"), "fake@evil.example.net"),
+                sent(project("项目二", category="平台类"), "clerk@wuhan-demo.com.cn"),
+            ]
+        ),
+        lambda: codes(
+            [
+                sent(project("项目一", category="工厂类"), "wang@wuhan-demo.com.cn"),
+                sent(project("项目二", category="平台类"), "li@wuhan-demo.com.cn"),
+            ]
+        ),
     ),
     "CATEGORY_REPEATED": (
         lambda: codes(

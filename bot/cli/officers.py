@@ -85,6 +85,7 @@ def show(
     """A dossier's whole history: versions, files, findings, verdicts, replies, decisions."""
     from bot.cli.app import _settings, err
     from bot.store.database import Store
+    from bot.cli.terminal_text import plain
     from bot.store.history import dossier_history, history_text
     from rules.campaign import load_campaign
 
@@ -101,7 +102,7 @@ def show(
     if as_json:
         sys.stdout.write(json.dumps(history.to_json(), ensure_ascii=False, indent=1) + "\n")
     else:
-        sys.stdout.write(history_text(history))
+        sys.stdout.write(plain(history_text(history)))
 
 
 def waive(

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from bot.cli.terminal_text import cell
 from bot.config.model import Settings
 from bot.store.database import Store
 
@@ -55,9 +56,9 @@ def dossier_table(settings: Settings) -> Table:
         table.add_column(col, no_wrap=col in ("tracking", "state", "verdict"), overflow="fold")
     for d in data["dossiers"]:
         state = STATE_MARK.get(d["state"], "-" if d["state"] == "open" else d["state"])
-        table.add_row(d["tracking"], d["applicant"] or "-", d["project_name"] or "-",
+        table.add_row(cell(d["tracking"]), cell(d["applicant"] or "-"), cell(d["project_name"] or "-"),
                       f"[red]{state}[/red]" if d["state"] == "rejected" else state,
-                      d["verdict"], ", ".join(d["findings"]) or "-")
+                      cell(d["verdict"]), cell(", ".join(d["findings"]) or "-"))
     return table
 
 
@@ -78,7 +79,7 @@ def status_tables(settings: Settings) -> list[Table]:
         q.add_column("name")
         q.add_column("last error")
         for row in data["quarantined"]:
-            q.add_row(str(row["id"]), row["name"], " ".join(row["error"]))
+            q.add_row(str(row["id"]), cell(row["name"]), cell(" ".join(row["error"])))
         tables.append(q)
     return tables
 
@@ -89,11 +90,13 @@ def check_table(result: dict[str, Any]) -> Table:
     for col in ("dossier", "verdict", "code", "severity", "clause", "where", "message"):
         table.add_column(col, overflow="fold")
     for d in result["dossiers"]:
-        label = f"{d.get('applicant') or '-'}\n{d.get('project_name') or d.get('source')}"
+        label = f"{cell(d.get('applicant') or '-')}\n{cell(d.get('project_name') or d.get('source'))}"
         if not d["findings"]:
             table.add_row(label, d["verdict"], "-", "", "", "", "")
         for f in d["findings"]:
-            table.add_row(label, d["verdict"], f["code"], f["severity"], f["clause"], f["where"], f["message"])
+            table.add_row(label, d["verdict"], f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
+                          cell(f["message"]))
     for f in result["findings"]:
-        table.add_row("(all)", "", f["code"], f["severity"], f["clause"], f["where"], f["message"])
+        table.add_row("(all)", "", f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
+                      cell(f["message"]))
     return table

@@ -15,6 +15,7 @@ from outbox.mail.loops import should_not_reply
 from outbox.mail.tracking import make_tracking
 from parsers.facts import DossierFacts, MailFacts
 from rules.campaign import Campaign, CampaignError
+from rules.catalog import OFFICER_ONLY
 from rules.finding import Finding
 
 log = logging.getLogger("intake.replies")
@@ -95,6 +96,7 @@ class ReplyBuilder:
         Returns the queue id, or None when there is nobody to answer or the sender's daily cap
         (``outbox.replies_per_sender_per_day``) is reached.
         """
+        findings = [f for f in findings if f.code not in OFFICER_ONLY]
         to = self.recipient(facts)
         if not to:
             log.info("%s: no address to answer (no sender, no email in the form)", tracking)

@@ -19,6 +19,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from outbox.documents.cell_text import put_text
+
 HEADERS = ("序号", "项目名称", "项目类别和方向", "申报单位名称", "联系人", "联系方式（手机与邮箱）")
 WIDTHS = (7, 38, 22, 32, 10, 34)  # characters; a CJK character counts about 2
 HEADER_ROW = 3
@@ -107,11 +109,11 @@ def _fill(
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     left = Alignment(horizontal="left", vertical="center", wrap_text=True)
 
-    ws.cell(row=1, column=1, value=title).font = Font(name=_FONT, size=16, bold=True)
+    put_text(ws, 1, 1, title).font = Font(name=_FONT, size=16, bold=True)
     ws.cell(row=1, column=1).alignment = center
     ws.merge_cells(f"A1:{last_col}1")
     ws.row_dimensions[1].height = 36
-    ws.cell(row=2, column=1, value=unit_line).font = Font(name=_FONT, size=12)
+    put_text(ws, 2, 1, unit_line).font = Font(name=_FONT, size=12)
     ws.cell(row=2, column=1).alignment = Alignment(horizontal="left", vertical="center")
     ws.merge_cells(f"A2:{last_col}2")
     ws.row_dimensions[2].height = 24
@@ -137,7 +139,7 @@ def _fill(
         if extra_values is not None:
             values.append(extra_values[i - 1])
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
+            cell = put_text(ws, r, col, value)  # applicant text: a string cell, never a formula
             cell.font = Font(name=_FONT, size=11)
             cell.alignment = center if col in (1, 5) else left
             cell.border = _BORDER
