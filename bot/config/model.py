@@ -170,6 +170,9 @@ class OutboxSettings(_Section):
     from_name: str = "申报受理"
     domain: str = "example.org"
     replies_per_sender_per_day: int = Field(10, ge=0)
+    # All replies to outsiders together, per rolling hour (a flood of forged senders); reaching it
+    # sends one alert to the officers. Digests and officers' mail are not counted.
+    replies_per_hour: int = Field(120, ge=1)
     retry_for_s: float = Field(2 * 24 * 3600, gt=0)
     retry_first_s: float = Field(60.0, gt=0)  # first retry delay after a temporary failure; doubles
     retry_max_s: float = Field(3600.0, gt=0)  # longest delay between two retries

@@ -23,11 +23,13 @@ from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.processing.oversize import answer_oversize, is_oversize
 from bot.processing.replies import ReplyBuilder
-from bot.processing.threading_rules import merge_versions, thread_key
+from bot.processing.threading_rules import Claim, merge_versions, thread_claim, thread_key
 from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
+from bot.store.trust import record_event
+from outbox.mail.recipients import plain_address, reply_address
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
@@ -185,6 +187,15 @@ class Pipeline:
                 return
         mail = dossiers[0].mail if dossiers else None
         no_reply = self.replies.no_reply_reason(mail) if mail else None
+        if mail is not None:
+            claims = [thread_claim(d, self.store) for d in dossiers]
+            foreign = next((c for c in claims if c is not None and not c.honoured), None)
+            if foreign is not None:
+                self._refuse_claim(row, mail, foreign, no_reply, outcome)
+                return
+            if not any(_has_materials(d) for d in dossiers) and not any(claims):
+                self._no_materials(row, mail, no_reply, outcome)
+                return
         if no_reply and not any(_has_materials(d) for d in dossiers):
             with self.store.transaction():
                 self.store.conn.execute(
@@ -241,6 +252,53 @@ class Pipeline:
         crashpoint("after_commit")
         log.info("input %s processed: %s", row.id, ", ".join(
             f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
+
+    def _refuse_claim(self, row: InputRow, mail, claim: Claim, no_reply: str | None, outcome: Outcome) -> None:  # noqa: ANN001
+        """A stranger's mail names another sender's dossier: nothing changes (issue 14).
+
+        The sender is told the number is not theirs (to the From address, never a Reply-To), the
+        dossier's owner is warned once a day, and the officers see it in the digest (安全提示).
+        """
+        now = self.now()
+        sender = (mail.from_addr or "").strip().lower()
+        owner = self.store.dossier_by_tracking(claim.tracking)
+        with self.store.transaction():
+            record_event(self.store.conn, "foreign_tag", at=now, tracking=claim.tracking, sender=sender,
+                         input_id=row.id, detail=claim.how)
+            done = [self.replies.notice(
+                self.store.conn, "foreign_tag", to=plain_address(sender), original=mail,
+                dedupe_key=f"foreign-tag:{row.id}", now=now, tracking=claim.tracking,
+            ) if no_reply is None else f"foreign_tag: not sent ({no_reply})"]
+            if owner is not None:
+                when = f"{now.month}月{now.day}日 {now:%H:%M}"
+                done.append(self.replies.notice(
+                    self.store.conn, "owner_warning", to=plain_address(owner.sender), original=None,
+                    dedupe_key=f"owner-warning:{claim.tracking}:{now.date().isoformat()}", now=now,
+                    tracking=claim.tracking, values={"sender": sender or "未知发件人", "when": when},
+                ))
+            why = (f"{claim.how} names {claim.tracking}, but {sender or 'the sender'} is not one of its "
+                   f"correspondents: nothing changed; " + "; ".join(done))
+            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+        outcome.skipped = why
+        log.warning("input %s: %s", row.id, why)
+
+    def _no_materials(self, row: InputRow, mail, no_reply: str | None, outcome: Outcome) -> None:  # noqa: ANN001
+        """A mail without any material that continues no dossier makes no dossier (issue 14):
+        at most one short note per sender per day, none to an auto-reply."""
+        now = self.now()
+        to = reply_address(mail)
+        with self.store.transaction():
+            if no_reply is not None:
+                done = f"no_materials: not sent ({no_reply})"
+            else:
+                done = self.replies.notice(
+                    self.store.conn, "no_materials", to=to, original=mail,
+                    dedupe_key=f"no-materials:{to}:{now.date().isoformat()}", now=now,
+                )
+            why = f"no materials and no known dossier: no dossier made; {done}"
+            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+        outcome.skipped = why
+        log.info("input %s: %s", row.id, why)
 
     def _find_thread(self, facts: DossierFacts) -> DossierRow | None:
         """The dossier a resubmission belongs to (tracking tag, In-Reply-To, or sender + project)."""

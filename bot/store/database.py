@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
+from bot.store import trust as trust_schema
 from bot.store.nofollow import FolderListing, open_entry, walk_folder
 from outbox.delivery import queue as outgoing_queue
 from parsers.facts import DossierFacts
@@ -173,7 +174,7 @@ class Store:
 
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
-        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
+        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA + trust_schema.SCHEMA)
         self.conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
         )

@@ -245,3 +245,15 @@ def sent_today(conn: sqlite3.Connection, rcpt: str, day: date) -> int:
         (rcpt.strip().lower(), day.isoformat()),
     ).fetchone()
     return int(row[0])
+
+
+def queued_since(conn: sqlite3.Connection, since: datetime, kinds: tuple[str, ...]) -> int:
+    """How many messages of ``kinds`` were queued at or after ``since`` (not permanent failures):
+    the global reply rate (``[outbox] replies_per_hour``)."""
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM outgoing WHERE created_at >= ? AND kind IN ({marks})"
+        " AND NOT (status = 'failed' AND failure = 'perm')",
+        (_ts(since), *kinds),
+    ).fetchone()
+    return int(row[0])

@@ -4,10 +4,12 @@ Subject layout:
 
 - a fresh message: ``【回执】<project name> [<tracking>]`` / ``【补正通知】<project name> [<tracking>]``;
 - a reply to a mail whose subject carries none of our tracking numbers (a first submission):
-  ``回复：【回执】<exact original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
+  ``回复：【回执】<original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
   first so a phone, which shows only the start of a subject, shows what the mail is; the original
-  subject follows whole so the clerk recognises it (case C20: the decoded subject starts with
-  ``回复：`` and contains the original subject); the tracking tag ends it for the resubmission
+  subject follows so the clerk recognises it (case C20: the decoded subject starts with
+  ``回复：`` and contains the original subject), but only as
+  :func:`outbox.mail.subject_echo.echo_subject` leaves it: no URLs, at most 60 characters (a
+  stranger's subject must not travel under the bureau's name); the tracking tag ends it for the resubmission
   matcher. Reply prefixes the original already carries (``Re:``, ``回复：``, ``答复：`` …) are
   dropped, so the subject never reads ``回复：【回执】RE: …``;
 - a reply to a mail that already carries one of our tracking numbers (a resubmission answering
@@ -33,7 +35,7 @@ from email.utils import format_datetime
 from outbox.mail.context import ReplyContext
 from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
 from outbox.mail.template_files import load_template
-from outbox.mail.threads import strip_reply_prefixes
+from outbox.mail.subject_echo import echo_subject
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
@@ -120,7 +122,7 @@ def reply_subject(
         return fresh
     if parse_tracking(orig):
         return prefix + fresh
-    return f"{prefix}{tag}{strip_reply_prefixes(orig) or project_name} [{tracking}]"
+    return f"{prefix}{tag}{echo_subject(orig) or project_name} [{tracking}]"
 
 
 def _compose(
