@@ -21,6 +21,7 @@ from pathlib import Path
 from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
 from bot.store.database import Store
+from bot.store.trust import TrustEvent, events_since
 from outbox.delivery import queue as outgoing
 from rules.campaign import Campaign, CampaignError
 
@@ -66,6 +67,7 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # trust events since the last digest (issue 14)
     snapshot: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -169,7 +171,20 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
+    data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]
     return data
+
+
+def _alert_text(e: TrustEvent) -> str:
+    """One trust event as a line for the officers."""
+    when = f"{e.at.month}月{e.at.day}日 {e.at:%H:%M}"
+    if e.kind == "foreign_tag":
+        how = {"tag": "主题中的受理编号", "reference": "回复我方邮件", "sender": "项目名称"}.get(e.detail, e.detail)
+        return (f"{when} {e.sender or '未知发件人'} 以{how}试图修改 [{e.tracking}]（非该申报的联系邮箱，未采用，"
+                f"已告知申报单位；如属实请 intake correspondent add {e.tracking} 地址；输入 {e.input_id}）")
+    if e.kind == "reply_rate":
+        return f"{when} 自动回复达到每小时上限，此后回复暂停：{e.detail.split(' ', 1)[-1]}"
+    return f"{when} {e.kind} {e.tracking or ''} {e.sender or ''} {e.detail}".strip()
 
 
 def _decisions(store: Store, since: datetime | None) -> list[str]:
