@@ -190,6 +190,14 @@ class Pipeline:
         if mail is not None:
             claims = [thread_claim(d, self.store) for d in dossiers]
             foreign = next((c for c in claims if c is not None and not c.honoured), None)
+            if foreign is not None and not any(d.materials for d in dossiers):
+                # A question or a forged command quoting a tag: nothing to refuse, kept for officers.
+                why = f"reply to {foreign.tracking} without attachments"
+                with self.store.transaction():
+                    self.store.conn.execute(
+                        "UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+                outcome.skipped = why
+                return
             if foreign is not None:
                 self._refuse_claim(row, mail, foreign, no_reply, outcome)
                 return
