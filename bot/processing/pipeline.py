@@ -284,9 +284,12 @@ class Pipeline:
                     dedupe_key=f"owner-warning:{claim.tracking}:{now.date().isoformat()}", now=now,
                     tracking=claim.tracking, values={"sender": sender or "未知发件人", "when": when},
                 ))
-            why = (f"{claim.how} names {claim.tracking}, but {sender or 'the sender'} is not one of its "
+            # The sender stays out of the log (contact details never go to logs); the input's
+            # record and the digest name it for the officers.
+            why = (f"{claim.how} names {claim.tracking}, but the sender is not one of its "
                    f"correspondents: nothing changed; " + "; ".join(done))
-            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?",
+                                    (f"{why} (from {sender})", row.id))
         outcome.skipped = why
         log.warning("input %s: %s", row.id, why)
 

@@ -141,7 +141,7 @@ class ReplyBuilder:
         msg = compose_notice(kind, self.context(now), to=to, original=original,
                              values=values, tracking=tracking)
         outgoing.enqueue(conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, now=now, commit=False)
-        return f"{kind}: sent to {to}"
+        return f"{kind}: sent"
 
     def enqueue(
         self,
