@@ -257,3 +257,9 @@ def queued_since(conn: sqlite3.Connection, since: datetime, kinds: tuple[str, ..
         (_ts(since), *kinds),
     ).fetchone()
     return int(row[0])
+
+
+def oldest_pending_at(conn: sqlite3.Connection) -> float | None:
+    """POSIX time at which the oldest reply still pending was queued, or None when none waits."""
+    row = conn.execute("SELECT MIN(created_at) FROM outgoing WHERE status='pending'").fetchone()
+    return None if row is None or row[0] is None else float(row[0])
