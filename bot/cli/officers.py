@@ -84,8 +84,8 @@ def show(
 ) -> None:
     """A dossier's whole history: versions, files, findings, verdicts, replies, decisions."""
     from bot.cli.app import _settings, err
-    from bot.store.database import Store
     from bot.cli.terminal_text import plain
+    from bot.store.database import Store
     from bot.store.history import dossier_history, history_text
     from rules.campaign import load_campaign
 

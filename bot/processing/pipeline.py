@@ -29,9 +29,9 @@ from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
+from bot.store.faults import StoreUnavailable, is_store_fault
 from bot.store.trust import record_event
 from outbox.mail.recipients import plain_address, reply_address
-from bot.store.faults import StoreUnavailable, is_store_fault
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input

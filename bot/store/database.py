@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.store import trust as trust_schema
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
-from bot.store import trust as trust_schema
 from bot.store.nofollow import FolderListing, open_entry, walk_folder
 from outbox.delivery import queue as outgoing_queue
 from parsers.facts import DossierFacts

@@ -34,8 +34,8 @@ from email.utils import format_datetime
 
 from outbox.mail.context import ReplyContext
 from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
-from outbox.mail.template_files import load_template
 from outbox.mail.subject_echo import echo_subject
+from outbox.mail.template_files import load_template
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
