@@ -160,7 +160,10 @@ class Pipeline:
             desk = desk_problem(dossiers)
             if desk is not None:
                 raise DeskProblem(desk)
-            self._commit(row, dossiers, outcome)
+            # An oversize mail (only its header block archived) that an officer reprocesses is
+            # judged as it is, even without materials: the officer asked for a verdict.
+            asked = row.kind == "mail" and row.source == "imap" and row.size > limit
+            self._commit(row, dossiers, outcome, judge_anyway=asked)
         except DeskProblem as exc:  # retrying cannot help: quarantined at once, nobody answered
             self.store.quarantine(row.id, f"DeskProblem: {exc}")
             log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
@@ -186,7 +189,9 @@ class Pipeline:
                 if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
                     self.store.archive.put_file(m.path)
 
-    def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
+    def _commit(
+        self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome, *, judge_anyway: bool = False
+    ) -> None:
         for intercept in self.interceptors:
             taken = intercept(row, dossiers)
             if taken is not None:
@@ -209,7 +214,7 @@ class Pipeline:
             if foreign is not None:
                 self._refuse_claim(row, mail, foreign, no_reply, outcome)
                 return
-            if not any(_has_materials(d) for d in dossiers) and not any(claims):
+            if not judge_anyway and not any(_has_materials(d) for d in dossiers) and not any(claims):
                 self._no_materials(row, mail, no_reply, outcome)
                 return
         if no_reply and not any(_has_materials(d) for d in dossiers):
