@@ -34,7 +34,7 @@ from rules.finding import Finding
 
 log = logging.getLogger("intake.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: dossiers.signer (the unit whose signed packet created the dossier)
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
 
 SCHEMA = """
@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS dossiers(
   created_at TEXT NOT NULL,
   current_version INTEGER NOT NULL,
   verdict TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'open'        -- open | rejected
+  state TEXT NOT NULL DEFAULT 'open',       -- open | rejected
+  signer TEXT                               -- unit whose signed packet created it; NULL: taken here
 );
 CREATE TABLE IF NOT EXISTS versions(
   id INTEGER PRIMARY KEY,
@@ -81,6 +82,21 @@ CREATE TABLE IF NOT EXISTS versions(
   UNIQUE(input_id, part)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
+-- fetched again, also after a restart (issue 16).
+CREATE TABLE IF NOT EXISTS uid_copies(
+  account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account, folder, uidvalidity, uid)
+);
+-- An input an officer filed under a dossier (``intake fetched T FILE``: a video downloaded from
+-- the applicant's cloud-drive link); the pipeline makes it that dossier's next version.
+CREATE TABLE IF NOT EXISTS input_threads(
+  input_id INTEGER PRIMARY KEY REFERENCES inputs(id),
+  tracking TEXT NOT NULL,
+  officer TEXT NOT NULL,
+  at TEXT NOT NULL
+);
 """
 
 
@@ -116,6 +132,7 @@ class DossierRow:
     current_version: int
     verdict: str
     state: str
+    signer: str | None = None  # the [[packet.senders]] unit whose packet created it; None: taken here
 
 
 def _now() -> str:
@@ -182,6 +199,13 @@ class Store:
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
         self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA + trust_schema.SCHEMA)
+        columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(dossiers)")}
+        if "signer" not in columns:  # schema 1 → 2
+            self.conn.execute("ALTER TABLE dossiers ADD COLUMN signer TEXT")
+        self.conn.execute(
+            "UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+        )
         self.conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -220,11 +244,19 @@ class Store:
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        key = (account, folder, uidvalidity, uid)
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
-            (account, folder, uidvalidity, uid),
+            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?"
+            " UNION ALL SELECT 1 FROM uid_copies WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            key + key,
         ).fetchone()
         return row is not None
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO uid_copies(account, folder, uidvalidity, uid, sha256) VALUES(?,?,?,?,?)",
+            (account, folder, uidvalidity, uid, sha256),
+        )
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         """True when these exact bytes were archived already. ``message_id`` is not consulted:
@@ -357,9 +389,10 @@ class Store:
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
-        """Copy an input's bytes from the archive into a fresh work folder; return its path.
+        """Make an input's bytes readable in a fresh work folder (hard links to the archived,
+        read-only blobs; copies across file systems); return its path.
 
-        Processing reads only these copies, never the drop folder or the server.
+        Processing reads only these, never the drop folder or the server.
         """
         work = work_root / f"input-{row.id}"
         if work.exists():
@@ -371,14 +404,14 @@ class Store:
                 parts = [safe_file_name(p) for p in rel.split("/")]
                 dest = base.joinpath(*parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(self.archive.path_for(sha), dest)
+                self.archive.link_out(sha, dest)
             base.mkdir(exist_ok=True)
             return base
         name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
         if row.kind == "mail" and row.source == "folder":
             name = safe_file_name(row.name)
         dest = work / name
-        shutil.copyfile(self.archive.path_for(row.sha256), dest)
+        self.archive.link_out(row.sha256, dest)
         return dest
 
     def mark_processed(self, input_id: int) -> None:
@@ -423,6 +456,25 @@ class Store:
     def dossiers(self) -> list[DossierRow]:
         return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
 
+    def file_under(self, input_id: int, tracking: str, *, officer: str, at: datetime) -> None:
+        """Record that input ``input_id`` continues dossier ``tracking`` (an officer said so)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO input_threads(input_id, tracking, officer, at) VALUES(?,?,?,?)",
+            (int(input_id), tracking, officer, at.isoformat()),
+        )
+
+    def filed_under(self, input_id: int) -> str | None:
+        """The dossier an officer filed input ``input_id`` under, or None."""
+        row = self.conn.execute(
+            "SELECT tracking FROM input_threads WHERE input_id=?", (int(input_id),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def fetched_links(self) -> dict[str, tuple[str, str]]:
+        """``{tracking: (officer, at)}``: the dossiers an officer filed a downloaded video under."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT tracking, officer, MAX(at) FROM input_threads GROUP BY tracking")}
+
     def dossier_by_tracking(self, tracking: str) -> DossierRow | None:
         r = self.conn.execute("SELECT * FROM dossiers WHERE tracking=?", (tracking,)).fetchone()
         return DossierRow(**dict(r)) if r else None
@@ -450,19 +502,24 @@ class Store:
         findings: list[Finding],
         verdict: str,
         now: datetime,
+        *,
+        signer: str | None = None,
     ) -> int:
         """Record a judged version of dossier ``tracking`` (created when new); returns its number.
 
-        Call inside ``transaction()``: the version, its findings and the reply are one commit.
+        ``signer``: the unit whose signed packet brings it, recorded when the dossier is created
+        (``bot/upstream/packet_intake.py`` lets only that signer update it). Call inside
+        ``transaction()``: the version, its findings and the reply are one commit.
         """
         conn = self.conn
         earlier = self.dossier_by_tracking(tracking)
         if earlier is None:
             cur = conn.execute(
                 "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
-                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
+                " sender, created_at, current_version, verdict, signer) VALUES(?,?,?,?,?,?,?,?,1,?,?)",
                 (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
-                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict),
+                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict,
+                 signer),
             )
             dossier_id, version = cur.lastrowid, 1
         else:
