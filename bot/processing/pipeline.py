@@ -22,7 +22,9 @@ from datetime import UTC, datetime
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.processing.oversize import answer_oversize, is_oversize
+from bot.processing.parse_worker import ParseJob
 from bot.processing.replies import ReplyBuilder
+from bot.processing.supervisor import ParseInterrupted, ParseSupervisor
 from bot.processing.threading_rules import merge_versions, thread_key
 from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
@@ -30,7 +32,6 @@ from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts
-from parsers.inputs import read_input
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
 from rules.engine import evaluate
@@ -39,8 +40,8 @@ from rules.verdict import verdict
 
 log = logging.getLogger("intake.pipeline")
 
-# Inputs parsed ahead of the one being committed, in threads: ffprobe, LibreOffice and file I/O
-# run outside the GIL, so a batch uses every core (bench/ingest.py measures the gain).
+# Inputs parsed ahead of the one being committed, each in a worker process watched by a thread
+# (bot/processing/supervisor.py): a batch uses every core, and one hostile file costs its budget.
 PARSE_WORKERS = min(4, os.cpu_count() or 1)
 PARSE_AHEAD = 2 * PARSE_WORKERS
 
@@ -58,7 +59,7 @@ class Outcome:
 
 
 def parse_options(settings: Settings) -> ParseOptions:
-    p = settings.parsing
+    p, b = settings.parsing, settings.budgets
     return ParseOptions(
         ffprobe=p.ffprobe,
         probe_timeout_s=p.probe_timeout_s,
@@ -68,7 +69,10 @@ def parse_options(settings: Settings) -> ParseOptions:
             max_total_bytes=p.archive_max_total_bytes,
             max_ratio=p.archive_max_ratio,
             max_depth=p.archive_max_depth,
+            max_growth=b.archive_growth,
+            growth_floor_bytes=b.archive_growth_floor_bytes,
         ),
+        ffprobe_max_bytes=b.ffprobe_bytes,
     )
 
 
@@ -81,6 +85,8 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
+        self.supervisor = ParseSupervisor(settings.budgets)
+        self.stop: threading.Event | None = None  # set by process_pending: SIGTERM kills parses
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -105,6 +111,7 @@ class Pipeline:
         pending = self.store.pending_inputs()
         outcomes: list[Outcome] = []
         self._in_batch = True
+        self.stop = stop
         try:
             with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
                 ahead: dict[int, Future[list[DossierFacts]]] = {}
@@ -119,23 +126,42 @@ class Pipeline:
                     outcomes.append(self.process(row, parsed=ahead.pop(row.id)))
         finally:
             self._in_batch = False
+            self.stop = None
         if any(o.trackings for o in outcomes):
             with self.store.transaction():
                 self._refresh_verdicts()
         return outcomes
 
     def _parse(self, row: InputRow) -> list[DossierFacts]:
-        """The dossiers of one input, read from its archived copy (thread-safe: no database)."""
+        """The dossiers of one input, read from its archived copy in a worker process.
+
+        The attempt is counted (and committed) before the worker starts, so a kill -9 during a
+        hostile parse counts; past ``[budgets] max_parse_attempts`` unfinished parses the input
+        is quarantined instead (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
+        """
+        if self.stop is not None and self.stop.is_set():
+            raise ParseInterrupted(row.name)
+        if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
+            raise InputQuarantined(self.store.get_input(row.id).error or "")
         work_root = self.settings.store.work_dir
         src = self.store.materialise(row, work_root)
-        return read_input(
-            src,
-            work_root / f"input-{row.id}-parsed",
+        job = ParseJob(
+            src=src,
+            workdir=work_root / f"input-{row.id}-parsed",
             options=self.options,
             # A pinned clock (demo, rehearsal) stands for the time of receipt too.
             received_at=self.settings.campaign.now or row.received_at,
             display_name=row.name,
         )
+        try:
+            dossiers = self.supervisor.parse(job, self.stop)
+        except ParseInterrupted:
+            raise  # not finished: the attempt stays counted, the input is read again on restart
+        except Exception:
+            self.store.finish_parse(row.id)
+            raise
+        self.store.finish_parse(row.id)
+        return dossiers
 
     def process(self, row: InputRow, parsed: Future[list[DossierFacts]] | None = None) -> Outcome:
         """Process one input; failures are recorded on it (quarantined after 3 attempts).
@@ -155,6 +181,12 @@ class Pipeline:
             if desk is not None:
                 raise DeskProblem(desk)
             self._commit(row, dossiers, outcome)
+        except ParseInterrupted:  # SIGTERM: the input stays pending, its attempt counted
+            outcome.error = "interrupted"
+            log.info("input %s (%s): parse interrupted, read again after the restart", row.id, row.name)
+        except InputQuarantined as exc:
+            outcome.error = f"quarantined: {exc}"
+            log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
         except DeskProblem as exc:  # retrying cannot help: quarantined at once, nobody answered
             self.store.quarantine(row.id, f"DeskProblem: {exc}")
             log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
@@ -312,6 +344,10 @@ class Pipeline:
                 (json.dumps([f.to_json() for f in findings], ensure_ascii=False), new_v, v["id"]),
             )
             self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
+
+
+class InputQuarantined(Exception):
+    """Too many parses of the input started and never finished: it was set aside."""
 
 
 class DeskProblem(Exception):

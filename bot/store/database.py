@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS inputs(
   taken_at TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
   attempts INTEGER NOT NULL DEFAULT 0,
+  parse_attempts INTEGER NOT NULL DEFAULT 0,  -- parses started and not finished (a kill counts)
   error TEXT,
   UNIQUE(account, folder, uidvalidity, uid)
 );
@@ -94,6 +95,7 @@ class InputRow:
     state: str
     attempts: int
     error: str | None
+    parse_attempts: int = 0
 
 
 @dataclass
@@ -169,6 +171,9 @@ class Store:
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
         self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(inputs)")}
+        if "parse_attempts" not in columns:  # a store made before parses were counted
+            self.conn.execute("ALTER TABLE inputs ADD COLUMN parse_attempts INTEGER NOT NULL DEFAULT 0")
         self.conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -305,6 +310,7 @@ class Store:
             state=r["state"],
             attempts=r["attempts"],
             error=r["error"],
+            parse_attempts=r["parse_attempts"],
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
@@ -346,6 +352,27 @@ class Store:
             self.conn.execute("UPDATE inputs SET state=? WHERE id=?", (state, input_id))
         return state
 
+    def start_parse(self, input_id: int, max_attempts: int) -> bool:
+        """Count a parse of the input about to start, committed before it starts: a crash or a
+        kill -9 during a hostile parse still counts. Returns False, and quarantines the input
+        instead, when ``max_attempts`` parses of it have started without finishing."""
+        with self.transaction():
+            row = self.conn.execute("SELECT parse_attempts FROM inputs WHERE id=?", (input_id,)).fetchone()
+            if row["parse_attempts"] >= max_attempts:
+                self.conn.execute(
+                    "UPDATE inputs SET state='quarantined', error=? WHERE id=?",
+                    (f"parsing was interrupted {row['parse_attempts']} times (killed, crashed or"
+                     " stopped during the parse); `intake reprocess` tries again", input_id),
+                )
+                return False
+            self.conn.execute("UPDATE inputs SET parse_attempts=parse_attempts+1 WHERE id=?", (input_id,))
+        return True
+
+    def finish_parse(self, input_id: int) -> None:
+        """The parse ended (read, or over budget and answered): unfinished attempts back to 0."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_attempts=0 WHERE id=?", (input_id,))
+
     def quarantine(self, input_id: int, error: str) -> None:
         """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
         self.conn.execute(
@@ -356,7 +383,8 @@ class Store:
     def requeue(self, input_id: int) -> bool:
         """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
         cur = self.conn.execute(
-            "UPDATE inputs SET state='received', attempts=0, error=NULL WHERE id=? AND state!='duplicate'",
+            "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, error=NULL"
+            " WHERE id=? AND state!='duplicate'",
             (input_id,),
         )
         return cur.rowcount == 1

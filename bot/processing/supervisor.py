@@ -1,0 +1,183 @@
+"""Parse each input in a supervised worker process, within a time and memory budget per file.
+
+A hostile file (a 68 KB PDF that takes pypdf half an hour, a docx that grows to 3 GB) must cost
+one finding, not the desk. ``ParseSupervisor.parse`` starts a worker (``parse_worker.work``) for
+the input and watches it: the worker announces each file before reading it and the file's kind
+budget (``[budgets]``: seconds and resident bytes) starts then. A worker over budget is killed
+with its whole process group (ffprobe, LibreOffice); the job is run again with that file
+skipped (hashed, marked ``too_costly`` → FILE_TOO_COSTLY for the sender), so the rest of the
+dossier is still read. Over budget while decoding the mail itself, nobody can be answered: the
+input fails (``ParseOverBudget``) and the pipeline records it.
+
+``stop`` (SIGTERM) kills the worker at once (``ParseInterrupted``): the input stays pending, its
+attempt already counted in the ledger (``Store.start_parse``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, replace
+
+from bot.config.model import BudgetSettings
+from bot.processing.parse_worker import ParseJob, work
+from parsers.classify import VIDEO_KINDS
+from parsers.facts import DossierFacts
+
+log = logging.getLogger("intake.supervisor")
+
+POLL_S = 0.05  # seconds between two looks at a worker (pipe, clock, memory)
+MAX_ROUNDS = 20  # runs of one job (each skipping one more over-budget file) before giving up
+# Stages over whose budget the whole input fails: no file to skip.
+WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker"])
+
+
+class ParseInterrupted(Exception):
+    """``stop`` was set during the parse; the worker was killed, the input stays pending."""
+
+
+class ParseOverBudget(Exception):
+    """The input as a whole (its mail, not one file) ran over budget."""
+
+
+class ParseFailed(Exception):
+    """``read_input`` raised in the worker (the traceback text is the message)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    seconds: float
+    rss_bytes: int
+
+
+_DOCUMENT_KINDS = frozenset({"docx", "doc", "wps", "odt", "rtf"})
+_TABLE_KINDS = frozenset({"xlsx", "xls", "csv", "et", "ods"})
+_ARCHIVE_KINDS = frozenset({"zip", "7z", "rar"})
+
+
+def budget_group(kind: str) -> str:
+    """The ``[budgets]`` group of a content kind: pdf, document, table, video, archive, mail, other."""
+    if kind == "pdf":
+        return "pdf"
+    if kind in _DOCUMENT_KINDS:
+        return "document"
+    if kind in _TABLE_KINDS:
+        return "table"
+    if kind in VIDEO_KINDS:
+        return "video"
+    if kind in _ARCHIVE_KINDS:
+        return "archive"
+    if kind in ("mail", "eml"):
+        return "mail"
+    return "other"
+
+
+def budget_for(budgets: BudgetSettings, kind: str) -> Budget:
+    group = budget_group(kind)
+    return Budget(getattr(budgets, f"{group}_s"), getattr(budgets, f"{group}_bytes"))
+
+
+@dataclass
+class _Overrun:
+    name: str
+    kind: str
+    reason: str
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident bytes of process ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class ParseSupervisor:
+    """Runs parse jobs in worker processes under ``budgets`` (one worker per job at a time;
+    call ``parse`` from several threads to run several)."""
+
+    def __init__(self, budgets: BudgetSettings):
+        self.budgets = budgets
+        self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
+
+    def parse(self, job: ParseJob, stop: threading.Event | None = None) -> list[DossierFacts]:
+        """The dossiers of ``job``; files over budget come back marked ``too_costly``.
+
+        Raises ParseInterrupted (``stop`` set), ParseOverBudget (the mail itself over budget),
+        ParseFailed (the parser raised).
+        """
+        for _ in range(MAX_ROUNDS):
+            result = self._run_once(job, stop)
+            if not isinstance(result, _Overrun):
+                return result
+            log.warning("input %s: %s %s", job.display_name, result.name, result.reason)
+            if result.kind in WHOLE_INPUT_KINDS or result.name in job.skip:
+                raise ParseOverBudget(f"{result.name}: {result.reason}")
+            shutil.rmtree(job.workdir, ignore_errors=True)
+            job = replace(job, skip={**job.skip, result.name: f"{result.kind} file {result.reason}"})
+        raise ParseOverBudget(f"more than {MAX_ROUNDS} files over budget")
+
+    def _run_once(self, job: ParseJob, stop: threading.Event | None) -> list[DossierFacts] | _Overrun:
+        recv, send = _CONTEXT.Pipe(duplex=False)
+        proc = _CONTEXT.Process(target=work, args=(send, job), name=f"parse:{job.display_name}"[:60], daemon=True)
+        proc.start()
+        send.close()
+        name, kind = job.display_name, "start"
+        budget = budget_for(self.budgets, "other")
+        deadline = time.monotonic() + budget.seconds
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    raise ParseInterrupted(job.display_name)
+                if recv.poll(POLL_S):
+                    try:
+                        msg = recv.recv()
+                    except EOFError:  # the worker died without a word: a crash in a parser
+                        proc.join(1)
+                        return _Overrun(name, kind, f"crashed the reader (exit {proc.exitcode})")
+                    if msg[0] == "file":
+                        name, kind = msg[1], msg[2]
+                        budget = budget_for(self.budgets, kind)
+                        deadline = time.monotonic() + budget.seconds
+                        continue
+                    if msg[0] == "done":
+                        return msg[1]
+                    raise ParseFailed(msg[1])
+                if time.monotonic() > deadline:
+                    return _Overrun(name, kind, f"took longer than {budget.seconds:g} s to read")
+                rss = rss_bytes(proc.pid)
+                self.peak_rss = max(self.peak_rss, rss)
+                if rss > budget.rss_bytes:
+                    return _Overrun(name, kind, f"needed more than {budget.rss_bytes // (1024 * 1024)} MB to read")
+        finally:
+            _kill(proc)
+            recv.close()
+
+
+def _kill(proc) -> None:
+    """Kill the worker and everything it started (its own process group), then reap it."""
+    if proc.exitcode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except (OSError, ValueError):
+            pass
+    proc.join(5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # what the worker left behind (an orphaned ffprobe)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.close()
