@@ -132,6 +132,7 @@ class ParseSupervisor:
         proc = _CONTEXT.Process(target=work, args=(send, job), name=f"parse:{job.display_name}"[:60], daemon=True)
         proc.start()
         send.close()
+        log.info("input %s: reading in worker %s", job.display_name, proc.pid)
         name, kind = job.display_name, "start"
         budget = budget_for(self.budgets, "other")
         deadline = time.monotonic() + budget.seconds
