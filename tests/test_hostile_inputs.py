@@ -220,3 +220,21 @@ def test_normal_mail_still_parses_in_a_worker(tmp_path):
         assert os.path.isdir(settings.store.work_dir)
     finally:
         intake.close()
+
+
+def test_a_slow_input_does_not_hold_up_the_inputs_behind_it(tmp_path):
+    """GIVEN a dossier with the heavy PDF taken first, then a normal dossier
+    WHEN processed with [budgets] hold_s = 0.5 and pdf_s = 4
+    THEN the normal dossier is answered first; the slow one is answered once its budget ran out."""
+    settings = make_settings(tmp_path, budgets={"pdf_s": 4.0, "hold_s": 0.5})
+    drop = settings.drop.folders[0]
+    first = make_dossier_dir(drop / "a-甲单位", FormData(project_name="甲项目", email="a@example.com"), scan=False)
+    heavy_pdf(first / "全套扫描件.pdf", pages=40)
+    make_dossier_dir(drop / "b-乙单位", FormData(project_name="乙项目", email="b@example.com", applicant="乙公司"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [row.name for row in intake.store.inputs()] == ["a-甲单位", "b-乙单位"]
+        assert [o.input_name for o in outcomes] == ["b-乙单位", "a-甲单位"]
+        assert all(len(o.trackings) == 1 for o in outcomes)
+    finally:
+        intake.close()

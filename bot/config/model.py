@@ -210,6 +210,7 @@ class BudgetSettings(_Section):
     mail_bytes: int = Field(768 * MIB, ge=64 * MIB)
     other_s: float = Field(30.0, gt=0)  # any other file, and putting the dossier together
     other_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    hold_s: float = Field(5.0, ge=0)  # an input parsing longer lets the inputs behind it go first
     max_parse_attempts: int = Field(3, ge=1)  # parses killed or crashed before quarantine
     archive_growth: int = Field(20, ge=1)  # bytes extracted per byte of the archive, at most
     archive_growth_floor_bytes: int = Field(64 * MIB, ge=0)  # always allowed, whatever the ratio

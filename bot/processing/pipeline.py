@@ -15,7 +15,8 @@ import shutil
 import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -103,7 +104,9 @@ class Pipeline:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
 
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
-        by one in order; cross-dossier verdicts of the earlier dossiers are refreshed once at the
+        by one in order; an input still parsing after ``[budgets] hold_s`` is set aside and
+        committed once read (within its budget), so the inputs behind it are not held up by a
+        hostile file. Cross-dossier verdicts of the earlier dossiers are refreshed once at the
         end of the batch (each new version is still judged against every current dossier).
         ``stop`` (SIGTERM in the daemon) is checked between inputs: once set, the input being
         committed is finished, the rest stay pending (parses already started are discarded).
@@ -112,9 +115,12 @@ class Pipeline:
         outcomes: list[Outcome] = []
         self._in_batch = True
         self.stop = stop
+        hold_s = self.settings.budgets.hold_s
         try:
             with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
                 ahead: dict[int, Future[list[DossierFacts]]] = {}
+                # Inputs still parsing after hold_s: answered once read, after those behind them.
+                slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
                 for i, row in enumerate(track(pending, "processing inputs")):
                     if stop is not None and stop.is_set():
                         for future in ahead.values():
@@ -123,7 +129,17 @@ class Pipeline:
                     for nxt in pending[i : i + PARSE_AHEAD]:
                         if nxt.id not in ahead:
                             ahead[nxt.id] = pool.submit(self._parse, nxt)
-                    outcomes.append(self.process(row, parsed=ahead.pop(row.id)))
+                    outcomes += self._finish_ready(slow)
+                    parsed = ahead.pop(row.id)
+                    if not _wait(parsed, hold_s):
+                        log.info("input %s (%s) still parsing after %g s: the inputs behind it go first",
+                                 row.id, row.name, hold_s)
+                        slow.append((row, parsed))
+                        continue
+                    outcomes.append(self.process(row, parsed=parsed))
+                while slow:  # in the order they end, within their budgets (killed at once on stop)
+                    wait([f for _, f in slow], return_when=FIRST_COMPLETED)
+                    outcomes += self._finish_ready(slow)
         finally:
             self._in_batch = False
             self.stop = None
@@ -131,6 +147,13 @@ class Pipeline:
             with self.store.transaction():
                 self._refresh_verdicts()
         return outcomes
+
+    def _finish_ready(self, slow: list[tuple[InputRow, Future[list[DossierFacts]]]]) -> list[Outcome]:
+        """Process the slow inputs whose parse has ended (removed from ``slow``), in order."""
+        ready = [(row, f) for row, f in slow if f.done()]
+        for item in ready:
+            slow.remove(item)
+        return [self.process(row, parsed=f) for row, f in ready]
 
     def _parse(self, row: InputRow) -> list[DossierFacts]:
         """The dossiers of one input, read from its archived copy in a worker process.
@@ -344,6 +367,17 @@ class Pipeline:
                 (json.dumps([f.to_json() for f in findings], ensure_ascii=False), new_v, v["id"]),
             )
             self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
+
+
+def _wait(future: Future, seconds: float) -> bool:
+    """True once ``future`` is done (result or exception), False after ``seconds``."""
+    try:
+        future.exception(timeout=seconds)
+    except FuturesTimeout:
+        return False
+    except CancelledError:
+        return True
+    return True
 
 
 class InputQuarantined(Exception):
