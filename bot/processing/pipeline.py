@@ -43,8 +43,9 @@ log = logging.getLogger("intake.pipeline")
 
 # Inputs parsed ahead of the one being committed, each in a worker process watched by a thread
 # (bot/processing/supervisor.py): a batch uses every core, and one hostile file costs its budget.
-PARSE_WORKERS = min(4, os.cpu_count() or 1)
+PARSE_WORKERS = min(4, os.cpu_count() or 1)  # parses running at once (slow ones not counted)
 PARSE_AHEAD = 2 * PARSE_WORKERS
+MAX_SLOW = 4  # slow parses (past [budgets] hold_s) running besides them, within their budgets
 
 
 @dataclass
@@ -88,6 +89,9 @@ class Pipeline:
         self.replies = ReplyBuilder(settings, campaign)
         self.supervisor = ParseSupervisor(settings.budgets)
         self.stop: threading.Event | None = None  # set by process_pending: SIGTERM kills parses
+        # A parse holds a slot until it ends or turns slow: a hostile file never takes the cores
+        # that the inputs behind it need.
+        self._slots = threading.Semaphore(PARSE_WORKERS)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -117,7 +121,7 @@ class Pipeline:
         self.stop = stop
         hold_s = self.settings.budgets.hold_s
         try:
-            with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
+            with ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse") as pool:
                 ahead: dict[int, Future[list[DossierFacts]]] = {}
                 # Inputs still parsing after hold_s: answered once read, after those behind them.
                 slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
@@ -162,27 +166,42 @@ class Pipeline:
         hostile parse counts; past ``[budgets] max_parse_attempts`` unfinished parses the input
         is quarantined instead (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
         """
-        if self.stop is not None and self.stop.is_set():
-            raise ParseInterrupted(row.name)
-        if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
-            raise InputQuarantined(self.store.get_input(row.id).error or "")
-        work_root = self.settings.store.work_dir
-        src = self.store.materialise(row, work_root)
-        job = ParseJob(
-            src=src,
-            workdir=work_root / f"input-{row.id}-parsed",
-            options=self.options,
-            # A pinned clock (demo, rehearsal) stands for the time of receipt too.
-            received_at=self.settings.campaign.now or row.received_at,
-            display_name=row.name,
-        )
+        while not self._slots.acquire(timeout=0.2):
+            if self.stop is not None and self.stop.is_set():
+                raise ParseInterrupted(row.name)
+        held = [True]
+
+        def free() -> None:
+            if held[0]:
+                held[0] = False
+                self._slots.release()
+
         try:
-            dossiers = self.supervisor.parse(job, self.stop)
-        except ParseInterrupted:
-            raise  # not finished: the attempt stays counted, the input is read again on restart
-        except Exception:
-            self.store.finish_parse(row.id)
-            raise
+            if self.stop is not None and self.stop.is_set():
+                raise ParseInterrupted(row.name)
+            if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
+                raise InputQuarantined(self.store.get_input(row.id).error or "")
+            work_root = self.settings.store.work_dir
+            src = self.store.materialise(row, work_root)
+            job = ParseJob(
+                src=src,
+                workdir=work_root / f"input-{row.id}-parsed",
+                options=self.options,
+                # A pinned clock (demo, rehearsal) stands for the time of receipt too.
+                received_at=self.settings.campaign.now or row.received_at,
+                display_name=row.name,
+            )
+            try:
+                dossiers = self.supervisor.parse(
+                    job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=free
+                )
+            except ParseInterrupted:
+                raise  # not finished: the attempt stays counted, the input is read again on restart
+            except Exception:
+                self.store.finish_parse(row.id)
+                raise
+        finally:
+            free()
         self.store.finish_parse(row.id)
         return dossiers
 

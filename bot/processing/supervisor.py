@@ -22,6 +22,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.config.model import BudgetSettings
@@ -110,14 +111,24 @@ class ParseSupervisor:
         self.budgets = budgets
         self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
 
-    def parse(self, job: ParseJob, stop: threading.Event | None = None) -> list[DossierFacts]:
+    def parse(
+        self,
+        job: ParseJob,
+        stop: threading.Event | None = None,
+        *,
+        slow_after_s: float | None = None,
+        on_slow: Callable[[], None] | None = None,
+    ) -> list[DossierFacts]:
         """The dossiers of ``job``; files over budget come back marked ``too_costly``.
 
+        A job still running after ``slow_after_s`` seconds is slow: its worker is reniced
+        (``SLOW_NICE``, so the normal parses get the cores first) and ``on_slow()`` is called once.
         Raises ParseInterrupted (``stop`` set), ParseOverBudget (the mail itself over budget),
         ParseFailed (the parser raised).
         """
+        slow = _Slow(time.monotonic() + slow_after_s if slow_after_s is not None else None, on_slow)
         for _ in range(MAX_ROUNDS):
-            result = self._run_once(job, stop)
+            result = self._run_once(job, stop, slow)
             if not isinstance(result, _Overrun):
                 return result
             log.warning("input %s: %s %s", job.display_name, result.name, result.reason)
@@ -127,12 +138,14 @@ class ParseSupervisor:
             job = replace(job, skip={**job.skip, result.name: f"{result.kind} file {result.reason}"})
         raise ParseOverBudget(f"more than {MAX_ROUNDS} files over budget")
 
-    def _run_once(self, job: ParseJob, stop: threading.Event | None) -> list[DossierFacts] | _Overrun:
+    def _run_once(self, job: ParseJob, stop: threading.Event | None, slow: _Slow) -> list[DossierFacts] | _Overrun:
         recv, send = _CONTEXT.Pipe(duplex=False)
         proc = _CONTEXT.Process(target=work, args=(send, job), name=f"parse:{job.display_name}"[:60], daemon=True)
         proc.start()
         send.close()
         log.info("input %s: reading in worker %s", job.display_name, proc.pid)
+        if slow.marked:
+            _renice(proc.pid)
         name, kind = job.display_name, "start"
         budget = budget_for(self.budgets, "other")
         deadline = time.monotonic() + budget.seconds
@@ -154,6 +167,10 @@ class ParseSupervisor:
                     if msg[0] == "done":
                         return msg[1]
                     raise ParseFailed(msg[1])
+                if slow.due():
+                    _renice(proc.pid)
+                    log.info("input %s is slow: its worker %s yields the cores", job.display_name, proc.pid)
+                    slow.mark()
                 if time.monotonic() > deadline:
                     return _Overrun(name, kind, f"took longer than {budget.seconds:g} s to read")
                 rss = rss_bytes(proc.pid)
@@ -163,6 +180,31 @@ class ParseSupervisor:
         finally:
             _kill(proc)
             recv.close()
+
+
+SLOW_NICE = 10  # niceness added to a slow parse's worker
+
+
+@dataclass
+class _Slow:
+    at: float | None  # monotonic time the job becomes slow, None: never
+    on_slow: Callable[[], None] | None
+    marked: bool = False
+
+    def due(self) -> bool:
+        return not self.marked and self.at is not None and time.monotonic() > self.at
+
+    def mark(self) -> None:
+        self.marked = True
+        if self.on_slow is not None:
+            self.on_slow()
+
+
+def _renice(pid: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, SLOW_NICE)
+    except OSError:  # gone already, or not allowed: it keeps its budget either way
+        pass
 
 
 def _kill(proc) -> None:
