@@ -39,7 +39,9 @@ WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker"])
+# The fork server imports the parsers and their libraries once; each worker is a fork of it
+# (importing pypdf, python-docx and openpyxl anew took ~2 s of CPU per input).
+_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker", "pypdf", "docx", "docx.table", "openpyxl", "lxml.etree"])
 
 
 class ParseInterrupted(Exception):
