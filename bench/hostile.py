@@ -12,8 +12,8 @@ run the issue's five files are interleaved (tests/hostile_files.py, at the issue
 
 Reported: each normal dossier's latency (APPEND done → its receipt accepted by SMTP), p50/p95,
 against the clean run (target p95 ≤ 2 × clean); the peak of the summed RSS of every process of
-the daemon's session (daemon, fork server, parse workers, ffprobe, LibreOffice), sampled every
-0.1 s (target < 1 GB); and how long each hostile mail took to be answered.
+the daemon's session (daemon, fork server, parse workers, ffprobe, LibreOffice), as PSS so
+pages the forked workers share count once, sampled every 0.1 s (target < 1 GB); and how long each hostile mail took to be answered.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from tests.hostile_files import (
 from tests.servers.smtp import SmtpTestServer
 
 MB = 1024 * 1024
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass
@@ -95,7 +94,9 @@ def hostile_mails(folder: Path, *, full: bool = True) -> list[tuple[str, str, by
 
 
 def session_rss(sid: int) -> int:
-    """Summed resident bytes of every process in session ``sid``."""
+    """Summed proportional resident bytes (PSS: a page shared by k processes counts 1/k in each,
+    so the forked workers' shared libraries are not counted once per worker) of every process
+    in session ``sid``."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -105,8 +106,11 @@ def session_rss(sid: int) -> int:
                 fields = f.read().rsplit(")", 1)[1].split()
             if int(fields[3]) != sid:  # field 6 of stat: the session id
                 continue
-            with open(f"/proc/{entry}/statm") as f:
-                total += int(f.read().split()[1]) * _PAGE
+            with open(f"/proc/{entry}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
         except (OSError, ValueError, IndexError):
             continue
     return total

@@ -86,8 +86,9 @@ def render(results: dict, notes: str = "") -> str:
                 "Daemon subprocess over IMAP IDLE, receipts through aiosmtpd. Normal submissions "
                 "appended at a steady pace; in the hostile run the issue's five files are "
                 "interleaved (bench/hostile.py). Latency: APPEND done → the receipt accepted, normal "
-                "dossiers only. RSS: summed over every process of the daemon's session (daemon, "
-                "fork server, parse workers, ffprobe), sampled every 0.1 s; default `[budgets]`.", "",
+                "dossiers only. RSS: PSS summed over every process of the daemon's session (daemon, "
+                "fork server, parse workers, ffprobe; shared pages count once), sampled every 0.1 s; "
+                "default `[budgets]`.", "",
                 "| run | normal dossiers | one every | p50 | p95 | max | p95 / clean | peak RSS | target |",
                 "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in mix:

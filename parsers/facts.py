@@ -9,7 +9,8 @@ Problem slugs are stable strings (rules match on them):
 - materials: ``corrupt``, ``encrypted``, ``unsupported`` (e.g. .doc without LibreOffice, rar without
   unrar), ``forbidden`` (executables, scripts, macro-enabled Office files), ``empty``, ``too_large``,
   ``mismatch`` (the name claims a form, scan, video or table; the bytes are text or a picture),
-  ``too_costly`` (reading it ran over the desk's time or memory budget; it was not read)
+  ``too_costly`` (reading it ran over the desk's time or memory budget; it was not read),
+  ``storage_quota`` (read, but the sender's daily storage budget was spent: not stored)
 - video: ``probe_failed``, ``moov_missing``, ``truncated``, ``no_video_stream``, ``no_duration``,
   ``timeout``, ``ffprobe_missing``
 - archives (``IntakeProblem.kind``): ``archive_traversal``, ``archive_link``, ``archive_device``,

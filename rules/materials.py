@@ -34,6 +34,7 @@ UNREADABLE_MAIL = ("mail_unreadable", "mail_too_deep", "mail_too_many_parts", "m
 MAX_HITS_PER_RULE = 20
 
 TOO_COSTLY = "too_costly"  # parse over budget (bot/processing/supervisor.py)
+STORAGE_QUOTA = "storage_quota"  # the sender's daily archive budget is spent (bot/processing/pipeline.py)
 
 # Reasons for problem slugs that rules/wording.py does not know yet.
 _MORE_TEXT: dict[str, str] = {
@@ -196,7 +197,7 @@ def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 def _unreadable_hits(d: DossierFacts) -> Iterator[Hit]:
     for m in d.materials:
-        if m.role == "video" or m.problem in ("forbidden", TOO_COSTLY) or m.problem in DESK_PROBLEMS:
+        if m.role == "video" or m.problem in ("forbidden", TOO_COSTLY, STORAGE_QUOTA) or m.problem in DESK_PROBLEMS:
             continue  # video has its own code; forbidden files are FILE_FORBIDDEN, costly ones FILE_TOO_COSTLY
         facts = {"application_form": m.form, "scanned_copy": m.scan, "summary_table": m.table}.get(
             m.role
@@ -227,9 +228,9 @@ def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 def check_file_too_costly(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     hits = (
-        {"where": m.name, "what": _INSTEAD.get(m.role, _INSTEAD["other"])}
+        {"where": m.name, "what": _INSTEAD["quota"] if m.problem == STORAGE_QUOTA else _INSTEAD.get(m.role, _INSTEAD["other"])}
         for m in d.materials
-        if m.problem == TOO_COSTLY
+        if m.problem in (TOO_COSTLY, STORAGE_QUOTA)
     )
     yield from _capped(hits, "文件同样超出解析限制")
 
@@ -240,6 +241,7 @@ _INSTEAD = {
     "scanned_copy": "请用扫描软件重新导出普通 PDF（每页一张扫描图片，勿合并大量文字层）后重新发送",
     "video": "请用常见软件重新导出 H.264 编码的 .mp4 视频后重新发送",
     "summary_table": "请将汇总表另存为普通 .xlsx 后重新发送",
+    "quota": "本发件人今日提交的材料已超出受理点每日存储限额，该文件未保存：请明日重新发送，或联系经办人",
     "other": "请直接发送申报材料文件（.docx、.pdf、.mp4、.xlsx），勿打包大量无关内容；确需报送的大文件请联系经办人刻录光盘",
 }
 

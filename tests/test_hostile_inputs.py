@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.daemon import Intake
 from parsers.archives import ArchiveLimits, extract_archive
+from parsers.materials import sha256_file
 from parsers.mime import MAX_SUBJECT_CHARS, parse_message_file
 from tests.conftest import make_settings
 from tests.factories import FormData, make_dossier_dir, make_form_docx, make_submission_eml
@@ -236,5 +237,33 @@ def test_a_slow_input_does_not_hold_up_the_inputs_behind_it(tmp_path):
         assert [row.name for row in intake.store.inputs()] == ["a-甲单位", "b-乙单位"]
         assert [o.input_name for o in outcomes] == ["b-乙单位", "a-甲单位"]
         assert all(len(o.trackings) == 1 for o in outcomes)
+    finally:
+        intake.close()
+
+
+def test_sender_daily_storage_budget_refuses_the_input_whole(tmp_path):
+    """GIVEN [budgets] sender_daily_bytes just above one form, and two mails from one sender,
+    each with its own form and scan
+    WHEN processed
+    THEN the one answered first is stored; the other's new files are all refused
+    (FILE_TOO_COSTLY with the quota wording) and none of them is in the archive."""
+    form1 = make_form_docx(tmp_path / "1" / "申报书.docx", FormData(project_name="庚项目", email="g@example.com"))
+    form2 = make_form_docx(tmp_path / "2" / "申报书.docx", FormData(project_name="辛项目", email="g@example.com"))
+    cap = form1.stat().st_size + 1024
+    settings = make_settings(tmp_path, budgets={"sender_daily_bytes": cap})
+    drop = settings.drop.folders[0]
+    drop.mkdir(parents=True, exist_ok=True)
+    (drop / "1.eml").write_bytes(make_submission_eml([form1], sender="g@example.com"))
+    (drop / "2.eml").write_bytes(make_submission_eml([form2], sender="g@example.com"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [len(o.trackings) for o in outcomes] == [1, 1]
+        found = _findings_by_project(intake)
+        (refused,) = [p for p, fs in found.items() if "FILE_TOO_COSTLY" in _codes(fs)]
+        (costly,) = [f for f in found[refused] if f["code"] == "FILE_TOO_COSTLY"]
+        assert "存储限额" in costly["fix"]
+        kept, lost = (form2, form1) if refused == "庚项目" else (form1, form2)
+        assert intake.store.archive.has(sha256_file(kept)[0])
+        assert not intake.store.archive.has(sha256_file(lost)[0])
     finally:
         intake.close()

@@ -214,6 +214,7 @@ class BudgetSettings(_Section):
     max_parse_attempts: int = Field(3, ge=1)  # parses killed or crashed before quarantine
     archive_growth: int = Field(20, ge=1)  # bytes extracted per byte of the archive, at most
     archive_growth_floor_bytes: int = Field(64 * MIB, ge=0)  # always allowed, whatever the ratio
+    sender_daily_bytes: int = Field(2048 * MIB, ge=0)  # material bytes archived per sender a day; 0: no cap
 
 
 class Settings(BaseSettings):

@@ -218,7 +218,7 @@ class Pipeline:
                 outcome.skipped = answer_oversize(self.store, self.replies, row, limit_bytes=limit, now=self.now())
                 return outcome
             dossiers = parsed.result() if parsed is not None else self._parse(row)
-            self.keep_materials(dossiers)
+            self.keep_materials(dossiers, sender=_sender_of(dossiers))
             desk = desk_problem(dossiers)
             if desk is not None:
                 raise DeskProblem(desk)
@@ -242,13 +242,34 @@ class Pipeline:
             shutil.rmtree(work_root / f"input-{row.id}-parsed", ignore_errors=True)
         return outcome
 
-    def keep_materials(self, dossiers: list[DossierFacts]) -> None:
+    def keep_materials(self, dossiers: list[DossierFacts], *, sender: str | None = None) -> None:
         """Archive every material's exact bytes by sha256, so packets can be built from the archive
-        long after the work folder is gone (a file already archived costs nothing)."""
-        for d in dossiers:
-            for m in d.materials:
-                if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
-                    self.store.archive.put_file(m.path)
+        long after the work folder is gone (a file already archived costs nothing).
+
+        ``sender``: counted against ``[budgets] sender_daily_bytes``; over it, none of the input's
+        new files is stored, each is marked ``storage_quota`` (FILE_TOO_COSTLY) instead.
+        """
+        new = {
+            m.sha256: m
+            for d in dossiers
+            for m in d.materials
+            if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256)
+        }
+        cap = self.settings.budgets.sender_daily_bytes
+        day = self.now().date().isoformat()
+        adding = sum(m.size for m in new.values())
+        if sender and cap and new and self.store.storage_used(sender, day) + adding > cap:
+            log.warning("sender %s over the daily storage budget: %d new bytes refused", sender, adding)
+            for d in dossiers:
+                for m in d.materials:
+                    if m.sha256 in new:
+                        m.readable, m.problem, m.path = False, "storage_quota", None
+                        m.detail = f"the sender's materials today would pass {cap} bytes; not stored"
+            return
+        for m in new.values():
+            self.store.archive.put_file(m.path)
+        if sender and adding:
+            self.store.add_storage(sender, day, adding)
 
     def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
         for intercept in self.interceptors:
@@ -420,6 +441,16 @@ def desk_problem(dossiers: list[DossierFacts]) -> str | None:
                     f"ffprobe is missing, the video 「{m.name}」 cannot be checked: install ffmpeg"
                     " (or set [parsing] ffprobe), then `intake reprocess ID`"
                 )
+    return None
+
+
+def _sender_of(dossiers: list[DossierFacts]) -> str | None:
+    """The mail address that sent these dossiers (None for a drop folder)."""
+    for d in dossiers:
+        if d.mail is not None and d.mail.from_addr:
+            return d.mail.from_addr
+        if d.sender:
+            return d.sender
     return None
 
 

@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS versions(
   UNIQUE(dossier_id, version),
   UNIQUE(input_id, part)
 );
+CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender per day (issue 15)
+  sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
+);
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -372,6 +375,20 @@ class Store:
         """The parse ended (read, or over budget and answered): unfinished attempts back to 0."""
         with self.transaction():
             self.conn.execute("UPDATE inputs SET parse_attempts=0 WHERE id=?", (input_id,))
+
+    def storage_used(self, sender: str, day: str) -> int:
+        """Material bytes archived for ``sender`` on ``day`` (YYYY-MM-DD)."""
+        row = self.conn.execute("SELECT bytes FROM storage_use WHERE sender=? AND day=?", (sender, day)).fetchone()
+        return int(row["bytes"]) if row else 0
+
+    def add_storage(self, sender: str, day: str, n: int) -> None:
+        """Count ``n`` more material bytes archived for ``sender`` on ``day``."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO storage_use(sender, day, bytes) VALUES(?, ?, ?)"
+                " ON CONFLICT(sender, day) DO UPDATE SET bytes=bytes+excluded.bytes",
+                (sender, day, n),
+            )
 
     def quarantine(self, input_id: int, error: str) -> None:
         """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
