@@ -42,7 +42,7 @@ class Sizes:
     packet: bool = True
     hostile_n: int = 100  # normal dossiers of the hostile mix (issue 15); 0 skips it
     hostile_full: bool = True  # the hostile files at the issue's sizes
-    hostile_interval_s: float = 1.0  # seconds between two appended mails
+    hostile_interval_s: float = 3.0  # seconds between two appended mails (above the time one takes)
 
 
 # The issue's N = 500 and a quarter of it (growth N → 4N); per-input judging is linear in the

@@ -94,6 +94,10 @@ class Pipeline:
         # A parse holds a slot until it ends or turns slow: a hostile file never takes the cores
         # that the inputs behind it need.
         self._slots = threading.Semaphore(PARSE_WORKERS)
+        self._pool: ThreadPoolExecutor | None = None  # parse threads, kept across passes
+        # Inputs still parsing after hold_s, committed by a later pass once read.
+        self._slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
+        self.on_ready: Callable[[], None] | None = None  # called when a slow parse ends (daemon: wake)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -107,60 +111,79 @@ class Pipeline:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
         return self.settings.campaign.now or datetime.now(UTC)
 
-    def process_pending(self, stop: threading.Event | None = None) -> list[Outcome]:
+    def process_pending(self, stop: threading.Event | None = None, *, wait_slow: bool = True) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
 
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
         by one in order; an input still parsing after ``[budgets] hold_s`` is set aside and
         committed once read (within its budget), so the inputs behind it are not held up by a
-        hostile file. Cross-dossier verdicts of the earlier dossiers are refreshed once at the
-        end of the batch (each new version is still judged against every current dossier).
+        hostile file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
+        the daemon passes False and its next pass commits them (``on_ready`` wakes it).
+        Cross-dossier verdicts of the earlier dossiers are refreshed once at the end of the
+        batch (each new version is still judged against every current dossier).
         ``stop`` (SIGTERM in the daemon) is checked between inputs: once set, the input being
-        committed is finished, the rest stay pending (parses already started are discarded).
+        committed is finished, the rest stay pending (parses running are killed).
         """
-        pending = self.store.pending_inputs()
+        slow_ids = {row.id for row, _ in self._slow}
+        pending = [row for row in self.store.pending_inputs() if row.id not in slow_ids]
         outcomes: list[Outcome] = []
         self._in_batch = True
         self.stop = stop
         hold_s = self.settings.budgets.hold_s
         try:
-            with ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse") as pool:
-                ahead: dict[int, Future[list[DossierFacts]]] = {}
-                # Inputs still parsing after hold_s: answered once read, after those behind them.
-                slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
-                for i, row in enumerate(track(pending, "processing inputs")):
-                    if stop is not None and stop.is_set():
-                        for future in ahead.values():
-                            future.cancel()
-                        break
-                    for nxt in pending[i : i + PARSE_AHEAD]:
-                        if nxt.id not in ahead:
-                            ahead[nxt.id] = pool.submit(self._parse, nxt)
-                    outcomes += self._finish_ready(slow)
-                    parsed = ahead.pop(row.id)
-                    if not _wait(parsed, hold_s):
-                        log.info("input %s (%s) still parsing after %g s: the inputs behind it go first",
-                                 row.id, row.name, hold_s)
-                        slow.append((row, parsed))
-                        continue
-                    outcomes.append(self.process(row, parsed=parsed))
-                while slow:  # in the order they end, within their budgets (killed at once on stop)
-                    wait([f for _, f in slow], return_when=FIRST_COMPLETED)
-                    outcomes += self._finish_ready(slow)
+            pool = self._executor()
+            ahead: dict[int, Future[list[DossierFacts]]] = {}
+            outcomes += self._finish_ready()
+            for i, row in enumerate(track(pending, "processing inputs")):
+                if stop is not None and stop.is_set():
+                    for future in ahead.values():
+                        future.cancel()
+                    break
+                for nxt in pending[i : i + PARSE_AHEAD]:
+                    if nxt.id not in ahead:
+                        ahead[nxt.id] = pool.submit(self._parse, nxt)
+                outcomes += self._finish_ready()
+                parsed = ahead.pop(row.id)
+                if not _wait(parsed, hold_s):
+                    log.info("input %s (%s) still parsing after %g s: the inputs behind it go first",
+                             row.id, row.name, hold_s)
+                    self._slow.append((row, parsed))
+                    parsed.add_done_callback(self._slow_done)
+                    continue
+                outcomes.append(self.process(row, parsed=parsed))
+            # Within their budgets; killed at once on stop.
+            while self._slow and (wait_slow or (stop is not None and stop.is_set())):
+                wait([f for _, f in self._slow], return_when=FIRST_COMPLETED)
+                outcomes += self._finish_ready()
+            outcomes += self._finish_ready()
         finally:
             self._in_batch = False
-            self.stop = None
         if any(o.trackings for o in outcomes):
             with self.store.transaction():
                 self._refresh_verdicts()
         return outcomes
 
-    def _finish_ready(self, slow: list[tuple[InputRow, Future[list[DossierFacts]]]]) -> list[Outcome]:
-        """Process the slow inputs whose parse has ended (removed from ``slow``), in order."""
-        ready = [(row, f) for row, f in slow if f.done()]
+    def _finish_ready(self) -> list[Outcome]:
+        """Process the slow inputs whose parse has ended (removed from ``_slow``), in order."""
+        ready = [(row, f) for row, f in self._slow if f.done()]
         for item in ready:
-            slow.remove(item)
+            self._slow.remove(item)
         return [self.process(row, parsed=f) for row, f in ready]
+
+    def _slow_done(self, _future: Future) -> None:
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the parse threads (running parses end within their budgets, or at once on stop)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _parse(self, row: InputRow) -> list[DossierFacts]:
         """The dossiers of one input, read from its archived copy in a worker process.
