@@ -6,7 +6,8 @@ imported once, each worker is a cheap fork of that server). The worker sends, ov
 - ``("file", name, kind)`` before each file (and ``"mail"`` before decoding the mail,
   ``"assemble"`` before putting the dossier together): the supervisor starts that kind's budget;
 - ``("done", [DossierFacts, ...])`` at the end (plain picklable dataclasses, ``parsers/facts.py``);
-- ``("error", traceback text)`` when ``read_input`` raised.
+- ``("error", traceback text, medium fault)`` when ``read_input`` raised (medium fault: the
+  disk under the work folder is full or failing, ``bot/store/faults.py``: not the input's fault).
 
 No database here: the SQLite transaction stays in the main process.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bot.store.faults import is_store_fault
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
 from parsers.materials import ParseOptions
@@ -64,7 +66,7 @@ def work(conn, job: ParseJob) -> None:
         _explain(dossiers, job.skip)
         conn.send(("done", dossiers))
     except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which records it
-        conn.send(("error", "".join(traceback.format_exception(exc))))
+        conn.send(("error", "".join(traceback.format_exception(exc)), is_store_fault(exc)))
     finally:
         conn.close()
 

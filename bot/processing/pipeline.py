@@ -8,6 +8,7 @@ simply processed again, and the reply's dedupe key makes a second reply impossib
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -223,6 +224,10 @@ class Pipeline:
                 )
             except ParseInterrupted:
                 raise  # not finished: the attempt stays counted, the input is read again on restart
+            except StoreUnavailable:  # the disk's fault, not the input's: uncount it if the disk lets us
+                with contextlib.suppress(Exception):
+                    self.store.finish_parse(row.id)
+                raise
             except Exception:
                 self.store.finish_parse(row.id)
                 raise

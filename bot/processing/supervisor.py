@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from bot.config.model import BudgetSettings
 from bot.processing.parse_worker import ParseJob, work
+from bot.store.faults import StoreUnavailable
 from parsers.classify import VIDEO_KINDS
 from parsers.facts import DossierFacts
 
@@ -168,6 +169,8 @@ class ParseSupervisor:
                         continue
                     if msg[0] == "done":
                         return msg[1]
+                    if len(msg) > 2 and msg[2]:  # a full or failing disk: retried, nothing counted
+                        raise StoreUnavailable(f"parsing {job.display_name}: {msg[1].strip().splitlines()[-1]}")
                     raise ParseFailed(msg[1])
                 if slow.due():
                     _renice(proc.pid)
@@ -225,4 +228,7 @@ def _kill(proc) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # what the worker left behind (an orphaned ffprobe)
     except (ProcessLookupError, PermissionError):
         pass
-    proc.close()
+    try:
+        proc.close()
+    except ValueError:  # still running after SIGKILL and 5 s (uninterruptible I/O): let it be
+        log.warning("parse worker %s did not end after SIGKILL", proc.pid)
