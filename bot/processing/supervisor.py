@@ -42,7 +42,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _CONTEXT = multiprocessing.get_context("forkserver")
 # The fork server imports the parsers and their libraries once; each worker is a fork of it
 # (importing pypdf, python-docx and openpyxl anew took ~2 s of CPU per input).
-_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker", "pypdf", "docx", "docx.table", "openpyxl", "lxml.etree"])
+_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker", "pypdf", "docx", "docx.table", "openpyxl", "lxml.etree", "pypdfium2"])
 
 
 class ParseInterrupted(Exception):

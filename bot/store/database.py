@@ -82,6 +82,14 @@ CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender
   sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- An input an officer filed under a dossier (``intake fetched T FILE``: a video downloaded from
+-- the applicant's cloud-drive link); the pipeline makes it that dossier's next version.
+CREATE TABLE IF NOT EXISTS input_threads(
+  input_id INTEGER PRIMARY KEY REFERENCES inputs(id),
+  tracking TEXT NOT NULL,
+  officer TEXT NOT NULL,
+  at TEXT NOT NULL
+);
 """
 
 
@@ -455,6 +463,25 @@ class Store:
 
     def dossiers(self) -> list[DossierRow]:
         return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
+
+    def file_under(self, input_id: int, tracking: str, *, officer: str, at: datetime) -> None:
+        """Record that input ``input_id`` continues dossier ``tracking`` (an officer said so)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO input_threads(input_id, tracking, officer, at) VALUES(?,?,?,?)",
+            (int(input_id), tracking, officer, at.isoformat()),
+        )
+
+    def filed_under(self, input_id: int) -> str | None:
+        """The dossier an officer filed input ``input_id`` under, or None."""
+        row = self.conn.execute(
+            "SELECT tracking FROM input_threads WHERE input_id=?", (int(input_id),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def fetched_links(self) -> dict[str, tuple[str, str]]:
+        """``{tracking: (officer, at)}``: the dossiers an officer filed a downloaded video under."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT tracking, officer, MAX(at) FROM input_threads GROUP BY tracking")}
 
     def dossier_by_tracking(self, tracking: str) -> DossierRow | None:
         r = self.conn.execute("SELECT * FROM dossiers WHERE tracking=?", (tracking,)).fetchone()
