@@ -29,6 +29,11 @@ def _workers(daemon: DaemonHarness) -> list[int]:
     return [int(p) for p in re.findall(r"reading in worker (\d+)", daemon.log_text())]
 
 
+def _slow(daemon: DaemonHarness) -> int:
+    """Parses that ran past hold_s (only those count when the daemon is killed)."""
+    return len(re.findall(r"is slow: its worker", daemon.log_text()))
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -47,6 +52,7 @@ def test_sigterm_during_a_hostile_parse_stops_in_time_and_the_input_is_read_afte
     daemon.start()
     wait_for(lambda: _workers(daemon), "a worker started on the PDF")
     wait_for(lambda: daemon.count("SELECT parse_attempts FROM inputs") == 1, "the attempt counted")
+    wait_for(lambda: daemon.count("SELECT parse_slow FROM inputs") == 1, "the parse turned slow")
     (worker,) = _workers(daemon)
     assert daemon.proc is not None
     daemon.proc.send_signal(signal.SIGTERM)
@@ -71,7 +77,7 @@ def test_sigterm_during_a_hostile_parse_stops_in_time_and_the_input_is_read_afte
 def test_kill9_during_parses_counts_and_quarantines_then_reprocess(tmp_path):
     """GIVEN [budgets] max_parse_attempts = 2 and a PDF that takes minutes
     WHEN the daemon is killed with -9 twice in the middle of its parse and started again
-    THEN each kill counted (1, then 2), no orphaned worker keeps running, the third start
+    THEN each kill (of a parse past hold_s) counted (1, then 2), no orphaned worker keeps running, the third start
     quarantines the input without parsing it (``intake status --json`` lists it), and
     ``intake reprocess`` puts it back with its counters at 0."""
     daemon = DaemonHarness(tmp_path / "d", overrides={"budgets": {"pdf_s": 600.0, "max_parse_attempts": 2}})
@@ -80,6 +86,8 @@ def test_kill9_during_parses_counts_and_quarantines_then_reprocess(tmp_path):
         daemon.start()
         wait_for(lambda n=n: len(_workers(daemon)) == n, f"worker {n} started")
         wait_for(lambda n=n: daemon.count("SELECT parse_attempts FROM inputs") == n, f"attempt {n} counted")
+        wait_for(lambda n=n: _slow(daemon) == n, f"parse {n} slow")
+        wait_for(lambda: daemon.count("SELECT parse_slow FROM inputs") == 1, "its slow mark committed")
         daemon.kill9()
         worker = _workers(daemon)[-1]
         wait_for(lambda worker=worker: not _alive(worker), "the orphaned worker died with the daemon", timeout_s=10)

@@ -190,8 +190,9 @@ class Pipeline:
         """The dossiers of one input, read from its archived copy in a worker process.
 
         The attempt is counted (and committed) before the worker starts, so a kill -9 during a
-        hostile parse counts; past ``[budgets] max_parse_attempts`` unfinished parses the input
-        is quarantined instead (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
+        hostile parse counts (once the parse has run past ``hold_s``: ``Store.start_parse``);
+        past ``[budgets] max_parse_attempts`` unfinished parses the input is quarantined instead
+        (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
         """
         while not self._slots.acquire(timeout=0.2):
             if self.stop is not None and self.stop.is_set():
@@ -202,6 +203,11 @@ class Pipeline:
             if held[0]:
                 held[0] = False
                 self._slots.release()
+
+        def slow() -> None:  # past hold_s: the slot goes to the inputs behind, the attempt counts
+            free()
+            with contextlib.suppress(Exception):  # a store fault here only loses the mark
+                self.store.mark_parse_slow(row.id)
 
         try:
             if self.stop is not None and self.stop.is_set():
@@ -220,7 +226,7 @@ class Pipeline:
             )
             try:
                 dossiers = self.supervisor.parse(
-                    job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=free
+                    job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=slow
                 )
             except ParseInterrupted:
                 raise  # not finished: the attempt stays counted, the input is read again on restart

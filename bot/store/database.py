@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS inputs(
   state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
   attempts INTEGER NOT NULL DEFAULT 0,
   parse_attempts INTEGER NOT NULL DEFAULT 0,  -- parses started and not finished (a kill counts)
+  parse_slow INTEGER NOT NULL DEFAULT 0,      -- the last started parse ran past [budgets] hold_s
   error TEXT,
   UNIQUE(account, folder, uidvalidity, uid)
 );
@@ -193,8 +194,9 @@ class Store:
         # executescript commits on its own, so it runs outside an explicit transaction.
         self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(inputs)")}
-        if "parse_attempts" not in columns:  # a store made before parses were counted
-            self.conn.execute("ALTER TABLE inputs ADD COLUMN parse_attempts INTEGER NOT NULL DEFAULT 0")
+        for column in ("parse_attempts", "parse_slow"):  # a store made before parses were counted
+            if column not in columns:
+                self.conn.execute(f"ALTER TABLE inputs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
         self.conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -403,23 +405,38 @@ class Store:
     def start_parse(self, input_id: int, max_attempts: int) -> bool:
         """Count a parse of the input about to start, committed before it starts: a crash or a
         kill -9 during a hostile parse still counts. Returns False, and quarantines the input
-        instead, when ``max_attempts`` parses of it have started without finishing."""
+        instead, when ``max_attempts`` parses of it have started without finishing.
+
+        An unfinished attempt counts only if it had turned slow (``mark_parse_slow``): a normal
+        parse cut short by a crash elsewhere (parses run several at a time) is not held against
+        its input; a hostile one is always slow long before anyone kills the daemon.
+        """
         with self.transaction():
-            row = self.conn.execute("SELECT parse_attempts FROM inputs WHERE id=?", (input_id,)).fetchone()
-            if row["parse_attempts"] >= max_attempts:
+            row = self.conn.execute(
+                "SELECT parse_attempts, parse_slow FROM inputs WHERE id=?", (input_id,)
+            ).fetchone()
+            counted = row["parse_attempts"] - (1 if row["parse_attempts"] and not row["parse_slow"] else 0)
+            if counted >= max_attempts:
                 self.conn.execute(
-                    "UPDATE inputs SET state='quarantined', error=? WHERE id=?",
-                    (f"parsing was interrupted {row['parse_attempts']} times (killed, crashed or"
-                     " stopped during the parse); `intake reprocess` tries again", input_id),
+                    "UPDATE inputs SET state='quarantined', parse_attempts=?, error=? WHERE id=?",
+                    (counted, f"parsing was interrupted {counted} times (killed, crashed or stopped"
+                     " during a long parse); `intake reprocess` tries again", input_id),
                 )
                 return False
-            self.conn.execute("UPDATE inputs SET parse_attempts=parse_attempts+1 WHERE id=?", (input_id,))
+            self.conn.execute(
+                "UPDATE inputs SET parse_attempts=?, parse_slow=0 WHERE id=?", (counted + 1, input_id)
+            )
         return True
+
+    def mark_parse_slow(self, input_id: int) -> None:
+        """The running parse passed ``[budgets] hold_s``: if it never finishes, it counts."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_slow=1 WHERE id=?", (input_id,))
 
     def finish_parse(self, input_id: int) -> None:
         """The parse ended (read, or over budget and answered): unfinished attempts back to 0."""
         with self.transaction():
-            self.conn.execute("UPDATE inputs SET parse_attempts=0 WHERE id=?", (input_id,))
+            self.conn.execute("UPDATE inputs SET parse_attempts=0, parse_slow=0 WHERE id=?", (input_id,))
 
     def storage_used(self, sender: str, day: str) -> int:
         """Material bytes archived for ``sender`` on ``day`` (YYYY-MM-DD)."""
@@ -445,7 +462,7 @@ class Store:
     def requeue(self, input_id: int) -> bool:
         """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
         cur = self.conn.execute(
-            "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, error=NULL"
+            "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, parse_slow=0, error=NULL"
             " WHERE id=? AND state!='duplicate'",
             (input_id,),
         )
