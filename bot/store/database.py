@@ -83,6 +83,13 @@ CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender
   sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
+-- fetched again, also after a restart (issue 16).
+CREATE TABLE IF NOT EXISTS uid_copies(
+  account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account, folder, uidvalidity, uid)
+);
 -- An input an officer filed under a dossier (``intake fetched T FILE``: a video downloaded from
 -- the applicant's cloud-drive link); the pipeline makes it that dossier's next version.
 CREATE TABLE IF NOT EXISTS input_threads(
@@ -235,11 +242,19 @@ class Store:
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        key = (account, folder, uidvalidity, uid)
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
-            (account, folder, uidvalidity, uid),
+            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?"
+            " UNION ALL SELECT 1 FROM uid_copies WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            key + key,
         ).fetchone()
         return row is not None
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO uid_copies(account, folder, uidvalidity, uid, sha256) VALUES(?,?,?,?,?)",
+            (account, folder, uidvalidity, uid, sha256),
+        )
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         row = self.conn.execute(
