@@ -309,7 +309,7 @@ class Pipeline:
                         m.detail = f"the sender's materials today would pass {cap} bytes; not stored"
             return
         for m in new.values():
-            self.store.archive.put_file(m.path)
+            self.store.archive.adopt(m.path)
         if sender and adding:
             self.store.add_storage(sender, day, adding)
 
