@@ -76,6 +76,7 @@ class Intake:
             try:
                 self.store = Store.open(s.db_path, s.archive_dir, busy_timeout_s=s.busy_timeout_s)
                 self.pipeline = Pipeline(self.settings, self.store, self.campaign)
+                self.pipeline.on_ready = self.wake.set  # a slow parse ended: commit it now
                 # Tried before an input becomes dossiers: officers' commands, then packets from below.
                 for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
                     self.pipeline.interceptors.append(make(self))
@@ -97,6 +98,7 @@ class Intake:
                 delay = min(delay * 2, self.settings.health.fault_retry_max_s)
 
     def close(self) -> None:
+        self.pipeline.close()
         self.store.close()
 
     def folder_watchers(self, *, once: bool = False) -> list[FolderWatcher]:
@@ -336,7 +338,7 @@ class Intake:
             self._loop_mark = time.monotonic()
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
             # A store fault (disk full, I/O error, a lock held too long) rolls back and waits.
-            guard.run("processing", lambda: self.pipeline.process_pending(stop), stop)
+            guard.run("processing", lambda: self.pipeline.process_pending(stop, wait_slow=False), stop)
             guard.run("links", self.sweep_links_daily, stop)
             try:
                 self.deliver()

@@ -140,6 +140,10 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
         lambda: codes([dossier(extra=[bad_file("encrypted")])]),
         lambda: codes([dossier(extra=[bad_file("forbidden", "宏.docm")])]),
     ),
+    "FILE_TOO_COSTLY": (
+        lambda: codes([dossier(extra=[bad_file("too_costly", "申报书附件.pdf")])]),
+        lambda: codes([dossier(extra=[bad_file("corrupt", "坏.pdf")])]),
+    ),
     "FILE_FORBIDDEN": (
         lambda: codes([dossier(extra=[bad_file("forbidden", "setup.exe")])]),
         lambda: codes([dossier(extra=[bad_file("corrupt", "坏.docx")])]),
@@ -334,7 +338,8 @@ def test_issue_codes_and_severities_are_kept() -> None:
     DIRECTION_UNKNOWN APPLICANT_OVER_LIMIT CATEGORY_REPEATED PROJECT_DUPLICATE PREVIOUSLY_SELECTED
     TABLE_HEADER_INVALID TABLE_ROW_MISMATCH TABLE_ROW_INCOMPLETE""".split()
     warnings = (
-        "VIDEO_LINK_ONLY FILE_UNREADABLE FILE_FORBIDDEN QUOTA_EXCEEDED LATE_SUBMISSION".split()
+        "VIDEO_LINK_ONLY FILE_UNREADABLE FILE_TOO_COSTLY FILE_FORBIDDEN QUOTA_EXCEEDED"
+        " LATE_SUBMISSION".split()
     )
     assert {c: RULES_BY_CODE[c].severity for c in errors + warnings} == {
         **dict.fromkeys(errors, "error"),

@@ -52,7 +52,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
         for row in store.inputs():
             states[row.state] = states.get(row.state, 0) + 1
             if row.state == "quarantined":
-                quarantined.append({"id": row.id, "name": row.name,
+                quarantined.append({"id": row.id, "name": row.name, "parse_attempts": row.parse_attempts,
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = {r[0]: r[1] for r in store.conn.execute(
             "SELECT status, COUNT(*) FROM outgoing GROUP BY status")}

@@ -289,6 +289,36 @@ class ParsingSettings(_Section):
     archive_max_depth: int = Field(3, gt=0)
 
 
+MIB = 1024 * 1024
+
+
+class BudgetSettings(_Section):
+    """What parsing one file may cost, by kind: wall seconds and resident bytes of its worker
+    process (bot/processing/supervisor.py). Over either, the worker is killed, the file gets
+    FILE_TOO_COSTLY and the rest of the input is still read."""
+
+    pdf_s: float = Field(60.0, gt=0)
+    pdf_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    document_s: float = Field(120.0, gt=0)  # .docx/.doc/.wps (LibreOffice conversion included)
+    document_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    table_s: float = Field(60.0, gt=0)  # .xlsx/.xls/.csv
+    table_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    video_s: float = Field(90.0, gt=0)  # ffprobe runs within [parsing] probe_timeout_s of it
+    video_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    ffprobe_bytes: int = Field(1024 * MIB, ge=128 * MIB)  # ffprobe's address space (RLIMIT_AS)
+    archive_s: float = Field(120.0, gt=0)  # extracting one zip/7z/rar
+    archive_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    mail_s: float = Field(120.0, gt=0)  # decoding one mail (over it the input is quarantined)
+    mail_bytes: int = Field(768 * MIB, ge=64 * MIB)
+    other_s: float = Field(30.0, gt=0)  # any other file, and putting the dossier together
+    other_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    hold_s: float = Field(5.0, ge=0)  # an input parsing longer lets the inputs behind it go first
+    max_parse_attempts: int = Field(3, ge=1)  # parses killed or crashed before quarantine
+    archive_growth: int = Field(20, ge=1)  # bytes extracted per byte of the archive, at most
+    archive_growth_floor_bytes: int = Field(64 * MIB, ge=0)  # always allowed, whatever the ratio
+    sender_daily_bytes: int = Field(2048 * MIB, ge=0)  # material bytes archived per sender a day; 0: no cap
+
+
 class HealthSettings(_Section):
     """When the desk is stuck, say so: stall alerts to officers, backoff on store faults (seconds)."""
 
@@ -314,6 +344,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     packet: PacketSettings = Field(default_factory=PacketSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS inputs(
   taken_at TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
   attempts INTEGER NOT NULL DEFAULT 0,
+  parse_attempts INTEGER NOT NULL DEFAULT 0,  -- parses started and not finished (a kill counts)
+  parse_slow INTEGER NOT NULL DEFAULT 0,      -- the last started parse ran past [budgets] hold_s
   error TEXT,
   UNIQUE(account, folder, uidvalidity, uid)
 );
@@ -80,6 +82,9 @@ CREATE TABLE IF NOT EXISTS versions(
   created_at TEXT NOT NULL,
   UNIQUE(dossier_id, version),
   UNIQUE(input_id, part)
+);
+CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender per day (issue 15)
+  sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
@@ -116,6 +121,7 @@ class InputRow:
     state: str
     attempts: int
     error: str | None
+    parse_attempts: int = 0
 
 
 @dataclass
@@ -199,6 +205,10 @@ class Store:
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
         self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA + trust_schema.SCHEMA)
+        input_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(inputs)")}
+        for column in ("parse_attempts", "parse_slow"):  # a store made before parses were counted
+            if column not in input_columns:
+                self.conn.execute(f"ALTER TABLE inputs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
         columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(dossiers)")}
         if "signer" not in columns:  # schema 1 → 2
             self.conn.execute("ALTER TABLE dossiers ADD COLUMN signer TEXT")
@@ -386,6 +396,7 @@ class Store:
             state=r["state"],
             attempts=r["attempts"],
             error=r["error"],
+            parse_attempts=r["parse_attempts"],
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
@@ -428,6 +439,56 @@ class Store:
             self.conn.execute("UPDATE inputs SET state=? WHERE id=?", (state, input_id))
         return state
 
+    def start_parse(self, input_id: int, max_attempts: int) -> bool:
+        """Count a parse of the input about to start, committed before it starts: a crash or a
+        kill -9 during a hostile parse still counts. Returns False, and quarantines the input
+        instead, when ``max_attempts`` parses of it have started without finishing.
+
+        An unfinished attempt counts only if it had turned slow (``mark_parse_slow``): a normal
+        parse cut short by a crash elsewhere (parses run several at a time) is not held against
+        its input; a hostile one is always slow long before anyone kills the daemon.
+        """
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT parse_attempts, parse_slow FROM inputs WHERE id=?", (input_id,)
+            ).fetchone()
+            counted = row["parse_attempts"] - (1 if row["parse_attempts"] and not row["parse_slow"] else 0)
+            if counted >= max_attempts:
+                self.conn.execute(
+                    "UPDATE inputs SET state='quarantined', parse_attempts=?, error=? WHERE id=?",
+                    (counted, f"parsing was interrupted {counted} times (killed, crashed or stopped"
+                     " during a long parse); `intake reprocess` tries again", input_id),
+                )
+                return False
+            self.conn.execute(
+                "UPDATE inputs SET parse_attempts=?, parse_slow=0 WHERE id=?", (counted + 1, input_id)
+            )
+        return True
+
+    def mark_parse_slow(self, input_id: int) -> None:
+        """The running parse passed ``[budgets] hold_s``: if it never finishes, it counts."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_slow=1 WHERE id=?", (input_id,))
+
+    def finish_parse(self, input_id: int) -> None:
+        """The parse ended (read, or over budget and answered): unfinished attempts back to 0."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_attempts=0, parse_slow=0 WHERE id=?", (input_id,))
+
+    def storage_used(self, sender: str, day: str) -> int:
+        """Material bytes archived for ``sender`` on ``day`` (YYYY-MM-DD)."""
+        row = self.conn.execute("SELECT bytes FROM storage_use WHERE sender=? AND day=?", (sender, day)).fetchone()
+        return int(row["bytes"]) if row else 0
+
+    def add_storage(self, sender: str, day: str, n: int) -> None:
+        """Count ``n`` more material bytes archived for ``sender`` on ``day``."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO storage_use(sender, day, bytes) VALUES(?, ?, ?)"
+                " ON CONFLICT(sender, day) DO UPDATE SET bytes=bytes+excluded.bytes",
+                (sender, day, n),
+            )
+
     def quarantine(self, input_id: int, error: str) -> None:
         """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
         self.conn.execute(
@@ -438,7 +499,8 @@ class Store:
     def requeue(self, input_id: int) -> bool:
         """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
         cur = self.conn.execute(
-            "UPDATE inputs SET state='received', attempts=0, error=NULL WHERE id=? AND state!='duplicate'",
+            "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, parse_slow=0, error=NULL"
+            " WHERE id=? AND state!='duplicate'",
             (input_id,),
         )
         return cur.rowcount == 1
