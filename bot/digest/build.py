@@ -23,6 +23,7 @@ from bot.processing.pipeline import findings_of
 from bot.store.database import Store
 from outbox.delivery import queue as outgoing
 from rules.campaign import Campaign, CampaignError
+from rules.wording import DEFAULT_TZ, in_zone
 
 log = logging.getLogger("intake.digest")
 
@@ -67,6 +68,7 @@ class DigestData:
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
     snapshot: dict[str, str] = field(default_factory=dict)
+    timezone: str = DEFAULT_TZ  # the campaign's; ``now`` is in it
 
     @property
     def total(self) -> CategoryCounts:
@@ -108,7 +110,7 @@ def gather(
     now: datetime | None = None,
 ) -> DigestData:
     """The digest's data for ``categories`` (None or empty: all) as of ``now``."""
-    now = now or settings.campaign.now or datetime.now(UTC)
+    now = in_zone(now or settings.campaign.now or datetime.now(UTC), campaign.timezone)
     try:
         lv = campaign.level(settings.office.level)
     except CampaignError:
@@ -120,6 +122,7 @@ def gather(
         deadline=f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else None,
         days_left=(deadline - now.date()).days if deadline else None,
         scope="、".join(sorted(wanted)) if wanted else "全部类别",
+        timezone=campaign.timezone,
     )
     since, before = last_snapshot(store.conn, recipient)
     notices = {r[0] for r in store.conn.execute(
@@ -193,6 +196,8 @@ def _decisions(store: Store, since: datetime | None) -> list[str]:
 def _decision_text(d) -> str:
     """One decision as a line: ``11月29日 张三 waive [tracking] CODE：reason``."""
     at = getattr(d, "at", None)
+    if isinstance(at, datetime):
+        at = in_zone(at)
     when = f"{at.month}月{at.day}日 {at:%H:%M} " if isinstance(at, datetime) else ""
     action = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}.get(
         getattr(d, "action", ""), getattr(d, "action", ""))

@@ -61,6 +61,7 @@ class ReplyBuilder:
             next_steps=next_steps(level, s.office.unit) if level else [],
             now=now,
             loop_header_value=self.loop_value,
+            timezone=self.campaign.timezone,
             large_file_note=(
                 "视频文件较大、邮件无法发送时，请刻录光盘报送，或联系我们获取共享文件夹地址。"
             ),

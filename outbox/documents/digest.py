@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from outbox.mail.headers import address_header, set_header, text_header, to_bytes
 from outbox.mail.template_files import load_template
+from rules.wording import in_zone, time_text
 
 if TYPE_CHECKING:
     from bot.digest.build import DigestData
@@ -89,7 +90,7 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
     given (mail), else ``png_name`` (a file beside the HTML)."""
     png, legend = chart_png({c: (n.accepted, n.defective) for c, n in data.counts.items()},
                             font=cjk_font())
-    now_text = f"{data.now.year}年{data.now.month}月{data.now.day}日 {data.now:%H:%M}"
+    now_text = time_text(data.now, data.timezone, zone=True)
     if data.deadline is None:
         deadline_line = "本级截止日期：未设定"
     elif data.days_left and data.days_left > 0:
@@ -155,7 +156,8 @@ def compose_digest(
     msg.add_alternative(page, subtype="html", charset="utf-8")
     html_part = msg.get_payload()[1]
     html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename="chart.png")
-    subject = f"【申报受理汇总】{data.unit} {data.now.month}月{data.now.day}日（{data.scope}）"
+    local = in_zone(data.now, data.timezone)
+    subject = f"【申报受理汇总】{data.unit} {local.month}月{local.day}日（{data.scope}）"
     set_header(msg, "From", address_header("From", [(from_name, from_addr)]))
     set_header(msg, "To", address_header("To", [(to_name, to_addr)]))
     set_header(msg, "Subject", text_header("Subject", subject))

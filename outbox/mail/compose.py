@@ -37,6 +37,7 @@ from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
 from rules.finding import Finding
+from rules.wording import date_text, time_text
 
 REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
 ROLE_LABELS = {
@@ -228,7 +229,7 @@ def reply_values(
         "tracking": tracking,
         "unit": ctx.unit,
         "campaign_name": ctx.campaign_name,
-        "received_at": _fmt_datetime(received),
+        "received_at": time_text(received, ctx.timezone, zone=True),
         "version": str(version),
         "officer_contact": ctx.officer_contact,
         "large_file_note": ctx.large_file_note,
@@ -319,11 +320,7 @@ def items_html(template: str, rows: list[dict[str, str]]) -> str:
 
 
 def _fmt_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _fmt_datetime(dt: datetime) -> str:
-    return f"{_fmt_date(dt.date())} {dt:%H:%M}"
+    return date_text(d)
 
 
 def aware(dt: datetime) -> datetime:
