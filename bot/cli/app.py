@@ -283,10 +283,12 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
         for p in exc.problems:
             err.print(f"  - {p}", markup=False)
         raise typer.Exit(1) from None
-    from bot.config.lint import lint
+    from bot.config.lint import errors, lint
 
     warnings = lint(settings, file)
-    table = Table(title=f"{file}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
+    problems = errors(settings)
+    title = f"{file}: " + (f"{len(problems)} error(s)" if problems else "valid")
+    table = Table(title=title + (f", {len(warnings)} warning(s)" if warnings else ""))
     table.add_column("section")
     table.add_column("summary")
     table.add_row("office", f"{settings.office.level} {settings.office.unit} ({settings.office.division_code})")
@@ -296,5 +298,9 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
     table.add_row("outbox", f"{settings.outbox.transport} → "
                   + (str(settings.outbox.folder) if settings.outbox.transport == "file" else settings.smtp.host))
     out.print(table)
+    for p in problems:
+        err.print(f"  error: {p}", markup=False)
     for w in warnings:
         err.print(f"  warning: {w}", markup=False)
+    if problems:
+        raise typer.Exit(1)

@@ -27,6 +27,13 @@ def _writable(path: Path) -> bool:
     return os.access(p, os.W_OK)
 
 
+def errors(settings: Settings) -> list[str]:
+    """What stops ``intake run`` from starting, each naming its key: ``config check`` fails on these."""
+    from bot.sources.folders import missing_drop_folders
+
+    return missing_drop_folders(settings.drop.folders)
+
+
 def lint(settings: Settings, path: Path | None = None) -> list[str]:
     """Plain-English warnings, each naming its key; empty when nothing looks wrong.
 
