@@ -56,6 +56,22 @@ SECTIONS: dict[str, list[str]] = {
     "defect": ["errors", "warnings", "materials", "how", "contact"],
 }
 
+# The 回执's one verdict sentence: a receipt never says 予以受理 while a warning says an officer has
+# still to decide (late) or to fetch and check the video (cloud-drive link). First match wins.
+PENDING: tuple[tuple[str, str, str], ...] = (
+    ("LATE_SUBMISSION", "经形式审查，材料齐全；因晚于截止日期收到，材料已登记，", "是否受理由经办人决定"),
+    ("VIDEO_LINK_ONLY", "经形式审查，材料已登记；项目视频以网盘链接提供，", "待经办人下载核验视频后确认是否受理"),
+)
+ACCEPTED = ("经形式审查，材料齐全，", "予以受理")
+LATE_STEP = "经办人决定受理后，请按其通知报送纸质材料和光盘。"
+
+
+def verdict_sentence(findings: Sequence[Finding]) -> tuple[str, str]:
+    """(lead-in, outcome) of the 回执's opening: ``予以受理`` only when no officer has to act first."""
+    codes = {f.code for f in findings}
+    return next(((lead, outcome) for code, lead, outcome in PENDING if code in codes), ACCEPTED)
+
+
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
 
 
@@ -141,6 +157,14 @@ def _compose(
     warnings = [f for f in findings if f not in errors]
     values = reply_values(ctx, dossier, project, tracking, version)
     values["error_count"] = str(len(errors))
+    lead, outcome = verdict_sentence(warnings) if kind == "receipt" else ACCEPTED
+    pending = outcome != ACCEPTED[1]
+    values["verdict_lead"], values["verdict"] = lead, outcome
+    values["warnings_title"] = "提示（请留意）" if pending else "提示（不影响受理，请留意）"
+    steps = list(ctx.next_steps)
+    if any(f.code == "LATE_SUBMISSION" for f in warnings):
+        # The notice's "请于<deadline>前报送纸质版" has passed: the officer's decision comes first.
+        steps = [LATE_STEP] + [s for s in steps if not s.startswith("请于")]
 
     sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
     numbers = section_numbers(sections)
@@ -150,12 +174,13 @@ def _compose(
     text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
     text_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.txt").substitute(
-            numbers, warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings])
+            numbers, warnings_title=values["warnings_title"],
+            warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings]),
         )
         if warnings
         else ""
     )
-    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
+    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in steps])
     body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
     html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
@@ -163,12 +188,14 @@ def _compose(
     html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
     html_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.html").substitute(
-            numbers, warnings=items_html("finding_item.html", [finding_row(f) for f in warnings])
+            numbers, warnings_title=values["warnings_title"],
+            warnings=items_html("finding_item.html", [finding_row(f) for f in warnings]),
         )
         if warnings
         else ""
     )
-    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
+    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in steps])
+    html_vals["verdict_color"] = "#9a6700" if pending else "#1a7f37"
     content = load_template(f"{kind}.html").substitute(html_vals)
     title = "回执" if kind == "receipt" else "补正通知"
     body_html = load_template("page.html").substitute(
