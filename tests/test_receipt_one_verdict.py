@@ -65,3 +65,33 @@ def test_config_check_warns_that_the_deadline_has_passed_without_a_pinned_clock(
                    encoding="utf-8")
     res = CliRunner().invoke(app, ["config", "check", str(cfg)])
     assert "campaign.now" not in res.stderr
+
+
+def _over_limit() -> Finding:
+    return Finding(code="APPLICANT_OVER_LIMIT", severity="error", clause="二（四）",
+                   message="申报单位「东湖示例集团」已申报 2 个项目，本项目为第 3 个",
+                   where="", fix="如需以本项目替换已申报的项目，请联系我局经办人员说明撤回哪一个；否则本项目不予受理")
+
+
+def _defect(findings) -> tuple[str, str]:
+    from outbox.mail.compose import compose_defect_notice
+
+    msg = compose_defect_notice(make_ctx(), make_dossier(), findings, TRACKING, to="a@example.com")
+    return msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+
+
+def test_how_to_correct_fits_a_defect_no_file_can_cure():
+    """GIVEN a third project of one applicant (APPLICANT_OVER_LIMIT), alone or with a video defect
+    WHEN the 补正通知 is written
+    THEN alone it never says to reply with corrected files; mixed it says which problem needs the
+    officer and that the others are fixed by files."""
+    from tests.outbox_builders import video_finding
+
+    for body in _defect([_over_limit()]):
+        assert "附上修改后的文件" not in body and "补正截止" not in body
+        assert "无法通过补发文件解决" in body and "办理截止" in body
+        assert "刻录光盘" not in body  # the large-file note is about files: left out
+    for body in _defect([video_finding(), _over_limit()]):
+        assert "第 2 项无法通过补发文件解决" in body and "附上修改后的文件" in body
+    for body in _defect([video_finding()]):
+        assert "无法通过补发文件解决" not in body and "补正截止" in body

@@ -36,6 +36,7 @@ from outbox.mail.template_files import load_template
 from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import DossierFacts, MailFacts, Material
+from rules.cross_dossier import NOT_FIXED_BY_FILES
 from rules.finding import Finding
 from rules.wording import date_text, time_text
 
@@ -64,6 +65,29 @@ PENDING: tuple[tuple[str, str, str], ...] = (
 )
 ACCEPTED = ("经形式审查，材料齐全，", "予以受理")
 LATE_STEP = "经办人决定受理后，请按其通知报送纸质材料和光盘。"
+
+
+REPLY_WITH_FILES = "请直接回复本邮件，附上修改后的文件即可；未改动的材料无需重发，系统会保留上一版。"
+
+
+def how_to_correct(errors: Sequence[Finding], tracking: str) -> dict[str, str]:
+    """The 补正通知's "如何补正" lines fitted to its defects: files to send back, an officer to
+    contact (``NOT_FIXED_BY_FILES``), or both (naming which numbered problems are which)."""
+    by_contact = [i for i, f in enumerate(errors, 1) if f.code in NOT_FIXED_BY_FILES]
+    keep = f"请保留主题中的编号 [{tracking}]。"
+    if not by_contact or not errors:
+        how = REPLY_WITH_FILES + keep
+        label = "补正截止"
+    elif len(by_contact) == len(errors):
+        how = ("以上问题无法通过补发文件解决，请按每个问题所列的处理方式，联系我局经办人员（见下方联系方式）"
+               "说明情况；联系时请告知受理编号 [" + tracking + "]。")
+        label = "办理截止"
+    else:
+        numbers = "、".join(f"第 {i} 项" for i in by_contact)
+        how = (f"{numbers}无法通过补发文件解决，请按该项所列的处理方式联系我局经办人员；其余问题"
+               + REPLY_WITH_FILES.removeprefix("请") + keep)
+        label = "补正截止"
+    return {"how": how, "deadline_label": label}
 
 
 def verdict_sentence(findings: Sequence[Finding]) -> tuple[str, str]:
@@ -157,6 +181,9 @@ def _compose(
     warnings = [f for f in findings if f not in errors]
     values = reply_values(ctx, dossier, project, tracking, version)
     values["error_count"] = str(len(errors))
+    values.update(how_to_correct(errors, tracking))
+    if errors and all(f.code in NOT_FIXED_BY_FILES for f in errors):
+        values["large_file_note"] = ""  # nothing to send
     lead, outcome = verdict_sentence(warnings) if kind == "receipt" else ACCEPTED
     pending = outcome != ACCEPTED[1]
     values["verdict_lead"], values["verdict"] = lead, outcome
