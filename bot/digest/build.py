@@ -67,6 +67,7 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)  # what officers must do (fetch a video, decide)
     snapshot: dict[str, str] = field(default_factory=dict)
     timezone: str = DEFAULT_TZ  # the campaign's; ``now`` is in it
 
@@ -150,6 +151,7 @@ def gather(
             data.defects.append((d.tracking, d.project_name or "", d.applicant or "", errors))
         if any(f.code == "LATE_SUBMISSION" for f in findings):
             counts.late += 1
+        data.tasks += officer_tasks(d.tracking, d.applicant or d.project_name or "", findings)
         for f in findings:
             if f.code in LIMIT_CODES:
                 data.limits.append((d.tracking, d.applicant or "", f.message))
@@ -173,6 +175,20 @@ def gather(
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
     return data
+
+
+def officer_tasks(tracking: str, who: str, findings) -> list[str]:
+    """What an officer has to do for one dossier before it can go on (one line each)."""
+    out = []
+    for f in findings:
+        if f.code == "VIDEO_LINK_ONLY":
+            out.append(f"[{tracking}] {who}：下载网盘视频并核验时长、能否播放（{f.message}）；"
+                       "核验无误后 intake waive " + tracking + " VIDEO_LINK_ONLY --reason 已下载核验")
+        elif f.code == "LATE_SUBMISSION":
+            out.append(f"[{tracking}] {who}：晚于截止日期收到，请决定是否受理（{f.message}）；"
+                       f"受理：intake waive {tracking} LATE_SUBMISSION --reason …，"
+                       f"不予受理：intake reject {tracking} --reason …")
+    return out
 
 
 def _decisions(store: Store, since: datetime | None) -> list[str]:
