@@ -238,6 +238,14 @@ def summary(
     """Write the summary table (汇总表) of accepted dossiers in the notice's layout (附件3)."""
     from bot.upstream.summary import build_summary
 
+    if output.suffix.lower() != ".xlsx":
+        err.print(f"intake summary: --out {output}: the 汇总表 is an Excel workbook; give a file "
+                  "name ending in .xlsx", markup=False)
+        raise typer.Exit(2)
+    if not output.parent.is_dir():
+        err.print(f"intake summary: --out {output}: no such folder {output.parent}", markup=False)
+        raise typer.Exit(2)
+
     settings = _settings()
     path, counts = build_summary(settings, output)
     out.print(f"wrote {path} (recommended {counts['recommended']}, defective {counts['defective']}, "

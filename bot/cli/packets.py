@@ -17,8 +17,11 @@ def _intake():
     return Intake(_settings())
 
 
+DIGEST_SUFFIXES = (".html", ".htm", ".txt", ".png")
+
+
 def digest(
-    output: Annotated[Path | None, typer.Option("--out", help="Write the digest (.html; .txt and .png beside it).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write the digest: FILE.html, FILE.txt and FILE.png (give any of the three names).")] = None,
     send: Annotated[bool, typer.Option("--send", help="Mail it to the officers now.")] = False,
 ) -> None:
     """Render the officers' digest to a file, or send it now."""
@@ -28,9 +31,12 @@ def digest(
     if not output and not send:
         err.print("intake digest: give --out FILE or --send")
         raise typer.Exit(2)
-    if output and output.suffix.lower() not in (".html", ".htm"):
-        err.print(f"intake digest: --out {output}: only .html is supported (the .txt and .png "
-                  "are written beside it); give a file name ending in .html", markup=False)
+    if output and output.suffix.lower() not in DIGEST_SUFFIXES:
+        err.print(f"intake digest: --out {output}: only .html, .txt or .png (all three are written "
+                  "side by side); give a file name ending in one of them", markup=False)
+        raise typer.Exit(2)
+    if output and not output.parent.is_dir():
+        err.print(f"intake digest: --out {output}: no such folder {output.parent}", markup=False)
         raise typer.Exit(2)
     intake = _intake()
     try:
@@ -74,6 +80,7 @@ def packet_build(
 def packet_send(
     iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
     packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Send even though 推荐报告.docx still has 【请填写】 blanks.")] = False,
 ) -> None:
     """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
     from bot.cli.app import err, out
@@ -86,7 +93,7 @@ def packet_send(
             err.print("intake packet send: no upstream address: set [office] upstream in the config "
                       "(the next level's intake mailbox)", markup=False)
             raise typer.Exit(1)
-        report = send(intake, packet_dir, iso=iso or None)
+        report = send(intake, packet_dir, iso=iso or None, draft=draft)
     except PacketError as exc:
         err.print(f"intake packet send: {exc}", markup=False)
         raise typer.Exit(1) from None

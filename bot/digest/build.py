@@ -232,13 +232,13 @@ def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
 
 
 def write_digest(intake, out: Path) -> list[Path]:
-    """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
-    beside it; nothing is recorded as sent. Returns the paths written."""
+    """Render the whole digest (all categories) as ``.html``, ``.txt`` and ``.png`` named after
+    ``out`` (any of the three suffixes) in ``out``'s folder, which must exist; nothing is
+    recorded as sent. Returns the paths written. Raises OSError."""
     from outbox.documents.digest import render
 
     data = gather(intake.settings, intake.store, intake.campaign)
     text, html, png = render(data, inline_cid=None, png_name=out.with_suffix(".png").name)
-    out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out if out.suffix.lower() in (".html", ".htm") else out.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
     txt = out.with_suffix(".txt")

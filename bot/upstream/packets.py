@@ -25,7 +25,9 @@ from bot.upstream import ranking
 from bot.upstream.summary import summary_row
 from outbox.delivery.smtp import DeliveryFailure
 from outbox.documents.packet import (
+    MANIFEST,
     PACKET_ROLES,
+    REPORT,
     TABLE,
     PacketEntry,
     PacketError,
@@ -35,10 +37,12 @@ from outbox.documents.packet import (
     part_zip,
     payload_budget,
     read_manifest,
+    sha256_file,
     short_name,
     split_parts,
     write_iso,
 )
+from outbox.documents.recommendation_report import unfilled
 from outbox.mail.headers import to_bytes
 from outbox.mail.packet_mail import Sender, compose_part, part_message_id
 from parsers.facts import DossierFacts
@@ -217,11 +221,33 @@ class SendReport:
     isos: list[Path] = field(default_factory=list)
 
 
-def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> SendReport:
+def _report_as_completed(root: Path, manifest: dict, *, sent_before: bool) -> dict:
+    """The manifest with the 推荐报告's size and sha256 as the officers left it (they complete the
+    draft in place after ``packet build``); rewritten to disk when it changed. Raises PacketError
+    when it changed after parts of this packet were already sent (build a new packet then)."""
+    name = manifest.get("report", REPORT)
+    path = root / name
+    entry = next((f for f in manifest.get("files", []) if f.get("path") == name), None)
+    if entry is None or not path.is_file():
+        return manifest
+    size, sha = path.stat().st_size, sha256_file(path)
+    if (entry["size"], entry["sha256"]) == (size, sha):
+        return manifest
+    if sent_before:
+        raise PacketError(f"{path} changed after parts of packet {manifest['packet_id']} were "
+                          "sent: build a new packet (intake packet build) and send that")
+    entry.update(size=size, sha256=sha)
+    (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    log.info("%s: completed by the officers; manifest updated", name)
+    return manifest
+
+
+def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None, draft: bool = False) -> SendReport:
     """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
 
     Parts already acknowledged for this packet are not sent again. A part that fails is
-    reported and the others are still tried. Raises PacketError when no upstream is configured.
+    reported and the others are still tried. Raises PacketError when no upstream is configured,
+    and, unless ``draft``, while the 推荐报告 still has 【请填写】 blanks or its （草稿） title.
     """
     settings: Settings = intake.settings
     store: Store = intake.store
@@ -232,6 +258,17 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
     root = packet_dir or latest_packet(store) or build(settings, store, intake.campaign).path
     manifest = read_manifest(root)
     pid = manifest["packet_id"]
+    report_path = root / manifest.get("report", REPORT)
+    if not draft and report_path.is_file():
+        left = unfilled(report_path)
+        if left:
+            raise PacketError(
+                f"{report_path} is still a draft ({len(left)} place(s) to complete, first: "
+                f"{left[0][:60]}): fill in the 【请填写】 blanks and remove （草稿） from the title, "
+                "then send again; or give --draft to send it as a draft")
+    sent_before = store.conn.execute(
+        "SELECT COUNT(*) FROM packet_sends WHERE packet_id=?", (pid,)).fetchone()[0]
+    manifest = _report_as_completed(root, manifest, sent_before=bool(sent_before))
     manifest_bytes = len(json.dumps(manifest, ensure_ascii=False, indent=1).encode())
     limit = settings.packet.max_message_bytes
     parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
