@@ -143,8 +143,9 @@ def _print_run(settings: Settings, report) -> None:
             out.print(f"[red]failed[/red] {o.input_name}: {o.error}")
         elif o.skipped:
             out.print(f"[yellow]ignored[/yellow] {o.input_name}: {o.skipped}")
-    for d in report.delivered:
-        out.print(f"wrote {d}")
+    if report.delivered and settings.outbox.transport == "file":
+        # each one is in the log already; here only where to find them
+        out.print(f"replies written to {settings.outbox.folder}/ ({len(report.delivered)})")
     for f in report.failed:
         out.print(f"[red]not delivered[/red] {f}")
 
