@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from docx import Document
 
 from outbox.documents.recommendation_report import unfilled
@@ -45,3 +47,22 @@ def test_draft_flag_sends_the_draft_on_purpose(city, tmp_path):  # noqa: F811
     (report,) = (tmp_path / "p").glob("*/推荐报告.docx")
     res = intake(config, "packet", "send", "--packet", str(report.parent), "--draft")
     assert res.exit_code == 0, res.output
+
+
+def test_building_again_with_nothing_changed_makes_no_new_packet(city, tmp_path):  # noqa: F811
+    """Issue 17, item 17: a second ``packet build`` with the same content says so and returns the
+    first packet; a changed order builds a new one; ``--new`` forces one."""
+    config, _settings, _, _ = city
+    out = tmp_path / "packets"
+    assert intake(config, "packet", "build", "--out", str(out)).exit_code == 0
+    (first,) = out.iterdir()
+    order = [d["tracking"] for d in json.loads((first / "manifest.json").read_text("utf-8"))["dossiers"]]
+    res = intake(config, "packet", "build", "--out", str(out))
+    assert res.exit_code == 0 and "nothing changed since" in res.output
+    assert len(list(out.iterdir())) == 1
+    assert intake(config, "rank", *reversed(order)).exit_code == 0
+    res = intake(config, "packet", "build", "--out", str(out))
+    assert res.exit_code == 0 and "nothing changed" not in res.output
+    assert len(list(out.iterdir())) == 2
+    assert intake(config, "packet", "build", "--out", str(out), "--new").exit_code == 0
+    assert len(list(out.iterdir())) == 3

@@ -56,7 +56,8 @@ def digest(
 
 @packet_app.command("build")
 def packet_build(
-    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default [packet] out_dir).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default \\[packet] out_dir).")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Build a new packet even when nothing changed since the last one.")] = False,
 ) -> None:
     """Build the packet: 汇总表.xlsx, 推荐报告.docx, one folder per dossier, manifest.json."""
     from bot.cli.app import err, out
@@ -65,13 +66,16 @@ def packet_build(
 
     intake = _intake()
     try:
-        result = build(intake.settings, intake.store, intake.campaign, output)
+        result = build(intake.settings, intake.store, intake.campaign, output, new=new)
     except PacketError as exc:
         err.print(f"intake packet build: {exc}", markup=False)
         raise typer.Exit(1) from None
     finally:
         intake.close()
     c = result.counts
+    if result.unchanged:
+        out.print(f"nothing changed since {result.path}: no new packet (--new builds one anyway)")
+        return
     out.print(f"wrote {result.path} (recommended {c['recommended']}, over quota {c['over_quota']}, "
               f"defective {c['defective']}; table check: {len(result.manifest['findings'])} problem(s))")
 

@@ -42,7 +42,7 @@ class ReplyBuilder:
             mail, own_addresses=self.own_addresses, loop_header_value=self.loop_value
         )
 
-    def context(self, now: datetime) -> ReplyContext:
+    def context(self, now: datetime, *, version_note: str = "") -> ReplyContext:
         """The office and campaign facts every reply is written with."""
         s = self.settings
         try:
@@ -65,6 +65,7 @@ class ReplyBuilder:
             large_file_note=(
                 "视频文件较大、邮件无法发送时，请刻录光盘报送，或联系我们获取共享文件夹地址。"
             ),
+            extra={"version_note": version_note} if version_note else {},
         )
 
     def responsible_officers(self, category: str | None) -> list[Officer]:
@@ -90,11 +91,13 @@ class ReplyBuilder:
         *,
         dedupe_key: str,
         now: datetime,
+        same_as: int | None = None,
     ) -> int | None:
         """Compose the reply and put it in the outgoing queue (idempotent on ``dedupe_key``).
 
         Returns the queue id, or None when there is nobody to answer or the sender's daily cap
-        (``outbox.replies_per_sender_per_day``) is reached.
+        (``outbox.replies_per_sender_per_day``) is reached. ``same_as``: the earlier version whose
+        files this one repeats unchanged (said in the reply).
         """
         to = self.recipient(facts)
         if not to:
@@ -106,7 +109,8 @@ class ReplyBuilder:
             return None
         compose = compose_receipt if verdict == "accepted" else compose_defect_notice
         msg = compose(
-            self.context(now), facts, findings, tracking, to=to, original=facts.mail, version=version
+            self.context(now, version_note=f"（与第 {same_as} 版相同，未作改动）" if same_as else ""),
+            facts, findings, tracking, to=to, original=facts.mail, version=version
         )
         kind = "receipt" if verdict == "accepted" else "defect_notice"
         cc = []

@@ -10,10 +10,11 @@ each part acknowledged, so a second ``send`` after a failure sends only the miss
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,20 +156,56 @@ class BuildResult:
     path: Path
     manifest: dict
     counts: dict[str, int]
+    unchanged: bool = False  # the latest packet, returned because nothing changed since
 
 
-def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | None = None) -> BuildResult:
-    """Build a new packet (a new packet id each time) under ``out_dir`` (``[packet] out_dir``).
+def plan_fingerprint(plan: PacketPlan) -> str:
+    """sha256 of what a packet holds (entries, files, findings, title, unit), id and time left out:
+    two builds with the same fingerprint would send the same thing."""
+    content = asdict(plan)
+    content.pop("packet_id")
+    content.pop("created_at")
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _unchanged(store: Store, fingerprint: str, out: Path) -> BuildResult | None:
+    """The latest packet when it holds exactly this content and still lies in ``out``."""
+    root = latest_packet(store)
+    if root is None or root.parent.resolve() != out.resolve() or not root.is_dir():
+        return None
+    try:
+        manifest = read_manifest(root)
+    except PacketError:
+        return None
+    if manifest.get("content_sha256") != fingerprint:
+        return None
+    counts = {"recommended": len(manifest.get("dossiers", [])),
+              "over_quota": len(manifest.get("not_recommended", [])),
+              "defective": len(manifest.get("defective", []))}
+    return BuildResult(root, manifest, counts, unchanged=True)
+
+
+def build(
+    settings: Settings, store: Store, campaign: Campaign, out_dir: Path | None = None, *, new: bool = False
+) -> BuildResult:
+    """Build a packet under ``out_dir`` (``[packet] out_dir``) with a new packet id, unless the
+    latest packet there holds exactly the same content (then that one is returned, ``unchanged``;
+    ``new`` builds anyway).
 
     The 汇总表 is read back and checked against the packet's dossiers (``table_findings``); its
     findings go into the manifest. Raises PacketError when an archived file is missing.
     """
     ensure_schema(store.conn)
+    out = out_dir or settings.packet.out_dir
+    plan = plan_packet(settings, store, campaign, "")
+    fingerprint = plan_fingerprint(plan)
+    if not new and (same := _unchanged(store, fingerprint, out)) is not None:
+        log.info("nothing changed since packet %s: not building a new one", same.manifest.get("packet_id"))
+        return same
     with store.transaction():
         seq = store.next_seq("packet")
     packet_id = f"{campaign.code}-{settings.office.division_code}-P{seq:02d}"
-    plan = plan_packet(settings, store, campaign, packet_id)
-    out = out_dir or settings.packet.out_dir
+    plan.packet_id = packet_id
     root = build_packet(out, plan, store.archive.path_for)
     manifest = read_manifest(root)
     from parsers.tables import read_table
@@ -186,6 +223,7 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     no_video = [e.tracking for e, f in zip(plan.recommended, rec_facts, strict=True)
                 if not any(m.role == "video" for m in f.materials)]
     manifest["videos_to_fetch"] = no_video
+    manifest["content_sha256"] = fingerprint
     for tracking in no_video:
         log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
                     "the dossier's folder before burning the disc", packet_id, tracking)
@@ -197,7 +235,8 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     )
     counts = {"recommended": len(plan.recommended), "over_quota": len(plan.not_recommended),
               "defective": len(plan.defective)}
-    log.info("packet %s: %s", packet_id, counts)
+    log.info("packet %s: %d recommended, %d over the quota, %d defective", packet_id,
+             counts["recommended"], counts["over_quota"], counts["defective"])
     return BuildResult(root, manifest, counts)
 
 

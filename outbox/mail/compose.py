@@ -285,6 +285,8 @@ def reply_values(
         "campaign_name": ctx.campaign_name,
         "received_at": time_text(received, ctx.timezone, zone=True),
         "version": str(version),
+        # "（与第 1 版相同，未作改动）" when the resubmission brought no changed file
+        "version_note": ctx.extra.get("version_note", ""),
         "officer_contact": ctx.officer_contact,
         "large_file_note": ctx.large_file_note,
         "deadline": deadline_text(ctx.deadline, ctx.now),

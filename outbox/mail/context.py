@@ -23,6 +23,8 @@ class ReplyContext:
     - ``large_file_note``: optional line saying where videos too large for mail go (drop folder, disc).
     - ``timezone``: the campaign's zone (``Campaign.timezone``); ``now`` is converted into it, so
       every date and time a reader sees is that zone's whatever the machine's TZ.
+    - ``extra``: optional values; ``version_note`` follows the version number (a resubmission
+      whose files are the previous version's: ``（与第 1 版相同，未作改动）``).
     - ``reply_prefix``: prefix of a reply subject (``回复：``; ``Re: `` also passes C20).
     """
 
