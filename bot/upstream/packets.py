@@ -41,6 +41,7 @@ from outbox.documents.packet import (
     sha256_file,
     short_name,
     split_parts,
+    unit_short_name,
     write_iso,
 )
 from outbox.documents.recommendation_report import unfilled
@@ -139,7 +140,7 @@ def plan_packet(settings: Settings, store: Store, campaign: Campaign, packet_id:
         title=campaign.table.title or f"{campaign.name}推荐项目汇总表",
         campaign_name=campaign.name,
         unit=office.unit,
-        unit_short=office.unit_short or short_name(office.unit),
+        unit_short=office.unit_short or unit_short_name(office.unit),
         division_code=office.division_code,
         level=office.level,
         created_at=(settings.campaign.now or datetime.now(UTC)).isoformat(),
