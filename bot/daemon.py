@@ -185,7 +185,8 @@ class Intake:
         where = ""
         if self.settings.outbox.transport == "file":
             where = f" → {FileTransport(self.settings.outbox.folder).path_for(item.message_id)}"
-        return f"{item.kind} {item.tracking} to {', '.join(item.rcpts)}{where}"
+        what = f"{item.kind} {item.tracking}" if item.tracking else item.kind
+        return f"{what} to {', '.join(item.rcpts)}{where}"
 
     def run_once(self) -> RunReport:
         """Take everything present now, process it, deliver the replies.

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from bot.config.model import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -28,6 +28,18 @@ from rules.campaign import CampaignError
 
 # Failures of the machine or the network, not of the program: reported in one line.
 OPERATIONAL_ERRORS = (OSError, sqlite3.Error, ImapError, ArchiveError, CampaignError, DeliveryFailure)
+
+_type_of = TyperOption.display_type_rich
+
+
+def _type_unless_flag(self: TyperOption, ctx) -> str | None:
+    """Help shows a value's type (``<str>``), but nothing for an on/off flag (typer prints ``<bool>``,
+    as if ``--once`` took a value)."""
+    return None if self.is_flag else _type_of(self, ctx)
+
+
+TyperOption.display_type_rich = _type_unless_flag  # type: ignore[method-assign]
+
 
 class _FriendlyGroup(TyperGroup):
     """Operational failures (a mailbox that cannot be reached, a folder that cannot be written)
@@ -98,7 +110,7 @@ def main_options(
         Path | None, typer.Option("--config", "-c", help="TOML configuration file [default: ./config.toml].")
     ] = None,
     log_format: Annotated[str | None, typer.Option(help="text | json")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (each file written, each settle decision) and full tracebacks on errors.")] = False,
 ) -> None:
     State.config, State.log_format, State.verbose = config, log_format, verbose
 

@@ -119,7 +119,7 @@ def waive(
     ] = False,
 ) -> None:
     """Waive one finding on one dossier; the verdict is recomputed and the applicant's notice
-    queued. Refused when the dossier has no such finding now, unless ``--force``."""
+    queued. Refused when the dossier has no such finding now, unless --force."""
     _run("waive", tracking, code=code.strip().upper(), text=reason, officer=officer, force=force)
 
 

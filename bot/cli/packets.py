@@ -103,8 +103,11 @@ def packet_send(
         raise typer.Exit(1) from None
     finally:
         intake.close()
-    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now {report.sent}, "
-              f"sent before {report.already}")
+    def parts(numbers: list[int]) -> str:
+        return ", ".join(map(str, numbers)) if numbers else "none"
+
+    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now: {parts(report.sent)}; "
+              f"sent before: {parts(report.already)}")
     for k, e in sorted(report.failed.items()):
         out.print(f"[red]part {k}/{report.total} not sent[/red]: {e}")
     for p in report.isos:

@@ -92,7 +92,7 @@ async def deliver_pending(
             queue.mark_failed(conn, item.id, "perm", str(exc), None, now=now)
             report.failed.append(item.id)
             report.errors[item.id] = str(exc)
-            log.warning("%s %s: permanent failure: %s", item.tracking, item.message_id, exc)
+            log.warning("%s %s: permanent failure: %s", _who(item), item.message_id, exc)
             continue
         except (TemporaryFailure, OSError) as exc:
             connection_down = getattr(exc, "code", 0) == 0
@@ -102,8 +102,13 @@ async def deliver_pending(
             hook("after_send")
         queue.mark_sent(conn, item.id, now=now, response=answer)
         report.sent.append(item.id)
-        log.info("%s %s: handed over: %s", item.tracking or item.kind, item.message_id, answer)
+        log.info("%s %s: handed over: %s", _who(item), item.message_id, answer)
     return report
+
+
+def _who(item: queue.Outgoing) -> str:
+    """What a log line names: the tracking number, else the kind (``digest``, ``officer_reply``)."""
+    return item.tracking or item.kind
 
 
 def _retry_or_expire(
@@ -119,7 +124,7 @@ def _retry_or_expire(
     if age_s >= backoff.give_up_after_s:
         queue.mark_failed(conn, item.id, "expired", error, None, now=now)
         report.expired.append(item.id)
-        log.warning("%s %s: gave up after %.0f s: %s", item.tracking, item.message_id, age_s, error)
+        log.warning("%s %s: gave up after %.0f s: %s", _who(item), item.message_id, age_s, error)
         return
     attempts = item.attempts + 1
     retry_at = now + timedelta(seconds=backoff.delay_s(attempts))
@@ -128,11 +133,11 @@ def _retry_or_expire(
     if attempts >= LASTING_ATTEMPTS:
         log.warning(
             "%s %s: still not delivered after %d attempts over %.0f min (is the mail relay down?); "
-            "next try at %s: %s", item.tracking, item.message_id, attempts, age_s / 60,
+            "next try at %s: %s", _who(item), item.message_id, attempts, age_s / 60,
             retry_at.isoformat(timespec="seconds"), error,
         )
         return
     log.info(
-        "%s %s: temporary failure (attempt %d), next try at %s: %s", item.tracking,
+        "%s %s: temporary failure (attempt %d), next try at %s: %s", _who(item),
         item.message_id, attempts, retry_at.isoformat(timespec="seconds"), error,
     )
