@@ -190,8 +190,11 @@ def _run(ffprobe: str, args: list[str], path: Path, deadline: float) -> tuple[in
     ]
     try:
         # subprocess.run kills the child on timeout before raising TimeoutExpired.
+        # start_new_session: a Ctrl-C at the terminal reaches the daemon only, which finishes the
+        # current input; ffprobe would otherwise die with it and the video read as probe_failed.
         proc = subprocess.run(
-            cmd, capture_output=True, timeout=remaining, check=False, stdin=subprocess.DEVNULL
+            cmd, capture_output=True, timeout=remaining, check=False, stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired as exc:
         raise _Timeout from exc
