@@ -230,10 +230,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 def _failed_replies(settings: Settings) -> list[dict]:
     """Replies that will not be delivered: id, tracking, kind, failure (perm|expired), last error."""
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
     from outbox.delivery.queue import failures
 
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         return [
             {"id": f.id, "tracking": f.tracking, "kind": f.kind, "failure": f.failure or "",
@@ -249,6 +249,7 @@ def summary(
     output: Annotated[Path, typer.Option("--out", help="Where to write the 汇总表 (.xlsx).")] = Path("汇总表.xlsx"),
 ) -> None:
     """Write the summary table (汇总表) of accepted dossiers in the notice's layout (附件3)."""
+    from bot.cli.status import open_existing
     from bot.upstream.summary import build_summary
 
     if output.suffix.lower() != ".xlsx":
@@ -260,6 +261,7 @@ def summary(
         raise typer.Exit(2)
 
     settings = _settings()
+    open_existing(settings).close()  # a missing store is said, not created empty
     path, counts = build_summary(settings, output)
     out.print(f"wrote {path} (recommended {counts['recommended']}, defective {counts['defective']}, "
               f"over quota {counts['over_quota']})")

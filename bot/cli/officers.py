@@ -84,13 +84,13 @@ def show(
 ) -> None:
     """A dossier's whole history: versions, files, findings, verdicts, replies, decisions."""
     from bot.cli.app import _settings, err
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
     from bot.store.history import dossier_history, history_text
     from rules.campaign import load_campaign
 
     settings = _settings()
     tz = load_campaign(settings.campaign.profile).timezone
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         history = dossier_history(store, tracking, tz)
     finally:

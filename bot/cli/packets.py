@@ -10,11 +10,16 @@ import typer
 packet_app = typer.Typer(no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
 
 
-def _intake():
+def _intake(*, read_only: bool = False):
+    """The instance; ``read_only`` (digest --out): refuse rather than create a missing store."""
     from bot.cli.app import _settings
+    from bot.cli.status import open_existing
     from bot.daemon import Intake
 
-    return Intake(_settings())
+    settings = _settings()
+    if read_only:
+        open_existing(settings).close()  # raises NoStoreYet when there is none
+    return Intake(settings)
 
 
 DIGEST_SUFFIXES = (".html", ".htm", ".txt", ".png")
@@ -38,7 +43,7 @@ def digest(
     if output and not output.parent.is_dir():
         err.print(f"intake digest: --out {output}: no such folder {output.parent}", markup=False)
         raise typer.Exit(2)
-    intake = _intake()
+    intake = _intake(read_only=not send)
     try:
         if output:
             paths = write_digest(intake, output)

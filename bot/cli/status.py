@@ -15,8 +15,24 @@ STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows its verdict
 VERDICT_SHORT = {"accepted": "受理", "defective": "需补正"}
 
 
+class NoStoreYet(FileNotFoundError):
+    """A read-only command found no store: it says so instead of creating an empty one."""
+
+
+def open_existing(settings: Settings) -> Store:
+    """The store for a read-only command (status, show): never created by reading it.
+
+    Raises :class:`NoStoreYet` (an OSError: one ``intake: …`` line, exit 1) when it is not there.
+    """
+    db = settings.store.db_path
+    if not db.is_file():
+        raise NoStoreYet(f"no store at {db}: nothing has been taken yet (intake run), "
+                         "or [store] data_dir points elsewhere")
+    return Store.open(db, settings.store.archive_dir)
+
+
 def _open(settings: Settings) -> Store:
-    return Store.open(settings.store.db_path, settings.store.archive_dir)
+    return open_existing(settings)
 
 
 def status_data(settings: Settings) -> dict[str, Any]:
