@@ -37,7 +37,13 @@ FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home
 @cache
 def cjk_font() -> str | None:
     """The family name of an installed CJK font matplotlib can use, or None."""
+    import logging
+
     from matplotlib import font_manager
+
+    # "findfont: Failed to find font weight normal for WenQuanYi Zen Hei, now using 500": the
+    # font has one weight, which is what is wanted; not a warning for the person running demo.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
     names = {f.name for f in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
