@@ -28,6 +28,6 @@ def test_a_video_sent_as_a_link_is_an_officer_task_in_the_digest(tmp_path):
     text, html, _png = render(data, inline_cid=None)
     section = text.split("二、需要经办人处理的事项")[1].split("三、")[0]
     assert f"[{d.tracking}]" in section and "下载网盘视频并核验" in section and "pan." in section
-    assert f"intake waive {d.tracking} VIDEO_LINK_ONLY" in section
+    assert f"intake fetched {d.tracking}" in section
     assert "下载网盘视频并核验" in html
     assert "unit_kind" not in text and "[office]" not in text

@@ -68,6 +68,7 @@ class DigestData:
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)  # what officers must do (fetch a video, decide)
+    links: list[str] = field(default_factory=list)  # cloud-drive videos to fetch (due / expired)
     snapshot: dict[str, str] = field(default_factory=dict)
     timezone: str = DEFAULT_TZ  # the campaign's; ``now`` is in it
 
@@ -174,6 +175,7 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
+    data.links = _links_to_fetch(store, campaign, now, wanted)
     return data
 
 
@@ -183,12 +185,35 @@ def officer_tasks(tracking: str, who: str, findings) -> list[str]:
     for f in findings:
         if f.code == "VIDEO_LINK_ONLY":
             out.append(f"[{tracking}] {who}：下载网盘视频并核验时长、能否播放（{f.message}）；"
-                       "核验无误后 intake waive " + tracking + " VIDEO_LINK_ONLY --reason 已下载核验")
+                       f"下载后 intake fetched {tracking} 文件")
         elif f.code == "LATE_SUBMISSION":
             out.append(f"[{tracking}] {who}：晚于截止日期收到，请决定是否受理（{f.message}）；"
                        f"受理：intake waive {tracking} LATE_SUBMISSION --reason …，"
                        f"不予受理：intake reject {tracking} --reason …")
     return out
+
+
+def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set[str]) -> list[str]:
+    """Videos sent as links that an officer must download: expiring within ``DUE_DAYS`` days or
+    expired, not yet filed with ``intake fetched`` (issue 19)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.processing.cloud_links import DUE_DAYS, link_rows
+
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    lines = []
+    for r in link_rows(store, today=today):
+        cat = campaign.category(r.category)
+        if wanted and (cat.name if cat else UNCATEGORISED) not in wanted:
+            continue
+        if r.state not in ("due", "expired"):
+            continue
+        when = f"{r.expires_at.month}月{r.expires_at.day}日" if r.expires_at else ""
+        status = "已过期" if r.state == "expired" else f"{when}过期（{DUE_DAYS} 天内）"
+        code = f"，提取码 {r.code}" if r.code else ""
+        lines.append(f"[{r.tracking}] {r.applicant}：{status}，{r.url}{code}"
+                     f"（下载后 intake fetched {r.tracking} 文件）")
+    return lines
 
 
 def _decisions(store: Store, since: datetime | None) -> list[str]:

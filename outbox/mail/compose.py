@@ -35,7 +35,7 @@ from outbox.mail.headers import address_header, param_header, set_header, text_h
 from outbox.mail.template_files import load_template
 from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
-from parsers.facts import DossierFacts, MailFacts, Material
+from parsers.facts import CloudLink, DossierFacts, MailFacts, Material
 from rules.cross_dossier import NOT_FIXED_BY_FILES
 from rules.finding import Finding
 from rules.wording import date_text, time_text
@@ -57,13 +57,8 @@ SECTIONS: dict[str, list[str]] = {
     "defect": ["errors", "warnings", "materials", "how", "contact"],
 }
 
-# The 回执's one verdict sentence: a receipt never says 予以受理 while a warning says an officer has
-# still to decide (late) or to fetch and check the video (cloud-drive link). First match wins.
-PENDING: tuple[tuple[str, str, str], ...] = (
-    ("LATE_SUBMISSION", "经形式审查，材料齐全；因晚于截止日期收到，材料已登记，", "是否受理由经办人决定"),
-    ("VIDEO_LINK_ONLY", "经形式审查，材料已登记；项目视频以网盘链接提供，", "待经办人下载核验视频后确认是否受理"),
-)
-ACCEPTED = ("经形式审查，材料齐全，", "予以受理")
+# A late 回执 never says 予以受理 while its LATE_SUBMISSION warning says an officer decides.
+ACCEPTANCE_LATE = ("经形式审查，材料齐全；因晚于截止日期收到，材料已登记，", "是否受理由经办人决定")
 LATE_STEP = "经办人决定受理后，请按其通知报送纸质材料和光盘。"
 
 
@@ -90,10 +85,15 @@ def how_to_correct(errors: Sequence[Finding], tracking: str) -> dict[str, str]:
     return {"how": how, "deadline_label": label}
 
 
-def verdict_sentence(findings: Sequence[Finding]) -> tuple[str, str]:
-    """(lead-in, outcome) of the 回执's opening: ``予以受理`` only when no officer has to act first."""
-    codes = {f.code for f in findings}
-    return next(((lead, outcome) for code, lead, outcome in PENDING if code in codes), ACCEPTED)
+def acceptance_sentence(findings: Sequence[Finding], *, video_by_link: bool) -> tuple[str, str]:
+    """The 回执's opening verdict as (plain text, HTML): 予以受理 only when no officer has to decide
+    first (LATE_SUBMISSION), and said as unverified for a video sent as a link."""
+    if any(f.code == "LATE_SUBMISSION" for f in findings):
+        lead, outcome = ACCEPTANCE_LATE
+        return f"{lead}{outcome}。", f'{html.escape(lead)}<b style="color: #9a6700;">{outcome}</b>。'
+    if video_by_link:
+        return ACCEPTANCE_LINK, html.escape(ACCEPTANCE_LINK)
+    return ACCEPTANCE, '经形式审查，材料齐全，<b style="color: #1a7f37;">予以受理</b>。'
 
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
@@ -184,20 +184,27 @@ def _compose(
     values.update(how_to_correct(errors, tracking))
     if errors and all(f.code in NOT_FIXED_BY_FILES for f in errors):
         values["large_file_note"] = ""  # nothing to send
-    lead, outcome = verdict_sentence(warnings) if kind == "receipt" else ACCEPTED
-    pending = outcome != ACCEPTED[1]
-    values["verdict_lead"], values["verdict"] = lead, outcome
-    values["warnings_title"] = "提示（请留意）" if pending else "提示（不影响受理，请留意）"
+    late = kind == "receipt" and any(f.code == "LATE_SUBMISSION" for f in warnings)
+    values["warnings_title"] = "提示（请留意）" if late else "提示（不影响受理，请留意）"
     steps = list(ctx.next_steps)
-    if any(f.code == "LATE_SUBMISSION" for f in warnings):
+    if late:
         # The notice's "请于<deadline>前报送纸质版" has passed: the officer's decision comes first.
         steps = [LATE_STEP] + [s for s in steps if not s.startswith("请于")]
 
     sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
     numbers = section_numbers(sections)
 
+    links = [link_row(link) for link in dossier.cloud_links]
+    video_by_link = bool(links) and not any(m.role == "video" for m in dossier.materials)
     text_vals = dict(values, **numbers)
+    acceptance_text, acceptance_html = acceptance_sentence(warnings if kind == "receipt" else [],
+                                                           video_by_link=video_by_link)
+    text_vals["acceptance"] = acceptance_text
     text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
+    first = len(dossier.materials) + 1
+    text_vals["links_text"] = "".join(
+        load_template("link_item.txt").substitute(row, number=i) for i, row in enumerate(links, first)
+    )
     text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
     text_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.txt").substitute(
@@ -211,7 +218,11 @@ def _compose(
     body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
     html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
-    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
+    html_vals["acceptance"] = acceptance_html
+    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials)) + (
+        "".join(load_template("link_item.html").substitute({k: html.escape(v) for k, v in row.items()})
+                for row in links)
+    )
     html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
     html_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.html").substitute(
@@ -222,7 +233,6 @@ def _compose(
         else ""
     )
     html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in steps])
-    html_vals["verdict_color"] = "#9a6700" if pending else "#1a7f37"
     content = load_template(f"{kind}.html").substitute(html_vals)
     title = "回执" if kind == "receipt" else "补正通知"
     body_html = load_template("page.html").substitute(
@@ -348,6 +358,24 @@ def material_rows(materials: list[Material]) -> list[dict[str, str]]:
             {"name": m.name, "role": ROLE_LABELS.get(m.role, m.role), "details": "，".join(details)}
         )
     return rows
+
+
+PROVIDER_LABELS = {"163": "网易邮箱超大附件", "qq": "QQ邮箱文件中转站", "baidu": "百度网盘",
+                   "aliyun": "阿里云盘", "other": "网盘"}
+ACCEPTANCE = "经形式审查，材料齐全，予以受理。"
+# A video sent only as a link has not been checked: the receipt must not say it was (issue 19).
+ACCEPTANCE_LINK = ("经形式审查，予以受理；项目视频以网盘链接报送，尚未核验，"
+                   "我局将在链接失效前下载并核验视频时长，如有问题另行通知。")
+
+
+def link_row(link: CloudLink) -> dict[str, str]:
+    """A cloud-drive link as the receipt lists it: provider, URL, 提取码, expiry (or a warning)."""
+    return {
+        "provider": PROVIDER_LABELS.get(link.provider, "网盘"),
+        "url": link.url,
+        "code": f"，提取码 {link.code}" if link.code else "",
+        "expiry": f"，有效期至 {_fmt_date(link.expires_at)}" if link.expires_at else "，有效期未注明",
+    }
 
 
 def finding_row(f: Finding) -> dict[str, str]:
