@@ -39,7 +39,7 @@ examples: $(STAMP)
 # examples/digest.png: the demo's digest as an officer's mail client shows it. Run after any change
 # to the digest (outbox/documents/digest.py, its templates, bot/digest/), and commit the PNG.
 digest-png: demo
-	chromium --headless --no-sandbox --hide-scrollbars --window-size=900,1560 \
+	chromium --headless --no-sandbox --hide-scrollbars --window-size=900,1640 \
 	  --screenshot=$(CURDIR)/examples/digest.png file://$(CURDIR)/var/demo/digest.html
 
 clean:
