@@ -26,9 +26,10 @@ from bot.health.stalls import StallWatch
 from bot.officers import mail as officer_mail
 from bot.processing.cloud_links import campaign_today, sweep_expired
 from bot.processing.pipeline import Outcome, Pipeline
-from bot.sources.folders import FolderWatcher
+from bot.sources.folders import FolderWatcher, require_drop_folders
 from bot.store.database import Store
 from bot.store.faults import is_store_fault
+from bot.store.lock import StoreLock
 from bot.upstream import packet_intake
 from outbox.delivery import queue as outgoing
 from outbox.delivery.sender import Backoff, deliver_pending
@@ -101,13 +102,17 @@ class Intake:
         self.pipeline.close()
         self.store.close()
 
+    def store_lock(self) -> StoreLock:
+        """The one-process-per-store lock ``run``/``run --once`` hold (``StoreBusy`` when taken)."""
+        return StoreLock(self.settings.store.data_dir)
+
     def folder_watchers(self, *, once: bool = False) -> list[FolderWatcher]:
         """One watcher per drop folder; ``once``: everything present now counts as finished
         (no settle delay, and an entry that does not open as it claims is taken for the rules)."""
         d = self.settings.drop
         watchers = []
+        require_drop_folders(d.folders)
         for root in d.folders:
-            root.mkdir(parents=True, exist_ok=True)
             watchers.append(
                 FolderWatcher(
                     root,
@@ -232,10 +237,20 @@ class Intake:
         where = ""
         if self.settings.outbox.transport == "file":
             where = f" → {FileTransport(self.settings.outbox.folder).path_for(item.message_id)}"
-        return f"{item.kind} {item.tracking} to {', '.join(item.rcpts)}{where}"
+        what = f"{item.kind} {item.tracking}" if item.tracking else item.kind
+        return f"{what} to {', '.join(item.rcpts)}{where}"
 
     def run_once(self) -> RunReport:
-        """Take everything present now, process it, deliver the replies."""
+        """Take everything present now, process it, deliver the replies.
+
+        Raises ``DropFolderMissing`` when a configured drop folder is not there and ``StoreBusy``
+        when another process is processing the same store.
+        """
+        require_drop_folders(self.settings.drop.folders)
+        with self.store_lock():
+            return self._run_once()
+
+    def _run_once(self) -> RunReport:
         for w in self.folder_watchers(once=True):
             # The first pass records each entry's signature, the second takes the unchanged ones.
             w.scan_once()
@@ -311,7 +326,15 @@ class Intake:
         return thread
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set)."""
+        """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set).
+
+        Raises ``DropFolderMissing``/``StoreBusy`` before starting anything (see :meth:`run_once`).
+        """
+        require_drop_folders(self.settings.drop.folders)
+        with self.store_lock():
+            self._run_forever(stop)
+
+    def _run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):

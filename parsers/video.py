@@ -242,9 +242,12 @@ def _run(
     def limit_memory() -> None:  # in the child, before exec
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
+    # start_new_session: a Ctrl-C at the terminal reaches the daemon only, which finishes the
+    # current input; ffprobe would otherwise die with it and the video read as probe_failed.
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=limit_memory,  # noqa: PLW1509 - the worker calling this runs no other threads
+        start_new_session=True,
     )
     late = threading.Event()
 

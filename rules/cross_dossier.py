@@ -344,6 +344,12 @@ def check_previously_selected(dossiers: list[DossierFacts], ctx: Context) -> Ite
                 break
 
 
+# Defects no corrected file can cure: the applicant has to contact an officer (withdraw a project,
+# explain a duplicate). The 补正通知 says so instead of "reply with the corrected files".
+NOT_FIXED_BY_FILES = frozenset(
+    {"APPLICANT_OVER_LIMIT", "CATEGORY_REPEATED", "PROJECT_DUPLICATE", "PREVIOUSLY_SELECTED"}
+)
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "APPLICANT_OVER_LIMIT",

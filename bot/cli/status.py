@@ -16,11 +16,28 @@ from bot.store.database import Store
 from bot.store.history import local_iso
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
-STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
+STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows its verdict
+VERDICT_SHORT = {"accepted": "受理", "defective": "需补正"}
+
+
+class NoStoreYet(FileNotFoundError):
+    """A read-only command found no store: it says so instead of creating an empty one."""
+
+
+def open_existing(settings: Settings) -> Store:
+    """The store for a read-only command (status, show): never created by reading it.
+
+    Raises :class:`NoStoreYet` (an OSError: one ``intake: …`` line, exit 1) when it is not there.
+    """
+    db = settings.store.db_path
+    if not db.is_file():
+        raise NoStoreYet(f"no store at {db}: nothing has been taken yet (intake run), "
+                         "or [store] data_dir points elsewhere")
+    return Store.open(db, settings.store.archive_dir)
 
 
 def _open(settings: Settings) -> Store:
-    return Store.open(settings.store.db_path, settings.store.archive_dir)
+    return open_existing(settings)
 
 
 def _timezone(settings: Settings) -> ZoneInfo:
@@ -65,19 +82,22 @@ def status_data(settings: Settings) -> dict[str, Any]:
 
 
 def dossier_table(settings: Settings) -> Table:
-    """Tracking number, applicant, project, state (不予推荐 when rejected), verdict, findings: one
-    row per dossier. The tracking number, state and verdict never wrap (an 80-column terminal
-    shows them whole); the other columns fold."""
+    """One row per dossier: tracking number, verdict (受理 / 需补正, or 不予推荐 when an officer
+    rejected it), finding codes one per line, applicant and project. Tracking numbers, verdicts
+    and codes never wrap (an 80-column terminal shows them whole); the names fold."""
     data = status_data(settings)
     table = Table(title="申报材料 dossiers", show_lines=False)
-    for col in ("tracking", "applicant", "project", "state", "verdict", "findings"):
-        # short fixed values stay whole; names and finding codes fold into the room left
-        table.add_column(col, no_wrap=col in ("tracking", "state", "verdict"), overflow="fold")
+    for col in ("tracking", "verdict", "findings"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("applicant / project", overflow="fold")
     for d in data["dossiers"]:
-        state = STATE_MARK.get(d["state"], "-" if d["state"] == "open" else d["state"])
-        table.add_row(cell(d["tracking"]), cell(d["applicant"] or "-"), cell(d["project_name"] or "-"),
-                      f"[red]{state}[/red]" if d["state"] == "rejected" else state,
-                      cell(d["verdict"]), cell(", ".join(d["findings"]) or "-"))
+        if d["state"] == "open":
+            verdict = VERDICT_SHORT.get(d["verdict"], d["verdict"])
+        else:
+            verdict = STATE_MARK.get(d["state"], d["state"])
+        names = "\n".join(cell(x) for x in (d["applicant"], d["project_name"]) if x) or "-"
+        table.add_row(cell(d["tracking"]), f"[red]{verdict}[/red]" if d["state"] == "rejected" else verdict,
+                      "\n".join(dict.fromkeys(cell(c) for c in d["findings"])) or "-", names)
     return table
 
 

@@ -30,6 +30,7 @@ from parsers.mime import parse_message
 log = logging.getLogger("intake.oversize")
 
 from outbox.mail.template_files import TEMPLATES  # noqa: E402
+from rules.wording import date_text  # noqa: E402
 
 HEAD_BYTES = 256 * 1024  # the header block is read from at most this many first bytes
 
@@ -89,7 +90,7 @@ def compose_oversize(
         "limit": format_size(limit_bytes),
         "unit": ctx.unit,
         "officer_contact": ctx.officer_contact,
-        "date": f"{now.year}年{now.month}月{now.day}日",
+        "date": date_text(now, replies.campaign.timezone),
     }
     text = Template((TEMPLATES / "oversize.txt").read_text(encoding="utf-8")).substitute(values)
     escaped = {k: html.escape(v) for k, v in values.items()}

@@ -362,6 +362,7 @@ class Pipeline:
         now = self.now()
         with self.store.transaction():
             placed: list[tuple[DossierRow | None, DossierFacts, int]] = []
+            same_as: dict[int, int] = {}  # part → earlier version whose files it repeats
             no_files: str | None = None
             for part, facts in enumerate(dossiers):
                 if self.store.version_for_input(row.id, part) is not None:
@@ -373,8 +374,11 @@ class Pipeline:
                     no_files = f"reply to {earlier.tracking} without attachments"
                     continue
                 if earlier is not None:
-                    previous = loads_facts(self.store.versions_of(earlier.id)[-1]["facts"])
+                    versions = self.store.versions_of(earlier.id)
+                    previous = loads_facts(versions[-1]["facts"])
                     facts = merge_versions(previous, facts)
+                    if _files(facts) == _files(previous):
+                        same_as[part] = versions[-1]["version"]
                 placed.append((earlier, facts, part))
             if not placed and no_files:
                 self.store.conn.execute(
@@ -398,7 +402,7 @@ class Pipeline:
                 if no_reply is None:
                     self.replies.enqueue(
                         self.store.conn, facts, findings, v, tracking, version,
-                        dedupe_key=f"reply:{row.id}:{part}", now=now,
+                        dedupe_key=f"reply:{row.id}:{part}", now=now, same_as=same_as.get(part),
                     )
             if not self._in_batch:
                 self._refresh_verdicts()
@@ -602,6 +606,11 @@ def _has_materials(d: DossierFacts) -> bool:
 def without_waived(findings: list[Finding], waived: set[str]) -> list[Finding]:
     """``findings`` minus those whose code an officer waived for this dossier."""
     return [f for f in findings if f.code not in waived] if waived else findings
+
+
+def _files(facts: DossierFacts) -> list[tuple[str, str]]:
+    """(role, sha256) of a version's files, sorted: equal lists mean nothing changed."""
+    return sorted((m.role, m.sha256) for m in facts.materials)
 
 
 def findings_of(version_row) -> list[Finding]:

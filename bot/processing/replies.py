@@ -49,7 +49,7 @@ class ReplyBuilder:
             mail, own_addresses=self.own_addresses, loop_header_value=self.loop_value
         )
 
-    def context(self, now: datetime) -> ReplyContext:
+    def context(self, now: datetime, *, version_note: str = "") -> ReplyContext:
         """The office and campaign facts every reply is written with."""
         s = self.settings
         try:
@@ -68,9 +68,11 @@ class ReplyBuilder:
             next_steps=next_steps(level, s.office.unit) if level else [],
             now=now,
             loop_header_value=self.loop_value,
+            timezone=self.campaign.timezone,
             large_file_note=(
                 "视频文件较大、邮件无法发送时，请刻录光盘报送，或联系我们获取共享文件夹地址。"
             ),
+            extra={"version_note": version_note} if version_note else {},
         )
 
     def responsible_officers(self, category: str | None) -> list[Officer]:
@@ -154,11 +156,13 @@ class ReplyBuilder:
         *,
         dedupe_key: str,
         now: datetime,
+        same_as: int | None = None,
     ) -> int | None:
         """Compose the reply and put it in the outgoing queue (idempotent on ``dedupe_key``).
 
         Returns the queue id, or None when there is nobody to answer or a limit holds it
-        (:meth:`hold_reason`).
+        (:meth:`hold_reason`). ``same_as``: the earlier version whose files this one repeats
+        unchanged (said in the reply).
         """
         findings = [f for f in findings if f.code not in OFFICER_ONLY]
         to = self.recipient(facts)
@@ -170,7 +174,8 @@ class ReplyBuilder:
             return None
         compose = compose_receipt if verdict == "accepted" else compose_defect_notice
         msg = compose(
-            self.context(now), facts, findings, tracking, to=to, original=facts.mail, version=version
+            self.context(now, version_note=f"（与第 {same_as} 版相同，未作改动）" if same_as else ""),
+            facts, findings, tracking, to=to, original=facts.mail, version=version
         )
         kind = "receipt" if verdict == "accepted" else "defect_notice"
         cc = []

@@ -76,7 +76,7 @@ def test_a_flood_from_one_sender_gets_at_most_the_daily_cap_of_replies(tmp_path:
     THEN all 40 are kept and processed, 10 replies go out, and a second pass sends none."""
     settings = make_settings(tmp_path, drop={"processed_dir": None})
     drop = tmp_path / "dropbox"
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     for i in range(40):
         form = H.form(tmp_path / f"form-{i}", H.FormData(project_name=f"智能工厂项目第{i}期"))
         raw = H.mail_with_files([form], subject=f"申报材料 第{i}次")
