@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.cli import officers, packets
+from bot.cli import officers, packets, web
 from bot.cli.app import app
 
 # Verbs that live in their own modules (one concept per file) register themselves here, so no
 # verb module is imported back by the app.
 officers.register(app)
 packets.register(app)
+web.register(app)
 
 
 def main() -> None:

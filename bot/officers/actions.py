@@ -92,7 +92,8 @@ class OfficerDesk:
         (``intake waive --force`` only): record a waiver of a code the dossier's current version
         does not have, so that later versions do not count it; without it such a waiver is
         refused (``not_present``), since it is most often a typo of the tracking number or code.
-        ``via``: ``cli`` or ``mail``; it decides how the message says the notice will be sent.
+        ``via``: ``cli``, ``mail`` or ``web`` (the web desk); it decides how the message says the
+        notice will be sent.
         Must run inside ``store.transaction()``. Raises DecisionError (see ``bot/store/decisions.py``).
         """
         now = now or self.pipeline.now()
@@ -158,7 +159,7 @@ class OfficerDesk:
             hint = (
                 "如确需为今后的版本预先豁免，请加 --force。"
                 if via == "cli"
-                else "邮件指令不能预先豁免；如确有需要，请在服务器上使用 intake waive --force。"
+                else "网页和邮件指令不能预先豁免；如确有需要，请在服务器上使用 intake waive --force。"
             )
             raise DecisionError(
                 "not_present",
@@ -256,4 +257,6 @@ def _told(notice: int | None, via: str) -> str:
         return "未通知申报单位（无收件地址，或此项无需通知）。"
     if via == "cli":
         return "给申报单位的通知已排队，将由运行中的 intake run 或下一次 intake run --once 发出。"
+    if via == "web":
+        return "给申报单位的通知已排队，由运行中的 intake run 发出。"
     return "给申报单位的通知已排队，随即自动发出。"
