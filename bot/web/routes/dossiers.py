@@ -15,7 +15,7 @@ from bot.config.model import Officer
 from bot.digest.build import gather
 from bot.processing.pipeline import findings_of
 from bot.store.decisions import waived_codes
-from bot.store.history import REPLY_KIND_ZH, ACTION_ZH, dossier_history, local_iso
+from bot.store.history import ACTION_ZH, REPLY_KIND_ZH, dossier_history, local_iso
 from bot.web.access import category_name, may_see, scope
 from bot.web.files import PLAYABLE_VIDEO_CODECS, content_type, shown_inline
 from bot.web.pages import desk_of, not_found, officer_page, render
