@@ -325,3 +325,46 @@ def test_summary_preview_download_and_digest(desk):
     assert status == 200 and "一、各类别数量".encode() in view and b"/digest/chart.png" in view
     status, _, headers, png = client.get("/digest/chart.png")
     assert status == 200 and png.startswith(b"\x89PNG")
+
+
+def test_rank_from_the_summary_page_uses_the_cli_path(desk):
+    """GIVEN the lead and a limited officer WHEN each posts an order on the 汇总表 page THEN the
+    lead's is stored by the same code as ``intake rank`` with the source ``web:<officer>``, and
+    the limited officer's is refused (the order is the whole unit's)."""
+    import sqlite3
+
+    base, settings, trackings = desk
+    first = trackings["工厂类"]
+    limited = Client(base)
+    limited.login(LIMITED, LIMITED_PW)
+    status, _, body = limited.post("/rank", {"csrf": limited.csrf("/summary"), "order": first})
+    assert status == 200 and "仅牵头处室".encode() in body
+    with sqlite3.connect(settings.store.db_path) as conn:
+        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name='ranking'").fetchone()
+        assert not has_table or conn.execute("SELECT COUNT(*) FROM ranking").fetchone()[0] == 0
+    lead = Client(base)
+    lead.login(LEAD, LEAD_PW)
+    status, _, body = lead.post("/rank", {"csrf": lead.csrf("/summary"), "order": first.lower()})
+    assert status == 200 and f"已保存推荐顺序：{first}".encode() in body
+    with sqlite3.connect(settings.store.db_path) as conn:
+        rows = conn.execute("SELECT tracking, position, source FROM ranking ORDER BY position").fetchall()
+    assert rows[0] == (first, 1, f"web:{LEAD}")
+
+
+def test_passwd_print_gives_a_hash_for_the_config(tmp_path):
+    """GIVEN a configured officer WHEN ``intake web passwd NAME --print --stdin`` THEN an argon2id
+    hash that verifies the password is printed and nothing is stored; an unknown name or a short
+    password is refused with exit 1."""
+    from argon2 import PasswordHasher
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\ndata_dir = "{tmp_path / "store"}"\n[office]\n'
+                      'officers = [{ name = "王五", email = "w@example.org" }]\n', encoding="utf-8")
+    run = CliRunner().invoke
+    res = run(app, ["--config", str(config), "web", "passwd", "王五", "--print", "--stdin"],
+              input="long-enough-1\n")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert PasswordHasher().verify(res.stdout.strip(), "long-enough-1")
+    assert not (tmp_path / "store" / "web" / "passwords.json").exists()
+    assert run(app, ["--config", str(config), "web", "passwd", "nobody", "--stdin"], input="long-enough-1\n").exit_code == 1
+    assert run(app, ["--config", str(config), "web", "passwd", "王五", "--stdin"], input="short\n").exit_code == 1
