@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := examples/demo.toml
 
-.PHONY: demo test lint bench bench-quick fuzz examples clean
+.PHONY: demo test lint bench bench-quick fuzz examples clean web-screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || PY=$(PY) sh tools/make-venv.sh $(VENV)
@@ -34,6 +34,11 @@ lint: $(STAMP)
 
 examples: $(STAMP)
 	$(BIN)/python examples/make_examples.py examples/sample-input
+
+# examples/web-desk.png: the demo's dossier list in the web desk, taken with Debian's Chromium.
+web-screenshot: demo
+	sh tools/install-system-deps.sh
+	$(BIN)/python examples/make_web_screenshot.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -368,3 +368,25 @@ def test_passwd_print_gives_a_hash_for_the_config(tmp_path):
     assert not (tmp_path / "store" / "web" / "passwords.json").exists()
     assert run(app, ["--config", str(config), "web", "passwd", "nobody", "--stdin"], input="long-enough-1\n").exit_code == 1
     assert run(app, ["--config", str(config), "web", "passwd", "王五", "--stdin"], input="short\n").exit_code == 1
+
+
+def test_reverse_proxy_user_header_only_from_trusted_addresses(desk):
+    """GIVEN ``[web] user_header = "X-Remote-User"`` WHEN a request from a trusted address names
+    李工 THEN it is served as 李工 (工厂类 only); an unknown name gets the login page; WHEN the
+    trusted addresses exclude loopback THEN the same header is ignored (login page)."""
+    _, settings, trackings = desk
+    trusted = settings.model_copy(update={"web": settings.web.model_copy(
+        update={"user_header": "X-Remote-User"})})  # fmt: skip
+    with serve_desk(trusted) as base:
+        client = Client(base)
+        status, url, _, body = client.get("/", {"X-Remote-User": "li@bureau.example.org"})
+        assert (status, urllib.parse.urlparse(url).path) == (200, "/")
+        assert trackings["工厂类"].encode() in body and trackings["安全类"].encode() not in body
+        assert client.get(f"/d/{trackings['安全类']}", {"X-Remote-User": "li@bureau.example.org"})[0] == 404
+        _, url, _, _ = client.get("/", {"X-Remote-User": "stranger"})
+        assert urllib.parse.urlparse(url).path == "/login"
+    elsewhere = settings.model_copy(update={"web": settings.web.model_copy(
+        update={"user_header": "X-Remote-User", "user_header_from": ["10.0.0.0/8"]})})  # fmt: skip
+    with serve_desk(elsewhere) as base:
+        _, url, _, _ = Client(base).get("/", {"X-Remote-User": "zhang@bureau.example.org"})
+        assert urllib.parse.urlparse(url).path == "/login"
