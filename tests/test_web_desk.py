@@ -390,3 +390,20 @@ def test_reverse_proxy_user_header_only_from_trusted_addresses(desk):
     with serve_desk(elsewhere) as base:
         _, url, _, _ = Client(base).get("/", {"X-Remote-User": "zhang@bureau.example.org"})
         assert urllib.parse.urlparse(url).path == "/login"
+
+
+def test_repeated_wrong_passwords_pause_that_login_name(desk):
+    """GIVEN a login name WHEN 10 wrong passwords are sent for it THEN the 11th attempt is refused
+    with 429 even with the right password, while other names still log in."""
+    from bot.web.auth import MAX_FAILURES
+
+    base, settings, _ = desk
+    client = Client(base)
+    for _ in range(MAX_FAILURES):
+        status, _, _ = client.post("/login", {"csrf": client.csrf(), "name": "li@bureau.example.org",
+                                              "password": "wrong-password"})  # fmt: skip
+        assert status == 401
+    status, _, body = client.post("/login", {"csrf": client.csrf(), "name": "li@bureau.example.org",
+                                             "password": LIMITED_PW})  # fmt: skip
+    assert status == 429 and "错误次数过多".encode() in body
+    Client(base).login(LEAD, LEAD_PW)

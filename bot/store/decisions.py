@@ -62,7 +62,7 @@ class Decision:
     tracking: str
     code: str | None
     reason: str
-    via: str  # cli | mail
+    via: str  # cli | mail | web (the web desk)
 
 
 class DecisionError(Exception):

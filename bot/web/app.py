@@ -78,4 +78,5 @@ def create_app(settings: Settings, *, campaign: Campaign | None = None) -> Starl
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.desk = desk
+    app.state.login_throttle = auth.LoginThrottle()
     return app

@@ -20,6 +20,8 @@ import json
 import logging
 import os
 import secrets
+import threading
+import time
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -34,6 +36,37 @@ _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password")
 MIN_PASSWORD_CHARS = 8
+
+
+MAX_FAILURES = 10  # wrong passwords per login name within FAILURE_WINDOW_S before a pause
+FAILURE_WINDOW_S = 15 * 60
+
+
+class LoginThrottle:
+    """Refuses a login name for ``FAILURE_WINDOW_S`` seconds after ``MAX_FAILURES`` wrong
+    passwords within that window (in memory: a restart forgets), so a password cannot be guessed
+    at the speed of the network."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, []) if now - t < FAILURE_WINDOW_S]
+        self._failures[key] = kept
+        return kept
+
+    def blocked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name.strip().lower(), time.monotonic())) >= MAX_FAILURES
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._recent(name.strip().lower(), time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name.strip().lower(), None)
 
 
 class AuthError(Exception):

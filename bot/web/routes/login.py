@@ -34,11 +34,17 @@ async def login_submit(request: Request) -> Response:
     name = str(form.get("name") or "").strip()
     from starlette.concurrency import run_in_threadpool  # argon2 takes ~50 ms of CPU
 
-    officer = await run_in_threadpool(auth.check_password, settings, name, str(form.get("password") or ""))
+    throttle: auth.LoginThrottle = request.app.state.login_throttle
     target = _safe_next(str(form.get("next") or "/"))
+    if throttle.blocked(name):
+        return render(request, "login.html", None, status=429, next=target, name=name,
+                      error="密码错误次数过多，请 15 分钟后再试。")  # fmt: skip
+    officer = await run_in_threadpool(auth.check_password, settings, name, str(form.get("password") or ""))
     if officer is None:
+        throttle.failed(name)
         return render(request, "login.html", None, status=401, next=target, name=name,
                       error="用户名或密码不正确。")  # fmt: skip
+    throttle.succeeded(name)
     auth.log_in(request, officer)
     return RedirectResponse(target, status_code=303)
 
