@@ -18,10 +18,16 @@ from datetime import UTC, datetime, timedelta
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.digest.scheduler import start_scheduler
+from bot.health.alerts import Alerts
+from bot.health.faults import FaultGuard
+from bot.health.notify import sd_notify, watchdog_interval_s
+from bot.health.report import LAST_PASS, LAST_SYNC
+from bot.health.stalls import StallWatch
 from bot.officers import mail as officer_mail
 from bot.processing.pipeline import Outcome, Pipeline
 from bot.sources.folders import FolderWatcher
 from bot.store.database import Store
+from bot.store.faults import is_store_fault
 from bot.upstream import packet_intake
 from outbox.delivery import queue as outgoing
 from outbox.delivery.sender import Backoff, deliver_pending
@@ -31,6 +37,9 @@ from rules.campaign import Campaign, load_campaign
 log = logging.getLogger("intake.daemon")
 
 IDLE_PASS_S = 5.0  # seconds between processing passes when nothing wakes the loop
+# A pass that has not started a new input for this long is stuck: the systemd watchdog stops being
+# fed (each input's parse has its own, much smaller budget).
+STUCK_AFTER_S = 900.0
 
 
 @dataclass
@@ -45,16 +54,46 @@ class RunReport:
 class Intake:
     """One instance: its store, campaign, pipeline, watchers and transport."""
 
-    def __init__(self, settings: Settings, campaign: Campaign | None = None):
+    def __init__(
+        self, settings: Settings, campaign: Campaign | None = None, *, stop: threading.Event | None = None
+    ):
+        """``stop``: the daemon is starting (``intake run``): a store that cannot be opened now
+        (disk full, locked) is waited for with backoff until ``stop`` is set, instead of exiting
+        (systemd would restart it in a loop). Without it, the error is raised."""
         self.settings = settings
-        self.store = Store.open(settings.store.db_path, settings.store.archive_dir)
         self.campaign = campaign or load_campaign(settings.campaign.profile)
-        self.pipeline = Pipeline(settings, self.store, self.campaign)
         self.wake = threading.Event()
         self._started = time.monotonic()
-        # Tried before an input becomes dossiers: officers' commands, then packets from below.
-        for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
-            self.pipeline.interceptors.append(make(self))
+        self._open_store(stop)
+
+    def _open_store(self, stop: threading.Event | None) -> None:
+        """Open the store and the pipeline with its interceptors (which create their tables)."""
+        s = self.settings.store
+        delay = 1.0
+        alerts: Alerts | None = None
+        while True:
+            try:
+                self.store = Store.open(s.db_path, s.archive_dir, busy_timeout_s=s.busy_timeout_s)
+                self.pipeline = Pipeline(self.settings, self.store, self.campaign)
+                # Tried before an input becomes dossiers: officers' commands, then packets from below.
+                for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
+                    self.pipeline.interceptors.append(make(self))
+                return
+            except Exception as exc:
+                if stop is None or stop.is_set() or not is_store_fault(exc):
+                    raise
+                if getattr(self, "store", None) is not None:
+                    self.store.close()
+                log.error("the store cannot be opened (%s: %s); retrying in %.0f s",
+                          type(exc).__name__, exc, delay)
+                alerts = alerts or Alerts(self.settings, self.transport, "dossier-intake")
+                alerts.raise_("store", "【申报受理】存储故障：程序无法启动",
+                              f"申报受理程序无法打开存储（{type(exc).__name__}: {exc}），正在自动重试。\n"
+                              "邮箱中的邮件在保存成功前不会标记为已读，不会丢失。"
+                              "请 IT 人员检查存储所在磁盘的剩余空间和读写状态。",
+                              now=datetime.now(UTC))
+                stop.wait(delay)
+                delay = min(delay * 2, self.settings.health.fault_retry_max_s)
 
     def close(self) -> None:
         self.store.close()
@@ -196,6 +235,8 @@ class Intake:
                 imap.sync_once()
             finally:
                 imap.close()
+            if imap.last_sync_at is not None:
+                self.store.set_meta(LAST_SYNC, datetime.fromtimestamp(imap.last_sync_at, UTC).isoformat())
         report = RunReport(outcomes=self.pipeline.process_pending())
         # One delivery pass sends at most a batch; keep going while a pass still sends something.
         while True:
@@ -205,6 +246,44 @@ class Intake:
             if not delivered:
                 break
         return report
+
+    def _health_pass(self, stalls: StallWatch, imap, guard: FaultGuard) -> None:  # noqa: ANN001
+        """Record the pass and the store's state for ``intake status --json``; check for stalls."""
+        self.store.set_meta(LAST_PASS, datetime.now(UTC).isoformat())
+        stalls.check(last_sync_at=imap.last_sync_at if imap is not None else None,
+                     queue_now=self.clock())
+
+    def _next_retry_in_s_guarded(self) -> float | None:
+        try:
+            return self.next_retry_in_s()
+        except Exception as exc:
+            if is_store_fault(exc):
+                return None
+            raise
+
+    def _start_watchdog(self, stop: threading.Event) -> threading.Thread | None:
+        """Feed systemd's watchdog (``WatchdogSec=``) while the loop moves; None when not asked.
+
+        Fed from a thread, since one pass may take longer than the interval; not fed once the
+        loop has neither started a pass nor a new input for ``STUCK_AFTER_S`` (then systemd
+        restarts the daemon, and the input being parsed has its attempt counted).
+        """
+        interval = watchdog_interval_s()
+        if interval is None:
+            return None
+
+        def feed() -> None:
+            while not stop.wait(interval):
+                moved = max(self._loop_mark, self.pipeline.last_activity)
+                if time.monotonic() - moved < STUCK_AFTER_S:
+                    sd_notify("WATCHDOG=1")
+                else:
+                    log.error("the processing loop has not moved for %.0f s: watchdog not fed",
+                              time.monotonic() - moved)
+
+        thread = threading.Thread(target=feed, name="watchdog", daemon=True)
+        thread.start()
+        return thread
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set)."""
@@ -223,18 +302,31 @@ class Intake:
         for t in threads:
             t.start()
         schedulers = [start_scheduler(self, stop)]
+        alerts = Alerts(self.settings, self.transport, self.pipeline.replies.loop_value)
+        guard = FaultGuard(alerts, retry_max_s=self.settings.health.fault_retry_max_s, clock=self.clock)
+        stalls = StallWatch(self.settings, self.store, alerts)
+        self._loop_mark = time.monotonic()
+        watchdog = self._start_watchdog(stop)
+        sd_notify("READY=1")
         log.info("running: %d watcher(s); store %s", len(threads), self.settings.store.db_path)
         while not stop.is_set():
+            self._loop_mark = time.monotonic()
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
-            self.pipeline.process_pending(stop)
+            # A store fault (disk full, I/O error, a lock held too long) rolls back and waits.
+            guard.run("processing", lambda: self.pipeline.process_pending(stop), stop)
             try:
                 self.deliver()
-            except Exception:  # a transport failure is retried on the next pass
-                log.exception("delivery pass failed")
-            due = self.next_retry_in_s()
+            except Exception as exc:  # a transport failure is retried on the next pass
+                if guard.faults == 0 and not is_store_fault(exc):
+                    log.exception("delivery pass failed")
+            guard.run("health", lambda: self._health_pass(stalls, imap, guard), stop)
+            due = self._next_retry_in_s_guarded()
             # Every few seconds at most: `intake reprocess` puts inputs back from another process.
             self.wake.wait(timeout=IDLE_PASS_S if due is None else min(IDLE_PASS_S, max(0.2, due + 0.05)))
             self.wake.clear()
+        sd_notify("STOPPING=1")
+        if watchdog is not None:
+            watchdog.join(timeout=2)
         for scheduler in schedulers:
             scheduler.shutdown(wait=False)
         for t in threads:

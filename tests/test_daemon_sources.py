@@ -54,7 +54,8 @@ def test_oversize_mail_is_archived_answered_with_where_to_send_and_reprocess_jud
 ):
     """GIVEN [imap] max_message_bytes below the size of a submission
     WHEN the daemon takes it
-    THEN it is archived byte for byte and flagged \\Seen, not judged (no dossier), and the sender
+    THEN its size is read first (RFC822.SIZE), only its header block is fetched and archived (the
+    body stays on the server), it is flagged \\Seen, not judged (no dossier), and the sender
     gets one note (邮件过大) telling them to use a disc or the drop folder, threaded to the mail;
     WHEN an officer runs reprocess
     THEN it is judged and answered with a 回执 or 补正通知, and the note is not sent again."""
@@ -70,7 +71,7 @@ def test_oversize_mail_is_archived_answered_with_where_to_send_and_reprocess_jud
         (row,) = intake.store.inputs()
         wire = raw.replace(b"\n", b"\r\n")  # as IMAP stores and serves it
         assert row.state == "oversize" and row.size == len(wire)
-        assert intake.store.archive.path_for(row.sha256).read_bytes() == wire
+        assert intake.store.archive.path_for(row.sha256).read_bytes() == wire[: wire.find(b"\r\n\r\n") + 4]
         assert intake.store.dossiers() == []
         (note,) = _replies(settings)
         assert "邮件过大" in str(note["Subject"])

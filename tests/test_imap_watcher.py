@@ -70,7 +70,7 @@ class SqliteLedger:
             q = "SELECT 1 FROM inputs WHERE uid IS NOT NULL AND (sha256=? OR (? IS NOT NULL AND message_id=?))"
             return self.db.execute(q, (sha256, message_id, message_id)).fetchone() is not None
 
-    def accept_mail(self, raw, *, account, folder, uidvalidity, uid, received_at) -> str:  # noqa: ANN001
+    def accept_mail(self, raw, *, account, folder, uidvalidity, uid, received_at, declared_size=None) -> str:  # noqa: ANN001
         sha = self._put(raw)
         mid = BytesHeaderParser().parsebytes(raw).get("Message-ID")
         with self.lock:
@@ -314,7 +314,12 @@ def test_uidvalidity_change_under_a_live_session(dovecot: Dovecot, imap_user, le
 
 
 @pytest.mark.dovecot
-def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, ledger) -> None:
+def test_oversize_message_has_its_headers_archived_and_its_body_left_on_the_server(
+    dovecot: Dovecot, imap_user, ledger
+) -> None:
+    """GIVEN a message above max_message_bytes (RFC822.SIZE is asked first)
+    WHEN the watcher takes it
+    THEN only its header block is fetched and archived; the body stays on the server."""
     raw = mail(1, size=5000)
     dovecot.deliver(imap_user[0], raw)
     w = ImapWatcher(account(dovecot.host, dovecot.port, imap_user, max_message_bytes=1000), ledger)
@@ -322,7 +327,12 @@ def test_oversize_message_is_archived_all_the_same(dovecot: Dovecot, imap_user, 
         assert w.sync_once() == 1
     finally:
         w.close()
-    assert (ledger.archive / ledger.rows()[0][3]).read_bytes() == raw
+    archived = (ledger.archive / ledger.rows()[0][3]).read_bytes()
+    assert archived == raw[: raw.find(b"\r\n\r\n") + 4]
+    assert len(archived) < 1000 < len(raw)
+    with MailBoxUnencrypted(dovecot.host, dovecot.port).login(*imap_user) as box:
+        (stored,) = [m.obj.as_bytes() for m in box.fetch(mark_seen=False)]
+    assert "x" * 4000 in stored.decode()
 
 
 @pytest.mark.dovecot

@@ -119,7 +119,10 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     settings = _settings()
-    intake = Intake(settings)
+    intake = Intake(settings, stop=None if once else stop)
+    if stop.is_set():
+        intake.close()
+        return
     try:
         if not once:
             intake.run_forever(stop)

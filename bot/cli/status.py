@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from bot.config.model import Settings
+from bot.health.report import health_data
 from bot.store.database import Store
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
@@ -19,7 +20,8 @@ def _open(settings: Settings) -> Store:
 
 
 def status_data(settings: Settings) -> dict[str, Any]:
-    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue."""
+    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue, and
+    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``)."""
     store = _open(settings)
     try:
         dossiers = []
@@ -39,7 +41,8 @@ def status_data(settings: Settings) -> dict[str, Any]:
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = {r[0]: r[1] for r in store.conn.execute(
             "SELECT status, COUNT(*) FROM outgoing GROUP BY status")}
-        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing}
+        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing,
+                "health": health_data(store, settings)}
     finally:
         store.close()
 

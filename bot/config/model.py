@@ -36,6 +36,8 @@ class StoreSettings(_Section):
     """Where state lives: the SQLite database and the content-addressed archive of raw inputs."""
 
     data_dir: Path = Path("var/intake")
+    # Seconds a write waits for another process's lock on the database; then the daemon backs off.
+    busy_timeout_s: float = Field(default=30.0, gt=0)
 
     @property
     def db_path(self) -> Path:
@@ -206,6 +208,15 @@ class ParsingSettings(_Section):
     archive_max_depth: int = Field(3, gt=0)
 
 
+class HealthSettings(_Section):
+    """When the desk is stuck, say so: stall alerts to officers, backoff on store faults (seconds)."""
+
+    # No successful mailbox sync, or an outgoing reply waiting, for this long: one mail to officers.
+    alert_after_s: float = Field(1800.0, gt=0)
+    # The store cannot be written (disk full, locked, I/O error): retry after 1 s doubling to this.
+    fault_retry_max_s: float = Field(60.0, gt=0)
+
+
 class Settings(BaseSettings):
     """dossier-intake's configuration (see ``config.example.toml`` for every key)."""
 
@@ -224,6 +235,7 @@ class Settings(BaseSettings):
     parsing: ParsingSettings = Field(default_factory=ParsingSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     packet: PacketSettings = Field(default_factory=PacketSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     log_format: Literal["text", "json"] = "text"
 

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
+from bot.store.faults import StoreUnavailable, is_store_fault
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
@@ -88,6 +90,7 @@ class Pipeline:
         # not once per input judged after it (that was O(N²) decoding over a batch).
         self._decoded: dict[str, DossierFacts] = {}
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
+        self.last_activity = time.monotonic()  # when the last input was started (the watchdog)
 
     def now(self) -> datetime:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
@@ -143,6 +146,7 @@ class Pipeline:
         ``parsed``: its dossiers being read in a worker (``process_pending``); None reads them here.
         """
         outcome = Outcome(row.id, row.name)
+        self.last_activity = time.monotonic()  # the daemon's watchdog sees the pass move on
         work_root = self.settings.store.work_dir
         try:
             limit = self.settings.imap.max_message_bytes
@@ -160,6 +164,10 @@ class Pipeline:
             log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
             outcome.error = f"DeskProblem: {exc}"
         except Exception as exc:  # recorded on the input; the daemon goes on
+            if is_store_fault(exc):
+                # A full disk or a lock says nothing about this input: count nothing, let the
+                # daemon back off and retry the pass (bot/health/faults.py).
+                raise StoreUnavailable(f"input {row.id}: {exc}") from exc
             state = self.store.record_failure(row.id, "".join(traceback.format_exception(exc)))
             log.exception("input %s (%s) failed; now %s", row.id, row.name, state)
             outcome.error = f"{type(exc).__name__}: {exc}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -27,6 +28,8 @@ from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
 from parsers.safe_names import safe_file_name
 from rules.finding import Finding
+
+log = logging.getLogger("intake.store")
 
 SCHEMA_VERSION = 1
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
@@ -123,9 +126,10 @@ class Store:
     concurrently; WAL and ``busy_timeout`` serialise the writers).
     """
 
-    def __init__(self, db_path: Path, archive: Archive):
+    def __init__(self, db_path: Path, archive: Archive, *, busy_timeout_s: float = 30.0):
         self.db_path = db_path
         self.archive = archive
+        self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -135,22 +139,28 @@ class Store:
         """This thread's connection (autocommit; explicit transactions via ``transaction()``)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.db_path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
 
     @classmethod
-    def open(cls, db_path: Path, archive_dir: Path) -> Store:
-        """Open (creating if needed) the store; folders are owner-only (0700), the file 0600."""
+    def open(cls, db_path: Path, archive_dir: Path, *, busy_timeout_s: float = 30.0) -> Store:
+        """Open (creating if needed) the store; folders are owner-only (0700), the file 0600.
+
+        ``busy_timeout_s``: how long a write waits for another process's lock before the
+        operation fails with "database is locked" (the daemon then backs off and retries).
+        """
         db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = cls(db_path, Archive(archive_dir))
+        store = cls(db_path, Archive(archive_dir), busy_timeout_s=busy_timeout_s)
         _ = store.conn  # creates the file
         try:
             os.chmod(db_path, 0o600)
@@ -175,14 +185,34 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception, a failed COMMIT included)."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            # A COMMIT that fails (disk full, I/O error) leaves the transaction open: it is rolled
+            # back below like any other failure, or every later BEGIN would fail too.
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("ROLLBACK failed")
             raise
-        self.conn.execute("COMMIT")
+
+    # -- meta values (health marks) -------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set ``meta[key]`` (autocommit; e.g. ``health.last_sync_at``)."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        """``meta[key]``, or None when unset."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
@@ -209,8 +239,13 @@ class Store:
         uidvalidity: int,
         uid: int,
         received_at: datetime | None,
+        declared_size: int | None = None,
     ) -> str:
-        """Archive a raw message (fsync) and record it; idempotent per (account, folder, UIDVALIDITY, UID)."""
+        """Archive a raw message (fsync) and record it; idempotent per (account, folder, UIDVALIDITY, UID).
+
+        ``declared_size`` (bytes): ``raw`` is the header block only (the body was left on the
+        server because the message is above the size limit); the input records the declared size.
+        """
         row = self.conn.execute(
             "SELECT id FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
             (account, folder, uidvalidity, uid),
@@ -218,6 +253,8 @@ class Store:
         if row:
             return str(row["id"])
         sha, size = self.archive.put_bytes(raw)
+        if declared_size is not None:
+            size = max(size, declared_size)
         message_id = _message_id_of(raw)
         with self.transaction():
             existing = self.conn.execute(

@@ -28,8 +28,12 @@ class Ledger(Protocol):
         uidvalidity: int,
         uid: int,
         received_at: datetime | None,
+        declared_size: int | None = None,
     ) -> str:
         """Archive the exact raw bytes (fsync) and record the input; return its input id.
+
+        ``declared_size`` (bytes): set when ``raw`` is the header block only of a message the
+        server says is that large (RFC822.SIZE above the limit); the input records that size.
 
         Idempotent: the same (account, folder, uidvalidity, uid) returns the existing id.
         Only after this returns may the watcher flag or move the message on the server.

@@ -245,3 +245,9 @@ def sent_today(conn: sqlite3.Connection, rcpt: str, day: date) -> int:
         (rcpt.strip().lower(), day.isoformat()),
     ).fetchone()
     return int(row[0])
+
+
+def oldest_pending_at(conn: sqlite3.Connection) -> float | None:
+    """POSIX time at which the oldest reply still pending was queued, or None when none waits."""
+    row = conn.execute("SELECT MIN(created_at) FROM outgoing WHERE status='pending'").fetchone()
+    return None if row is None or row[0] is None else float(row[0])

@@ -43,6 +43,8 @@ log = logging.getLogger("intake.imap")
 
 IDLE_MAX_S = 29 * 60  # RFC 2177 §3: re-issue IDLE at least every 29 minutes
 _FETCH_ITEMS = "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"  # PEEK: fetching must not set \Seen
+_SIZE_ITEMS = "(UID RFC822.SIZE)"
+_HEADER_ITEMS = "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])"
 
 
 @dataclass
@@ -100,6 +102,7 @@ class ImapWatcher:
         # (folder, UIDVALIDITY, UID) found to be copies of archived mail; not fetched again.
         self._copies: set[tuple[str, int, int]] = set()
         self.connects = 0  # how many sessions were opened (for logs and tests)
+        self.last_sync_at: float | None = None  # POSIX time of the last sync that went through
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -151,6 +154,7 @@ class ImapWatcher:
         except TRANSIENT as e:
             self._drop()
             raise ImapConnectionLost(f"[{self.account.name}] connection lost: {e}") from e
+        self.last_sync_at = time.time()
         return taken
 
     def _select(self, mailbox: BaseMailBox, folder: str) -> int | None:
@@ -206,14 +210,18 @@ class ImapWatcher:
         taken = 0
         complete = True
         known: list[int] = []
+        todo: list[int] = []
         for uid in uids:
             if (folder, uidvalidity, uid) in self._copies:
                 continue
             if self.ledger.is_known_uid(name, folder, uidvalidity, uid):
                 known.append(uid)
-                continue
+            else:
+                todo.append(uid)
+        sizes = self._sizes(mailbox, todo)
+        for uid in todo:
             try:
-                taken += self._take(mailbox, folder, uidvalidity, uid)
+                taken += self._take(mailbox, folder, uidvalidity, uid, declared=sizes.get(uid))
             except TRANSIENT:
                 raise
             except Exception:  # noqa: BLE001 - one bad message must not stop the others (Mailman)
@@ -232,14 +240,49 @@ class ImapWatcher:
             self._folders.pop(folder, None)
         return taken
 
-    def _take(self, mailbox: BaseMailBox, folder: str, uidvalidity: int, uid: int) -> int:
-        """Fetch, archive through the ledger, then the post-action. 1 when archived, else 0."""
+    def _sizes(self, mailbox: BaseMailBox, uids: list[int]) -> dict[int, int]:
+        """``{uid: RFC822.SIZE}`` for ``uids``, asked in one command per 500 UIDs (no bodies)."""
+        sizes: dict[int, int] = {}
+        for i in range(0, len(uids), 500):
+            chunk = ",".join(str(u) for u in uids[i : i + 500])
+            typ, data = mailbox.client.uid("FETCH", chunk, _SIZE_ITEMS)
+            if typ != "OK":
+                raise ImapError(f"UID FETCH {chunk} RFC822.SIZE: {typ} {data!r}")
+            for item in data or []:
+                line = item[0] if isinstance(item, tuple) else item
+                if not isinstance(line, bytes):
+                    continue
+                uid = _uid_of(line)
+                if uid is not None:
+                    sizes[uid] = _rfc822_size(line, -1)
+        return sizes
+
+    def _take(
+        self,
+        mailbox: BaseMailBox,
+        folder: str,
+        uidvalidity: int,
+        uid: int,
+        *,
+        declared: int | None = None,
+    ) -> int:
+        """Fetch, archive through the ledger, then the post-action. 1 when archived, else 0.
+
+        ``declared`` is the server's RFC822.SIZE (bytes), asked before the body: above
+        ``max_message_bytes`` only the header block is fetched and archived (the body stays on
+        the server) and the input records the declared size, so the sender is told where large
+        files go without the daemon ever holding the body in memory.
+        """
         name = self.account.name
-        fetched = self._fetch(mailbox, uid)
+        limit = self.account.max_message_bytes
+        headers_only = declared is not None and declared > limit
+        fetched = self._fetch(mailbox, uid, _HEADER_ITEMS if headers_only else _FETCH_ITEMS)
         if fetched is None:
             log.info("[%s] %s UID %s vanished before it was fetched", name, folder, uid)
             return 0
         raw, received_at, size = fetched
+        if headers_only:
+            size = max(size, declared or 0)
         crashpoint("after_fetch")
         sha = hashlib.sha256(raw).hexdigest()
         message_id = _message_id(raw)
@@ -263,16 +306,18 @@ class ImapWatcher:
             uidvalidity=uidvalidity,
             uid=uid,
             received_at=received_at,
+            declared_size=size if headers_only else None,
         )
         crashpoint("after_archive")
-        if size > self.account.max_message_bytes:
+        if headers_only:
             log.warning(
-                "[%s] input %s (%s): %d bytes is above the %d-byte limit; archived all the same",
+                "[%s] input %s (%s): %d bytes is above the %d-byte limit; headers archived, "
+                "the body left on the server",
                 name,
                 input_id,
                 message_id,
                 size,
-                self.account.max_message_bytes,
+                limit,
             )
         log.info(
             "[%s] took %s UID %s as input %s (%s, %d bytes)",
@@ -292,8 +337,10 @@ class ImapWatcher:
                 log.exception("[%s] on_new(%s) failed", name, input_id)
         return 1
 
-    def _fetch(self, mailbox: BaseMailBox, uid: int) -> tuple[bytes, datetime | None, int] | None:
-        typ, data = mailbox.client.uid("FETCH", str(uid), _FETCH_ITEMS)
+    def _fetch(
+        self, mailbox: BaseMailBox, uid: int, items: str = _FETCH_ITEMS
+    ) -> tuple[bytes, datetime | None, int] | None:
+        typ, data = mailbox.client.uid("FETCH", str(uid), items)
         if typ != "OK":
             raise ImapError(f"UID FETCH {uid}: {typ} {data!r}")
         for item in data or []:
@@ -433,6 +480,14 @@ def _internaldate(header: bytes) -> datetime | None:
         return datetime.strptime(value, "%d-%b-%Y %H:%M:%S %z")
     except ValueError:
         return None
+
+
+def _uid_of(line: bytes) -> int | None:
+    start = line.find(b"UID ")
+    if start < 0:
+        return None
+    digits = line[start + 4 :].split(b" ", 1)[0].rstrip(b")")
+    return int(digits) if digits.isdigit() else None
 
 
 def _rfc822_size(header: bytes, default: int) -> int:
