@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/intake --config $(DEMO) digest --out var/demo/digest.html
 	$(BIN)/intake --config $(DEMO) packet build --out var/demo/packets
 	@echo "replies (.eml): var/demo/outbox/  summary table: var/demo/汇总表.xlsx  digest: var/demo/digest.html  packet: var/demo/packets/  store: var/demo/store/"
+	@echo "web desk: $(BIN)/intake --config $(DEMO) web  (then http://127.0.0.1:8470/, login demo / demo-desk-2023)"
 
 # The whole test suite; installs the system packages the tests need when run as root (CI).
 test: $(STAMP)

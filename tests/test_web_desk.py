@@ -407,3 +407,24 @@ def test_repeated_wrong_passwords_pause_that_login_name(desk):
                                              "password": LIMITED_PW})  # fmt: skip
     assert status == 429 and "错误次数过多".encode() in body
     Client(base).login(LEAD, LEAD_PW)
+
+
+def test_videos_browsers_cannot_play_get_a_note_not_a_player():
+    """GIVEN materials from the stored facts: an H.264 mp4, an HEVC mp4 and a QuickTime .mov WHEN
+    the dossier page lists them THEN only the H.264 mp4 gets a <video> player; the others get the
+    note to download them (and names map to the right types)."""
+    from bot.web.routes.dossiers import _materials
+
+    def video(name, kind, codec):
+        return {"name": name, "role": "video", "kind": kind, "size": 10, "sha256": "a" * 64,
+                "video": {"codec": codec, "duration_s": 372.0}}  # fmt: skip
+
+    shown = _materials("T", {"materials": [
+        video("项目视频.mp4", "mp4", "h264"), video("项目视频.mp4", "mp4", "hevc"),
+        video("项目视频.mov", "mov", "h264"),
+        {"name": "全套扫描件.pdf", "role": "scanned_copy", "kind": "pdf", "size": 10, "sha256": "b" * 64},
+    ]})  # fmt: skip
+    assert [(m["is_video"], m["playable"]) for m in shown] == [
+        (True, True), (True, False), (True, False), (False, False)]  # fmt: skip
+    assert [m["media_type"] for m in shown] == ["video/mp4", "video/mp4", "video/quicktime", "application/pdf"]
+    assert shown[3]["is_pdf"] and shown[3]["url"] == "/d/T/m/" + "b" * 64
