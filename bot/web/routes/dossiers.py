@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from email import message_from_bytes
 from email.policy import default as default_policy
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -74,9 +75,7 @@ def dossier_list(request: Request, officer: Officer) -> Response:
     )  # fmt: skip
 
 
-def _tz(campaign):
-    from zoneinfo import ZoneInfo
-
+def _tz(campaign) -> ZoneInfo:
     return ZoneInfo(campaign.timezone)
 
 
