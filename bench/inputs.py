@@ -121,6 +121,48 @@ def make_big_video(path: Path, size_bytes: int, *, chunk_bytes: int = 64 * 1024 
     return path
 
 
+def make_real_video(path: Path, seconds: float = VIDEO_S) -> Path:
+    """A video as applicants send it: 720p, 30 fps, H.264 + AAC, ~1.1 Mb/s (~48 MB for 6 min)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [_ffmpeg(), "-nostdin", "-y", "-loglevel", "error",
+         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "1000k", "-maxrate", "1000k",
+         "-bufsize", "2000k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+         "-movflags", "+faststart", str(path)],
+        check=True, timeout=1800,
+    )  # fmt: skip
+    return path
+
+
+def distinct_video(video: Path, i: int, folder: Path) -> Path:
+    """A copy of ``video`` with a trailing MP4 ``free`` box holding ``i``: distinct bytes (and
+    sha256) per mail, the same picture and duration (ISO/IEC 14496-12 §8.1.2: free space)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / video.name
+    payload = f"bench mail {i}".encode()
+    with open(video, "rb") as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+        dst.write((8 + len(payload)).to_bytes(4, "big") + b"free" + payload)
+    return out
+
+
+def submission_with_video(i: int, shared: Shared, video: Path, folder: Path) -> bytes:
+    """The i-th submission with the form, the shared scan and a distinct copy of ``video``."""
+    work = folder / f"mail-{i}"
+    form = make_form_docx(work / "申报书.docx", form_data(i))
+    raw = make_submission_eml(
+        [form, shared.scan, distinct_video(video, i, work)],
+        sender=f"applicant{i}@example.com",
+        sender_name=f"申报企业{i:05d}",
+        subject=f"2023年工业互联网试点示范项目申报材料-{i:05d}",
+        message_id=f"<bench-{i}@example.com>",
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return raw
+
+
 def video_mail(video: Path) -> bytes:
     """One submission whose only attachment is ``video`` (the memory benchmark's big message)."""
     return make_submission_eml(

@@ -24,6 +24,7 @@ from bot.health.notify import sd_notify, watchdog_interval_s
 from bot.health.report import LAST_PASS, LAST_SYNC
 from bot.health.stalls import StallWatch
 from bot.officers import mail as officer_mail
+from bot.processing.cloud_links import campaign_today, sweep_expired
 from bot.processing.pipeline import Outcome, Pipeline
 from bot.sources.folders import FolderWatcher
 from bot.store.database import Store
@@ -238,6 +239,7 @@ class Intake:
             if imap.last_sync_at is not None:
                 self.store.set_meta(LAST_SYNC, datetime.fromtimestamp(imap.last_sync_at, UTC).isoformat())
         report = RunReport(outcomes=self.pipeline.process_pending())
+        self.sweep_links()
         # One delivery pass sends at most a batch; keep going while a pass still sends something.
         while True:
             delivered, failed = self.deliver()
@@ -246,6 +248,17 @@ class Intake:
             if not delivered:
                 break
         return report
+
+    def sweep_links(self) -> list[str]:
+        """Judge again for expired cloud-drive links (bot/processing/cloud_links.py)."""
+        return sweep_expired(self.pipeline, self.store, self.pipeline.now())
+
+    def sweep_links_daily(self) -> None:
+        """``sweep_links`` on the first pass and then once per campaign day."""
+        today = campaign_today(self.pipeline, self.pipeline.now())
+        if getattr(self, "_swept_on", None) != today:
+            self.sweep_links()
+            self._swept_on = today
 
     def _health_pass(self, stalls: StallWatch, imap, guard: FaultGuard) -> None:  # noqa: ANN001
         """Record the pass and the store's state for ``intake status --json``; check for stalls."""
@@ -314,6 +327,7 @@ class Intake:
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
             # A store fault (disk full, I/O error, a lock held too long) rolls back and waits.
             guard.run("processing", lambda: self.pipeline.process_pending(stop), stop)
+            guard.run("links", self.sweep_links_daily, stop)
             try:
                 self.deliver()
             except Exception as exc:  # a transport failure is retried on the next pass

@@ -128,7 +128,9 @@ def make_examples(out: Path) -> list[Path]:
             sorted(mail_dir8.iterdir()),
             sender="apply8@example.com", sender_name="蔡甸示例信息 李四",
             subject="申报材料（视频较大，已上传网盘）",
-            body="您好，视频文件较大，已上传百度网盘：https://pan.baidu.com/s/1ExampleOnly 提取码：abcd",
+            body=("您好，视频文件较大，已上传百度网盘：\n"
+                  "链接：https://pan.baidu.com/s/1ExampleOnly?pwd=abcd 提取码：abcd\n"
+                  "--来自百度网盘超级会员V2的分享（有效期至2023年12月20日）"),
             message_id="<sample08@mail.example.com>",
             date=datetime(2023, 11, 28, 16, 40, tzinfo=CST),
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from parsers.cloud_links import find_cloud_links
 from parsers.facts import Contact, DossierFacts, IntakeProblem, MailFacts, Material
+from parsers.mime import CLOUD_DRIVE_HOSTS
 
 # "工厂类-5G全连接工厂", "工厂类：…", "工厂类/…", "工厂类（…）", "工厂类 …"
 _CATEGORY_DIRECTION = re.compile(
@@ -84,6 +86,13 @@ def assemble_dossier(
         if not dossier.applicant and person:
             dossier.applicant = person
     dossier.links = list(dict.fromkeys(dossier.links))
+    texts = [m.form.text for m in materials if m.form and m.form.text]
+    if mail is not None:
+        texts.insert(0, mail.body_text or "")
+    dossier.cloud_links = find_cloud_links(
+        dossier.links, "\n".join(texts), sent_at=mail.date if mail is not None else None,
+        other_hosts=CLOUD_DRIVE_HOSTS,
+    )
     tables = [m.table for m in materials if m.role == "summary_table" and m.table and m.table.readable]
     if tables:
         dossier.table = tables[0]

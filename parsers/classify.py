@@ -14,7 +14,7 @@ from parsers.facts import Role
 log = logging.getLogger("intake.classify")
 
 KINDS: tuple[str, ...] = (
-    "docx", "docm", "doc", "wps", "pdf", "mp4", "mov", "webm", "mkv", "flv", "avi", "ts", "wmv",
+    "docx", "docm", "doc", "wps", "pdf", "ofd", "mp4", "mov", "webm", "mkv", "flv", "avi", "ts", "wmv",
     "xlsx", "xlsm", "xls", "csv", "html", "zip", "7z", "rar", "eml", "image", "text",
     "executable", "script", "unknown",
 )  # fmt: skip
@@ -33,7 +33,7 @@ _SCRIPT_EXTS = frozenset(
 _EXEC_EXTS = frozenset({"exe", "dll", "com", "msi", "msp", "jar", "lnk", "elf", "so", "apk", "app"})
 EXT_KINDS: dict[str, str] = {
     "docx": "docx", "dotx": "docx", "docm": "docm", "dotm": "docm", "doc": "doc", "dot": "doc",
-    "wps": "wps", "pdf": "pdf", "mp4": "mp4", "m4v": "mp4", "mov": "mov", "webm": "webm",
+    "wps": "wps", "pdf": "pdf", "ofd": "ofd", "mp4": "mp4", "m4v": "mp4", "mov": "mov", "webm": "webm",
     "mkv": "mkv", "flv": "flv", "avi": "avi", "ts": "ts", "mts": "ts", "m2ts": "ts", "wmv": "wmv",
     "asf": "wmv", "xlsx": "xlsx", "xlsm": "xlsm", "xls": "xls", "et": "xls", "csv": "csv",
     "html": "html", "htm": "html", "zip": "zip", "7z": "7z", "rar": "rar", "eml": "eml",
@@ -170,6 +170,8 @@ def _zip_kind(path: Path, ext: str) -> str | None:
         return "unknown"  # another Office Open XML document (pptx, vsdx): not a dossier material
     if "mimetype" in names:
         return "unknown"  # OpenDocument
+    if "OFD.xml" in names or "ofd.xml" in {n.lower() for n in names}:
+        return "ofd"  # GB/T 33190-2016 版式文档: a scanned copy, not an archive to unpack
     return "zip"
 
 
@@ -268,12 +270,12 @@ def role_for(kind: str, name: str) -> Role:
     """The role a material plays in a dossier, from its content kind and name.
 
     application_form: docx/docm/doc/wps (a docm is still the form; the rules forbid it);
-    scanned_copy: pdf; video: video kinds; summary_table: a spreadsheet (xlsx/xlsm/xls), or a
+    scanned_copy: pdf or ofd; video: video kinds; summary_table: a spreadsheet (xlsx/xlsm/xls), or a
     csv/html table named like a 汇总表 or with a spreadsheet extension; other otherwise.
     """
     if kind in FORM_KINDS:
         return "application_form"
-    if kind == "pdf":
+    if kind in ("pdf", "ofd"):
         return "scanned_copy"
     if kind in VIDEO_KINDS:
         return "video"

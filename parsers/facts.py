@@ -22,7 +22,7 @@ Problem slugs are stable strings (rules match on them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -84,8 +84,27 @@ class FormFacts:
 
 
 @dataclass
+class CloudLink:
+    """A cloud-drive link (a video too big to attach): provider, URL, 提取码, expiry (Beijing date)."""
+
+    provider: Literal["163", "qq", "baidu", "aliyun", "other"]
+    url: str
+    code: str | None = None
+    expires_at: date | None = None
+
+
+@dataclass
+class SealFound:
+    """A seal on one page of the scanned copy: ``image`` (a red seal impression found on the page
+    image) or ``electronic`` (a PDF signature field, an OFD ``Signs/`` seal: present, not verified)."""
+
+    page: int  # 1-based
+    kind: Literal["image", "electronic"]
+
+
+@dataclass
 class ScanFacts:
-    """What pypdf tells about the full scanned copy (全套扫描件)."""
+    """What the reader tells about the full scanned copy (全套扫描件): a PDF or an OFD."""
 
     readable: bool
     pages: int = 0
@@ -94,6 +113,9 @@ class ScanFacts:
     encrypted: bool = False
     problem: str | None = None
     detail: str | None = None
+    format: Literal["pdf", "ofd"] = "pdf"
+    seals: list[SealFound] = field(default_factory=list)
+    seal_pages_checked: int = 0  # pages looked at for seal impressions (all, up to a cap)
 
 
 @dataclass
@@ -231,6 +253,7 @@ class DossierFacts:
     materials: list[Material] = field(default_factory=list)
     problems: list[IntakeProblem] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    cloud_links: list[CloudLink] = field(default_factory=list)  # the cloud-drive ones, read closer
     project_name: str | None = None
     applicant: str | None = None
     uscc: str | None = None

@@ -11,6 +11,7 @@ from parsers.archives import ArchiveLimits
 from parsers.classify import EXT_KINDS, detect_kind, extension, is_forbidden_kind, role_for
 from parsers.facts import Material
 from parsers.forms import read_form
+from parsers.ofd import read_ofd
 from parsers.scans import read_scan
 from parsers.tables import read_table
 from parsers.video import probe_video
@@ -99,7 +100,7 @@ def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None
             path, kind=material.kind, convert_timeout_s=opts.convert_timeout_s
         )
     elif material.role == "scanned_copy":
-        facts = material.scan = read_scan(path)
+        facts = material.scan = read_ofd(path) if material.kind == "ofd" else read_scan(path)
     elif material.role == "video":
         facts = material.video = probe_video(path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe)
     elif material.role == "summary_table":

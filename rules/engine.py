@@ -61,7 +61,8 @@ def is_table_only(d: DossierFacts) -> bool:
     )
 
 
-_PROJECT_ONLY = {"FORM_MISSING", "SCAN_MISSING", "VIDEO_MISSING", "VIDEO_LINK_ONLY"}
+_PROJECT_ONLY = {"FORM_MISSING", "SCAN_MISSING", "SCAN_SEAL_MISSING", "VIDEO_MISSING", "VIDEO_LINK_ONLY",
+                 "VIDEO_LINK_EXPIRED"}
 
 
 def _context(

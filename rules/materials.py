@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from parsers.facts import DossierFacts, Material
 from rules.context import Context
@@ -102,7 +103,24 @@ def check_scan_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     yield {"where": "", "actual": actual, "local_notice": ctx.campaign.local_notice}
 
 
+def check_scan_seal_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    """A usable scanned copy was searched for seals (parsers/seals.py, signature fields, OFD
+    ``Signs/``) and none was found on any page. Scans never searched (no page rendered) say
+    nothing: this is a warning for officers, not a verdict on the applicant."""
+    scans = [m for m in d.materials if m.role == "scanned_copy" and role_usable(m) and m.scan]
+    if not scans or any(m.scan.seals for m in scans):
+        return
+    checked = [m for m in scans if m.scan.seal_pages_checked > 0]
+    if checked:
+        m = checked[0]
+        yield {"where": m.name, "pages": m.scan.seal_pages_checked, "local_notice": ctx.campaign.local_notice}
+
+
 def _has_cloud_link(d: DossierFacts, ctx: Context) -> str | None:
+    """The first cloud-drive link: one the parsers recognised (163 超大附件, QQ 中转站, Baidu,
+    Aliyun …, parsers/cloud_links.py), else one on the profile's ``cloud_hosts`` list."""
+    if d.cloud_links:
+        return d.cloud_links[0].url
     return next((u for u in d.links if is_cloud_link(u, ctx.campaign)), None)
 
 
@@ -115,9 +133,31 @@ def check_video_missing(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     yield {"where": "", "window": window_text(v.min_s, v.max_s)}
 
 
+def expired_links(d: DossierFacts, ctx: Context) -> list:
+    """The dossier's cloud-drive links, when every one of them has passed its expiry date (the
+    provider's date, Beijing) and no video file arrived; else []. A link without a date never
+    expires here."""
+    if _videos(d) or not d.cloud_links or ctx.now is None:
+        return []
+    tz = ZoneInfo(ctx.campaign.timezone)
+    today = ctx.now.astimezone(tz).date() if ctx.now.tzinfo else ctx.now.date()
+    if all(link.expires_at is not None and link.expires_at < today for link in d.cloud_links):
+        return list(d.cloud_links)
+    return []
+
+
+def check_video_link_expired(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    links = expired_links(d, ctx)
+    if links:
+        last = max(link.expires_at for link in links)
+        v = ctx.campaign.video
+        yield {"where": "", "expired": f"{last.year}年{last.month}月{last.day}日",
+               "window": window_text(v.min_s, v.max_s)}
+
+
 def check_video_link_only(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     url = _has_cloud_link(d, ctx)
-    if url and not _videos(d):
+    if url and not _videos(d) and not expired_links(d, ctx):
         v = ctx.campaign.video
         yield {"where": "", "url": url, "window": window_text(v.min_s, v.max_s)}
 
@@ -249,6 +289,15 @@ RULES: tuple[Rule, ...] = (
         check_scan_missing,
     ),
     Rule(
+        "SCAN_SEAL_MISSING",
+        "{local_notice}",
+        "warning",
+        "全套扫描件中未发现单位公章",
+        "全套扫描件中未发现单位公章（已查看 {pages} 页，未见红色公章印迹或电子签章）",
+        "全套扫描件中未发现单位公章，请确认已盖章后重新扫描",
+        check_scan_seal_missing,
+    ),
+    Rule(
         "VIDEO_MISSING",
         "二（四）",
         "error",
@@ -292,6 +341,15 @@ RULES: tuple[Rule, ...] = (
         "视频以网盘链接提供（{url}），未随邮件收到视频文件；须由经办人下载核验时长（要求 {window}）",
         "请将视频文件作为附件发送，或刻录光盘报送",
         check_video_link_only,
+    ),
+    Rule(
+        "VIDEO_LINK_EXPIRED",
+        "二（四）",
+        "error",
+        "视频网盘链接已过期，视频未能下载",
+        "视频以网盘链接报送，链接已于 {expired} 过期，我局未能在有效期内下载视频，视为未提供视频（要求 {window}）",
+        "请重新发送视频文件（作为附件，或刻录光盘报送），或回复本邮件提供新的网盘链接",
+        check_video_link_expired,
     ),
     Rule(
         "FILE_UNREADABLE",

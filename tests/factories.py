@@ -92,8 +92,29 @@ def make_form_docx(path: Path, data: FormData | None = None, *, layout: str = "t
     return path
 
 
-def make_scan_pdf(path: Path, pages: int = 3) -> Path:
-    """Write a 'scanned copy' PDF whose pages are images (as a scanner makes them)."""
+SEAL_RED = (215, 30, 35)  # seal ink as scanned: a strong red on white paper
+
+
+def draw_seal(draw, cx: float, cy: float, radius: float, width: int = 3) -> None:  # noqa: ANN001
+    """A round red seal impression (ring, star, a band of characters) centred on (cx, cy), pixels."""
+    import math
+
+    draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], outline=SEAL_RED, width=width)
+    star = []
+    for k in range(10):
+        r = radius * (0.32 if k % 2 == 0 else 0.13)
+        a = math.pi / 2 + k * math.pi / 5
+        star.append((cx + r * math.cos(a), cy - r * math.sin(a)))
+    draw.polygon(star, fill=SEAL_RED)
+    for k in range(9):  # the unit's name around the ring, as short strokes
+        a = math.radians(200 - k * 25)
+        x, y = cx + radius * 0.72 * math.cos(a), cy - radius * 0.72 * math.sin(a)
+        draw.rectangle([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=SEAL_RED)
+
+
+def make_scan_pdf(path: Path, pages: int = 3, *, seal_pages: tuple[int, ...] = (1,)) -> Path:
+    """Write a 'scanned copy' PDF whose pages are images (as a scanner makes them), with a red
+    round seal (42 mm) stamped on the 1-based ``seal_pages`` (the cover, by default)."""
     from PIL import Image, ImageDraw
 
     images = []
@@ -104,6 +125,8 @@ def make_scan_pdf(path: Path, pages: int = 3) -> Path:
         draw.text((30, 30), f"page {i + 1}", fill="black")
         for y in range(80, 330, 12):
             draw.line([(24, y), (224, y)], fill=(90, 90, 90))
+        if i + 1 in seal_pages:
+            draw_seal(draw, 170, 280, 42 / 25.4 * 30 / 2)
         images.append(img)
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=30.0)
@@ -253,3 +276,108 @@ def _guess_type(name: str) -> tuple[str, str]:
         return "application", "octet-stream"
     main, sub = ctype.split("/", 1)
     return main, sub
+
+
+def make_scan_ofd(path: Path, pages: int = 2, *, seal_pages: tuple[int, ...] = (1,),
+                  signed_pages: tuple[int, ...] = ()) -> Path:
+    """Write an OFD scanned copy (GB/T 33190-2016 package: OFD.xml, Doc_0/Document.xml, one JPEG
+    per page in Doc_0/Res/), with a red seal on ``seal_pages`` and an electronic seal (Signs/,
+    a StampAnnot) on ``signed_pages`` (1-based)."""
+    import io
+    import zipfile
+
+    from PIL import Image, ImageDraw
+
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    signs = '<ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures>' if signed_pages else ""
+    parts: dict[str, bytes] = {
+        "OFD.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
+                    f"<ofd:DocBody><ofd:DocInfo><ofd:DocID>test</ofd:DocID></ofd:DocInfo>"
+                    f"<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>{signs}</ofd:DocBody></ofd:OFD>").encode(),
+    }
+    page_refs = "".join(f'<ofd:Page ID="{10 + n}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(pages))
+    parts["Doc_0/Document.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData>'
+        "<ofd:MaxUnitID>100</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>"
+        "</ofd:PageArea><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes></ofd:CommonData>"
+        f"<ofd:Pages>{page_refs}</ofd:Pages></ofd:Document>").encode()
+    media = "".join(f'<ofd:MultiMedia ID="{50 + n}" Type="Image"><ofd:MediaFile>page_{n}.jpg</ofd:MediaFile>'
+                    "</ofd:MultiMedia>" for n in range(pages))
+    parts["Doc_0/DocumentRes.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+                                      f"<ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>").encode()
+    for n in range(pages):
+        img = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi, as a scanner makes it
+        draw = ImageDraw.Draw(img)
+        for y in range(200, 1600, 50):
+            draw.line([(120, y), (1120, y)], fill=(70, 70, 70), width=3)
+        if n + 1 in seal_pages:
+            draw_seal(draw, 850, 1400, 42 / 25.4 * 150 / 2, width=12)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85)
+        parts[f"Doc_0/Res/page_{n}.jpg"] = buf.getvalue()
+        parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="{70 + n}">'
+            f'<ofd:ImageObject ID="{80 + n}" ResourceID="{50 + n}" Boundary="0 0 210 297" '
+            'CTM="210 0 0 297 0 0"/></ofd:Layer></ofd:Content></ofd:Page>').encode()
+    if signed_pages:
+        sigs = "".join(f'<ofd:Signature ID="{n}" Type="Seal" BaseLoc="Sign_{n}/Signature.xml"/>'
+                       for n in range(len(signed_pages)))
+        parts["Doc_0/Signs/Signatures.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?>'
+                                               f"<ofd:Signatures {ns}>{sigs}</ofd:Signatures>").encode()
+        for n, page in enumerate(signed_pages):
+            parts[f"Doc_0/Signs/Sign_{n}/Signature.xml"] = (
+                f'<?xml version="1.0" encoding="UTF-8"?><ofd:Signature {ns}><ofd:SignedInfo>'
+                "<ofd:Provider ProviderName=\"test\"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>"
+                f'<ofd:StampAnnot ID="s{n}" PageRef="{10 + page - 1}" Boundary="120 200 40 40"/>'
+                "</ofd:SignedInfo><ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>").encode()
+            parts[f"Doc_0/Signs/Sign_{n}/SignedValue.dat"] = b"\x30\x03\x02\x01\x00"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def make_signed_pdf(path: Path, pages: int = 2, *, signed_page: int = 2) -> Path:
+    """A text PDF whose ``signed_page`` (1-based) carries a signed signature field: a widget
+    annotation whose field is ``/FT /Sig`` with a ``/V`` signature dictionary and ``/ByteRange``
+    (ISO 32000-1 §12.8; the signature bytes are placeholders: present, not verifiable)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    sig_value = DictionaryObject({
+        NameObject("/Type"): NameObject("/Sig"),
+        NameObject("/Filter"): NameObject("/Adobe.PPKLite"),
+        NameObject("/SubFilter"): NameObject("/adbe.pkcs7.detached"),
+        NameObject("/ByteRange"): ArrayObject([NumberObject(0), NumberObject(10), NumberObject(20), NumberObject(5)]),
+        NameObject("/Contents"): ByteStringObject(b"\x00" * 16),
+    })
+    page = writer.pages[signed_page - 1]
+    widget = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"),
+        NameObject("/Subtype"): NameObject("/Widget"),
+        NameObject("/FT"): NameObject("/Sig"),
+        NameObject("/T"): TextStringObject("Signature1"),
+        NameObject("/Rect"): ArrayObject([FloatObject(400), FloatObject(100), FloatObject(520), FloatObject(220)]),
+        NameObject("/V"): writer._add_object(sig_value),
+        NameObject("/P"): page.indirect_reference,
+    })
+    ref = writer._add_object(widget)
+    page[NameObject("/Annots")] = ArrayObject([ref])
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({
+        NameObject("/Fields"): ArrayObject([ref]), NameObject("/SigFlags"): NumberObject(3)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path

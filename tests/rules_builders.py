@@ -14,6 +14,7 @@ from parsers.facts import (
     IntakeProblem,
     Material,
     ScanFacts,
+    SealFound,
     TableFacts,
     TableRecord,
     VideoFacts,
@@ -43,7 +44,7 @@ def form_material(
     )
 
 
-def scan_material(name: str = "全套扫描件.pdf") -> Material:
+def scan_material(name: str = "全套扫描件.pdf", *, seals: list[SealFound] | None = None) -> Material:
     return Material(
         name=name,
         path=None,
@@ -51,7 +52,8 @@ def scan_material(name: str = "全套扫描件.pdf") -> Material:
         size=90_000,
         role="scanned_copy",
         kind="pdf",
-        scan=ScanFacts(readable=True, pages=12, image_pages=12),
+        scan=ScanFacts(readable=True, pages=12, image_pages=12, seals=list(seals or []),
+                       seal_pages_checked=12 if seals is not None else 0),
     )
 
 

@@ -48,6 +48,7 @@ class SqliteLedger:
             "CREATE TABLE IF NOT EXISTS inputs(id INTEGER PRIMARY KEY, account, folder, uidvalidity,"
             " uid, sha256, message_id, name, UNIQUE(account, folder, uidvalidity, uid))"
         )
+        self.db.execute("CREATE TABLE IF NOT EXISTS copies(account, folder, uidvalidity, uid, sha256)")
         self.lock = threading.Lock()
 
     def _put(self, data: bytes) -> str:
@@ -62,8 +63,14 @@ class SqliteLedger:
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
         with self.lock:
-            q = "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?"
-            return self.db.execute(q, (account, folder, uidvalidity, uid)).fetchone() is not None
+            key = (account, folder, uidvalidity, uid)
+            q = ("SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=? UNION ALL"
+                 " SELECT 1 FROM copies WHERE account=? AND folder=? AND uidvalidity=? AND uid=?")
+            return self.db.execute(q, key + key).fetchone() is not None
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        with self.lock:
+            self.db.execute("INSERT INTO copies VALUES(?,?,?,?,?)", (account, folder, uidvalidity, uid, sha256))
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         with self.lock:
@@ -289,6 +296,13 @@ def test_uidvalidity_change_takes_nothing_twice_and_skips_nothing(
         assert w.sync_once() == 0
     finally:
         w.close()
+    # A restart (a new watcher, the same ledger) fetches nothing: the copies are remembered.
+    restarted = ImapWatcher(account(dovecot.host, dovecot.port, imap_user), ledger)
+    try:
+        assert restarted.sync_once() == 0
+        assert restarted.fetched == 0
+    finally:
+        restarted.close()
     rows = ledger.rows()
     assert [(r[1], r[2]) for r in rows] == [(old, 1), (old, 2), (new, 5)]
     assert server_flags(dovecot, imap_user) == [("\\Seen",)] * 3

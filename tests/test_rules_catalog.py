@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from parsers.facts import CellProblem, IntakeProblem, Material
+from parsers.facts import CellProblem, CloudLink, IntakeProblem, Material, SealFound
 from rules.campaign import load_campaign
 from rules.catalog import CODES, RULES, RULES_BY_CODE
 from rules.engine import evaluate, quota_findings, table_findings
@@ -22,6 +22,7 @@ from tests.rules_builders import (
     dossier,
     form_material,
     project,
+    scan_material,
     table,
     table_row,
     video_material,
@@ -65,6 +66,16 @@ def no_role(role: str):
 
 LINK = "https://pan.baidu.com/s/1AbCdEf?pwd=1234"
 
+
+JUDGED = datetime(2023, 11, 29, 10, 0, tzinfo=UTC)  # 18:00 in Beijing
+
+
+def linked(expires: date | None):
+    """A dossier whose video is only a Baidu link expiring on ``expires`` (judged on 2023-11-29)."""
+    d = dossier(materials=no_role("video").materials, links=[LINK])
+    d.cloud_links = [CloudLink("baidu", LINK, "1234", expires)]
+    return d
+
 # code -> (scenario that must produce it, near-miss scenario that must not)
 CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
     "FORM_MISSING": (
@@ -83,6 +94,15 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
     "SCAN_MISSING": (
         lambda: codes([no_role("scanned_copy")]),
         lambda: codes([dossier(extra=[bad_file("corrupt", "扫描件2.pdf")])]),
+    ),
+    "SCAN_SEAL_MISSING": (
+        lambda: codes([dossier(materials=[*no_role("scanned_copy").materials, scan_material(seals=[])])]),
+        lambda: codes([dossier(materials=[*no_role("scanned_copy").materials,
+                                          scan_material(seals=[SealFound(1, "image")])])]),
+    ),
+    "VIDEO_LINK_EXPIRED": (
+        lambda: codes([linked(date(2023, 11, 28))], now=JUDGED),
+        lambda: codes([linked(date(2023, 11, 29)), linked(None)], now=JUDGED),
     ),
     "VIDEO_MISSING": (
         lambda: codes([no_role("video")]),

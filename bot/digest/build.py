@@ -66,6 +66,7 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # cloud-drive videos to fetch (due / expired)
     snapshot: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -169,7 +170,31 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
+    data.links = _links_to_fetch(store, campaign, now, wanted)
     return data
+
+
+def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set[str]) -> list[str]:
+    """Videos sent as links that an officer must download: expiring within ``DUE_DAYS`` days or
+    expired, not yet filed with ``intake fetched`` (issue 19)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.processing.cloud_links import DUE_DAYS, link_rows
+
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    lines = []
+    for r in link_rows(store, today=today):
+        cat = campaign.category(r.category)
+        if wanted and (cat.name if cat else UNCATEGORISED) not in wanted:
+            continue
+        if r.state not in ("due", "expired"):
+            continue
+        when = f"{r.expires_at.month}月{r.expires_at.day}日" if r.expires_at else ""
+        status = "已过期" if r.state == "expired" else f"{when}过期（{DUE_DAYS} 天内）"
+        code = f"，提取码 {r.code}" if r.code else ""
+        lines.append(f"[{r.tracking}] {r.applicant}：{status}，{r.url}{code}"
+                     f"（下载后 intake fetched {r.tracking} 文件）")
+    return lines
 
 
 def _decisions(store: Store, since: datetime | None) -> list[str]:

@@ -208,7 +208,7 @@ class Pipeline:
             for part, facts in enumerate(dossiers):
                 if self.store.version_for_input(row.id, part) is not None:
                     continue  # already committed by an earlier run
-                earlier = self._find_thread(facts)
+                earlier = self._find_thread(facts, row.id)
                 if earlier is not None and not facts.materials:
                     # A reply without files (a question, a thank-you, a forged command) is no new
                     # version: it is kept in the archive and shown to officers, not judged.
@@ -250,9 +250,10 @@ class Pipeline:
         log.info("input %s processed: %s", row.id, ", ".join(
             f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
 
-    def _find_thread(self, facts: DossierFacts) -> DossierRow | None:
-        """The dossier a resubmission belongs to (tracking tag, In-Reply-To, or sender + project)."""
-        tracking = thread_key(facts, self.store)
+    def _find_thread(self, facts: DossierFacts, input_id: int) -> DossierRow | None:
+        """The dossier a resubmission belongs to: the one an officer filed the input under
+        (``intake fetched``), else by tracking tag, In-Reply-To, or sender + project."""
+        tracking = self.store.filed_under(input_id) or thread_key(facts, self.store)
         return self.store.dossier_by_tracking(tracking) if tracking else None
 
     def _judge(self, new: list[DossierFacts], replaced: set[int]) -> list[list[Finding]]:

@@ -78,6 +78,21 @@ CREATE TABLE IF NOT EXISTS versions(
   UNIQUE(input_id, part)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
+-- fetched again, also after a restart (issue 16).
+CREATE TABLE IF NOT EXISTS uid_copies(
+  account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account, folder, uidvalidity, uid)
+);
+-- An input an officer filed under a dossier (``intake fetched T FILE``: a video downloaded from
+-- the applicant's cloud-drive link); the pipeline makes it that dossier's next version.
+CREATE TABLE IF NOT EXISTS input_threads(
+  input_id INTEGER PRIMARY KEY REFERENCES inputs(id),
+  tracking TEXT NOT NULL,
+  officer TEXT NOT NULL,
+  at TEXT NOT NULL
+);
 """
 
 
@@ -217,11 +232,19 @@ class Store:
     # -- Ledger (bot/store/ledger.py) -------------------------------------------------------------
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        key = (account, folder, uidvalidity, uid)
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
-            (account, folder, uidvalidity, uid),
+            "SELECT 1 FROM inputs WHERE account=? AND folder=? AND uidvalidity=? AND uid=?"
+            " UNION ALL SELECT 1 FROM uid_copies WHERE account=? AND folder=? AND uidvalidity=? AND uid=?",
+            key + key,
         ).fetchone()
         return row is not None
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO uid_copies(account, folder, uidvalidity, uid, sha256) VALUES(?,?,?,?,?)",
+            (account, folder, uidvalidity, uid, sha256),
+        )
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         row = self.conn.execute(
@@ -410,6 +433,25 @@ class Store:
 
     def dossiers(self) -> list[DossierRow]:
         return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
+
+    def file_under(self, input_id: int, tracking: str, *, officer: str, at: datetime) -> None:
+        """Record that input ``input_id`` continues dossier ``tracking`` (an officer said so)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO input_threads(input_id, tracking, officer, at) VALUES(?,?,?,?)",
+            (int(input_id), tracking, officer, at.isoformat()),
+        )
+
+    def filed_under(self, input_id: int) -> str | None:
+        """The dossier an officer filed input ``input_id`` under, or None."""
+        row = self.conn.execute(
+            "SELECT tracking FROM input_threads WHERE input_id=?", (int(input_id),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def fetched_links(self) -> dict[str, tuple[str, str]]:
+        """``{tracking: (officer, at)}``: the dossiers an officer filed a downloaded video under."""
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(
+            "SELECT tracking, officer, MAX(at) FROM input_threads GROUP BY tracking")}
 
     def dossier_by_tracking(self, tracking: str) -> DossierRow | None:
         r = self.conn.execute("SELECT * FROM dossiers WHERE tracking=?", (tracking,)).fetchone()

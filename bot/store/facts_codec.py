@@ -7,7 +7,7 @@ import functools
 import json
 import types
 import typing
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def to_jsonable(obj: Any) -> Any:
         return out
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, datetime):
+    if isinstance(obj, date):  # datetime too (a subclass)
         return obj.isoformat()
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
@@ -79,4 +79,6 @@ def _build(tp: Any, value: Any) -> Any:
         return Path(value)
     if tp is datetime:
         return datetime.fromisoformat(value)
+    if tp is date:
+        return date.fromisoformat(value)
     return value

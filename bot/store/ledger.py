@@ -14,7 +14,12 @@ class Ledger(Protocol):
     """Durable record of inputs taken (paperless-ngx's ProcessedMail, Mailman's switchboard)."""
 
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
-        """True when this (account, folder, UIDVALIDITY, UID) was already archived."""
+        """True when this (account, folder, UIDVALIDITY, UID) was already archived, or is a
+        remembered copy of archived mail (``remember_copy``)."""
+
+    def remember_copy(self, account: str, folder: str, uidvalidity: int, uid: int, sha256: str) -> None:
+        """Record that (account, folder, UIDVALIDITY, UID) holds mail already archived (a folder
+        renumbered under a new UIDVALIDITY): ``is_known_uid`` is then true for it, across restarts."""
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         """True when a message with these raw bytes (or this Message-ID) was already archived."""

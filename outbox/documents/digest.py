@@ -108,6 +108,7 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
         "bounces": [f"{t}：{e}" for t, e in data.bounces],
         "quarantined": [f"输入 {i}（{n}）：{e}（intake reprocess {i}）" for i, n, e in data.quarantined],
         "decisions": data.decisions,
+        "links": data.links,
     }
     common = {
         "unit": data.unit, "scope": data.scope, "campaign_name": data.campaign_name,

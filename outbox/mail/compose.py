@@ -35,7 +35,7 @@ from outbox.mail.headers import address_header, param_header, set_header, text_h
 from outbox.mail.template_files import load_template
 from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
-from parsers.facts import DossierFacts, MailFacts, Material
+from parsers.facts import CloudLink, DossierFacts, MailFacts, Material
 from rules.finding import Finding
 
 REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
@@ -144,8 +144,15 @@ def _compose(
     sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
     numbers = section_numbers(sections)
 
+    links = [link_row(link) for link in dossier.cloud_links]
+    video_by_link = bool(links) and not any(m.role == "video" for m in dossier.materials)
     text_vals = dict(values, **numbers)
+    text_vals["acceptance"] = ACCEPTANCE_LINK if video_by_link else ACCEPTANCE
     text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
+    first = len(dossier.materials) + 1
+    text_vals["links_text"] = "".join(
+        load_template("link_item.txt").substitute(row, number=i) for i, row in enumerate(links, first)
+    )
     text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
     text_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.txt").substitute(
@@ -158,7 +165,15 @@ def _compose(
     body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
     html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
-    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials))
+    html_vals["acceptance"] = (
+        html.escape(ACCEPTANCE_LINK)
+        if video_by_link
+        else '经形式审查，材料齐全，<b style="color: #1a7f37;">予以受理</b>。'
+    )
+    html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials)) + (
+        "".join(load_template("link_item.html").substitute({k: html.escape(v) for k, v in row.items()})
+                for row in links)
+    )
     html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
     html_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.html").substitute(
@@ -291,6 +306,24 @@ def material_rows(materials: list[Material]) -> list[dict[str, str]]:
             {"name": m.name, "role": ROLE_LABELS.get(m.role, m.role), "details": "，".join(details)}
         )
     return rows
+
+
+PROVIDER_LABELS = {"163": "网易邮箱超大附件", "qq": "QQ邮箱文件中转站", "baidu": "百度网盘",
+                   "aliyun": "阿里云盘", "other": "网盘"}
+ACCEPTANCE = "经形式审查，材料齐全，予以受理。"
+# A video sent only as a link has not been checked: the receipt must not say it was (issue 19).
+ACCEPTANCE_LINK = ("经形式审查，予以受理；项目视频以网盘链接报送，尚未核验，"
+                   "我局将在链接失效前下载并核验视频时长，如有问题另行通知。")
+
+
+def link_row(link: CloudLink) -> dict[str, str]:
+    """A cloud-drive link as the receipt lists it: provider, URL, 提取码, expiry (or a warning)."""
+    return {
+        "provider": PROVIDER_LABELS.get(link.provider, "网盘"),
+        "url": link.url,
+        "code": f"，提取码 {link.code}" if link.code else "",
+        "expiry": f"，有效期至 {_fmt_date(link.expires_at)}" if link.expires_at else "，有效期未注明",
+    }
 
 
 def finding_row(f: Finding) -> dict[str, str]:

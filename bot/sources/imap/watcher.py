@@ -99,8 +99,10 @@ class ImapWatcher:
         self.action: PostAction = action_from_config(account.post_action)
         self._mailbox: BaseMailBox | None = None
         self._folders: dict[str, _FolderState] = {}
-        # (folder, UIDVALIDITY, UID) found to be copies of archived mail; not fetched again.
+        # (folder, UIDVALIDITY, UID) found to be copies of archived mail; not fetched again (the
+        # ledger remembers them too, so a restart does not fetch them either).
         self._copies: set[tuple[str, int, int]] = set()
+        self.fetched = 0  # message bodies fetched (for logs, tests and the bench)
         self.connects = 0  # how many sessions were opened (for logs and tests)
         self.last_sync_at: float | None = None  # POSIX time of the last sync that went through
 
@@ -297,6 +299,7 @@ class ImapWatcher:
                 message_id,
             )
             self._copies.add((folder, uidvalidity, uid))
+            self.ledger.remember_copy(name, folder, uidvalidity, uid, sha)
             self._apply(mailbox, folder, uid)
             return 0
         input_id = self.ledger.accept_mail(
@@ -341,6 +344,7 @@ class ImapWatcher:
         self, mailbox: BaseMailBox, uid: int, items: str = _FETCH_ITEMS
     ) -> tuple[bytes, datetime | None, int] | None:
         typ, data = mailbox.client.uid("FETCH", str(uid), items)
+        self.fetched += 1
         if typ != "OK":
             raise ImapError(f"UID FETCH {uid}: {typ} {data!r}")
         for item in data or []:
