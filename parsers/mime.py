@@ -11,7 +11,7 @@ import logging
 import mimetypes
 import quopri
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.generator import BytesGenerator
 from email.message import Message
@@ -551,13 +551,13 @@ def parse_message_file(path: Path, *, spill: Spill | None = None) -> MailFacts:
     return _read(msg, head, spill)
 
 
-_B64_LINE = re.compile(rb"[A-Za-z0-9+/]{60,}(\r?\n)")
+_B64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{60,}(?:\r\n|\n))+")
 _CTE_BASE64 = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?\n", re.IGNORECASE)
 MERGED_LINE = 64 * 1024  # characters per joined base64 line (see _blocks)
 
 
-def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
-    """The mail's lines in blocks of about ``READ_BLOCK`` bytes, for the feed parser.
+def _blocks(f: io.BufferedIOBase) -> Iterator[bytes]:
+    """The mail in file ``f`` in blocks of about ``READ_BLOCK`` bytes, for the feed parser.
 
     The parser keeps every line of a body as a string until the part ends (≈ 130 bytes per
     76-character base64 line: 100 MB for a 45 MB video), so inside a body declared
@@ -565,22 +565,41 @@ def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
     padding) are joined into lines of up to ``MERGED_LINE`` characters. Line breaks are not
     data in base64 (RFC 2045 section 6.8): the decoded bytes are the same. Headers begin at the
     top and after any line starting with ``--`` (a boundary); a blank line ends them.
+
+    A run of base64 lines is found by one regular-expression match over the block and its line
+    breaks dropped by ``bytes.translate`` (both in C); only the other lines are looked at one
+    by one in Python (a 65 MB mail: ~2,000 Python steps instead of ~850,000).
     """
     out = bytearray()
-    run = bytearray()
-    eol = b"\n"
     in_headers, base64_body = True, False
-    for line in lines:
-        if not in_headers and base64_body and (m := _B64_LINE.fullmatch(line)):
-            run += line[: m.start(1)]
-            eol = m.group(1)
-            if len(run) >= MERGED_LINE:
-                out += run + eol
-                run.clear()
-        else:
-            if run:
-                out += run + eol
-                run.clear()
+    buf = b""
+    eof = False
+    while not eof:
+        chunk = f.read(READ_BLOCK)
+        eof = not chunk
+        buf += chunk
+        pos, size = 0, len(buf)
+        while pos < size:
+            if not in_headers and base64_body:
+                m = _B64_RUN.match(buf, pos)
+                if m:
+                    eol = b"\r\n" if buf[pos : m.end()].find(b"\r\n") >= 0 else b"\n"
+                    data = buf[pos : m.end()].translate(None, b"\r\n")
+                    for i in range(0, len(data), MERGED_LINE):
+                        out += data[i : i + MERGED_LINE]
+                        out += eol
+                    pos = m.end()
+                    if len(out) >= READ_BLOCK:
+                        yield bytes(out)
+                        out.clear()
+                    continue
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                if not eof:
+                    break  # a partial line: wait for the next block
+                nl = size - 1
+            line = buf[pos : nl + 1]
+            pos = nl + 1
             if in_headers:
                 if line in (b"\n", b"\r\n"):
                     in_headers = False
@@ -589,11 +608,10 @@ def _blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
             elif line.startswith(b"--"):
                 in_headers, base64_body = True, False
             out += line
-        if len(out) >= READ_BLOCK:
-            yield bytes(out)
-            out.clear()
-    if run:
-        out += run + eol
+            if len(out) >= READ_BLOCK:
+                yield bytes(out)
+                out.clear()
+        buf = buf[pos:]
     if out:
         yield bytes(out)
 

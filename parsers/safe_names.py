@@ -27,3 +27,14 @@ def safe_file_name(name: str, fallback: str = "_") -> str:
     while len((base + ext).encode("utf-8")) > MAX_NAME_BYTES:
         base = base[:-1]
     return base + ext
+
+
+def is_safe_relative_path(path: object) -> bool:
+    """True when ``path`` (a ``/``-separated name from outside, e.g. a packet manifest) may be used
+    as given under a folder of ours: a non-empty string, not absolute, no ``\\``, and every
+    component non-empty and unchanged by :func:`safe_file_name` (so no ``..``, ``.``, leading
+    dot, control or Windows-forbidden character, drive letter, or over-long name)."""
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        return False
+    parts = path.split("/")
+    return all(part and safe_file_name(part, fallback="") == part for part in parts)

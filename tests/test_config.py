@@ -91,3 +91,24 @@ def test_operational_failures_are_one_line(tmp_path):
     res = CliRunner().invoke(app, ["--config", str(cfg), "status"])
     assert res.exit_code == 1
     assert res.stderr.startswith("intake: ") and "Traceback" not in res.stderr
+
+
+def test_trust_settings_are_checked_when_loaded(tmp_path):
+    """A public key that is not Ed25519, and a switch that needs trusted_authserv_id without it,
+    are errors naming the key; packets expected without accepted keys, and an upstream without a
+    signing key, are warnings."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[packet.senders]]\nunit = "甲市"\npublic_key = "ed25519:AAAA"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg)
+    assert "packet.senders.0.public_key" in " ".join(exc.value.problems)
+    assert "32 bytes" in " ".join(exc.value.problems)
+    cfg.write_text("[office]\nrequire_authentication_results = true\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg)
+    assert "trusted_authserv_id" in " ".join(exc.value.problems)
+    cfg.write_text(
+        f'[store]\ndata_dir = "{tmp_path / "st"}"\n[office]\ndownstream_senders = ["a@b.cn"]\n'
+        'upstream = ["p@q.cn"]\n', encoding="utf-8")  # fmt: skip
+    res = CliRunner().invoke(app, ["config", "check", str(cfg)])
+    assert "warning: packet.senders:" in res.stderr and "warning: packet.signing_key:" in res.stderr

@@ -18,7 +18,7 @@ from bot.upstream.packets import build, send
 from tests.conftest import make_settings
 from tests.servers.dovecot import dovecot  # noqa: F401
 from tests.servers.smtp import Captured, SmtpTestServer
-from tests.two_level_builders import ENTERPRISES, city_instance
+from tests.two_level_builders import ENTERPRISES, city_instance, city_public_key
 
 pytestmark = pytest.mark.dovecot
 
@@ -48,11 +48,14 @@ def _smtp(server: SmtpTestServer) -> dict:
     return {"host": "127.0.0.1", "port": server.port, "security": "plain"}
 
 
-def _province(root, server, dc, user, password) -> Intake:
+def _province(root, server, dc, user, password, senders=()) -> Intake:
+    """The province, accepting packets mailed from CITY and signed by one of ``senders``
+    (``(unit, public key)`` pairs, as exchanged once at setup)."""
     settings = make_settings(
         root,
         office={"level": "province", "unit": "湖北省经济和信息化厅", "division_code": "420000",
                 "downstream_senders": [CITY]},
+        packet={"senders": [{"unit": u, "public_key": k} for u, k in senders]},
         imap={"enabled": True, "host": dc.host, "port": dc.port, "security": "plain",
               "username": user, "password": password, "timeout_s": 10},
         smtp=_smtp(server),
@@ -75,6 +78,7 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
     server, dc, user, password = relay
     city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
                          outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
+    city_key = city_public_key(city)  # `intake keys init` on the city, once at setup
     try:
         built = build(city.settings, city.store, city.campaign)
         trackings = [d["tracking"] for d in built.manifest["dossiers"]]
@@ -102,6 +106,7 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
     for c in parts:
         m = c.message
         assert len(c.data) <= LIMIT
+        assert "manifest.sig" in [a.get_filename() for a in m.iter_attachments()]
         assert m["X-Intake-Packet"] == pid
         assert m["Auto-Submitted"] is None and m["X-Intake-Verdict"] is None
         k, n = m["X-Intake-Packet-Part"].split("/")
@@ -109,7 +114,8 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
         numbers.add(int(k))
     assert numbers == set(range(1, first.total + 1))
 
-    province = _province(tmp_path / "province", server, dc, user, password)
+    province = _province(tmp_path / "province", server, dc, user, password,
+                         senders=[("武汉市经济和信息化局", city_key)])
     try:
         report = province.run_once()
         registered = {d.tracking: d for d in province.store.dossiers()}
@@ -120,6 +126,7 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
     assert all(d.verdict == "accepted" for d in registered.values())
     assert {d.applicant for d in registered.values()} == {e.applicant for e in ENTERPRISES}
     assert statuses == {"processed"}
+    assert {d.signer for d in registered.values()} == {"武汉市经济和信息化局"}
     assert not [o for o in report.outcomes if o.error]
 
     receipts = _to(server, CITY)
@@ -166,3 +173,50 @@ def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min
     assert "未予受理" in body and built.manifest["packet_id"] in body
     assert refusals[0].message["X-Intake-Packet-Receipt"] == built.manifest["packet_id"]
     assert json.loads(json.dumps(built.manifest))["unit"] == "武汉市经济和信息化局"
+
+
+def test_unsigned_or_foreign_signed_packet_with_the_citys_from_is_refused(tmp_path, relay, video_6min):
+    """GIVEN the city's real packet mail with a forged From of the city (listed in
+    downstream_senders) but its manifest.sig removed, and the same packet re-signed with an
+    attacker's key WHEN the province reads its mailbox (real Dovecot) THEN neither registers
+    anything (before: registered on the From alone); both inputs are refused."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from bot.upstream.signing import sign_manifest
+
+    server, dc, user, password = relay
+    city = city_instance(tmp_path / "city", video_6min)
+    city_key = city_public_key(city)
+    try:
+        built = build(city.settings, city.store, city.campaign)
+        send(city)
+    finally:
+        city.close()
+    eml = next((tmp_path / "city" / "outbox").glob(f"{built.manifest['packet_id']}*.eml"))
+    genuine = message_from_bytes(eml.read_bytes(), policy=email_policy.default)
+    manifest_raw = (built.path / "manifest.json").read_bytes()
+    for n, signature in enumerate((None, sign_manifest(Ed25519PrivateKey.generate(), manifest_raw))):
+        msg = message_from_bytes(eml.read_bytes(), policy=email_policy.default)
+        msg.replace_header("Message-ID", f"<forged.{n}@elsewhere.example.com>")
+        for part in msg.iter_attachments():
+            if part.get_filename() == "manifest.sig":
+                if signature is None:
+                    part.set_payload(b"")
+                    part.replace_header("Content-Disposition", 'attachment; filename="notes.txt"')
+                    part.replace_header("Content-Type", "text/plain")
+                else:
+                    part.set_content(signature, maintype="application", subtype="json",
+                                     filename="manifest.sig")
+        dc.deliver(user, msg.as_bytes(), sender=CITY)
+    assert genuine["From"].addresses[0].addr_spec == CITY
+
+    province = _province(tmp_path / "province", server, dc, user, password,
+                         senders=[("武汉市经济和信息化局", city_key)])
+    try:
+        province.run_once()
+        assert province.store.dossiers() == []
+        rows = province.store.inputs()
+    finally:
+        province.close()
+    assert [r.state for r in rows] == ["refused", "refused"]
+    assert "unsigned" in rows[0].error and "not listed" in rows[1].error

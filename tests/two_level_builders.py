@@ -49,3 +49,13 @@ def city_instance(root: Path, video: Path, enterprises=ENTERPRISES, **overrides)
     intake = Intake(settings)
     intake.run_once()
     return intake
+
+
+def city_public_key(intake: Intake) -> str:
+    """The instance's packet signing key, created as ``intake keys init`` does; returns the public
+    key line (``ed25519:…``) the level above lists in ``[[packet.senders]]``."""
+    from bot.upstream.signing import init_key, key_path, load_key, public_key_text
+
+    path = key_path(intake.settings)
+    key = load_key(path) if path.exists() else init_key(path)
+    return public_key_text(key.public_key())

@@ -54,6 +54,15 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
         out.append(f"outbox.from_addr: still the example address {o.from_addr!r}")
     if settings.digest.enabled and not settings.office.officers:
         out.append("office.officers: none configured, so scheduled digests go to nobody (or set digest.enabled = false)")
+    if settings.office.downstream_senders and not settings.packet.senders:
+        out.append("packet.senders: none listed, so every packet from office.downstream_senders is "
+                   "refused as unsigned (add each unit's `intake keys show` line, see README \"Keys\")")
+    if settings.office.upstream:
+        from bot.upstream.signing import key_path
+
+        if not key_path(settings).exists():
+            out.append(f"packet.signing_key: no key at {key_path(settings)} yet; run `intake keys init` "
+                       "and give the public key to the level above before sending a packet")
     for key, path in (
         ("store.data_dir", settings.store.data_dir),
         ("outbox.folder", o.folder),

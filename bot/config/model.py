@@ -14,7 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,11 +87,31 @@ class OfficeSettings(_Section):
     officers: list[Officer] = Field(default_factory=list)
     # CC the officers responsible for a dossier's category on its 补正通知 (bot/processing/replies.py).
     cc_officers_on_defects: bool = False
-    # Refuse officers' mailed commands unless an Authentication-Results header (RFC 8601) shows
-    # dkim or spf pass; a fail is always refused (bot/officers/mail.py).
+    # The authserv-id (RFC 8601 §2.5) our own receiving server writes in Authentication-Results;
+    # headers with any other id, or written below the topmost block with this id, are ignored.
+    # "": no Authentication-Results header is believed (bot/officers/auth_results.py).
+    trusted_authserv_id: str = ""
+    # Refuse officers' mailed commands unless the trusted Authentication-Results header shows
+    # dkim or spf pass; a trusted fail is always refused (bot/officers/mail.py).
     require_authentication_results: bool = False
+    # Seconds a command mail's confirmation code stays valid (single use; bot/officers/confirm.py).
+    confirmation_valid_s: float = Field(24 * 3600, gt=0)
+    # Let a trusted dkim=pass for the officer's own domain run commands without the
+    # confirmation round trip (off: every mailed command is confirmed first).
+    trusted_dkim_skips_confirmation: bool = False
     upstream: list[str] = Field(default_factory=list)
     downstream_senders: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _trust_needs_an_authserv_id(self) -> OfficeSettings:
+        if (self.require_authentication_results or self.trusted_dkim_skips_confirmation) and not (
+            self.trusted_authserv_id.strip()
+        ):
+            raise ValueError(
+                "require_authentication_results and trusted_dkim_skips_confirmation need"
+                " trusted_authserv_id (the id your receiving server writes in Authentication-Results)"
+            )
+        return self
 
 
 class DigestSettings(_Section):
@@ -94,12 +122,32 @@ class DigestSettings(_Section):
     on_deadline_day: bool = True  # one more digest on the level's deadline day, at 17:00
 
 
+class PacketSender(_Section):
+    """A unit of the level below whose signed packets this instance accepts (key exchanged once,
+    at setup: the unit runs ``intake keys show`` and sends its public key by a trusted channel)."""
+
+    unit: str
+    public_key: str  # "ed25519:<base64 of the 32-byte raw key>", as ``intake keys show`` prints
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_a_key(cls, v: str) -> str:
+        from bot.upstream.signing import parse_public_key
+
+        parse_public_key(v)  # raises ValueError with a plain message
+        return v.strip()
+
+
 class PacketSettings(_Section):
     """The consolidated packet for the next level."""
 
     out_dir: Path = Path("var/packets")
     max_message_bytes: int = Field(45 * 1024 * 1024, gt=0)  # per upstream mail (163.com accepts ~50 MB)
     iso: bool = False  # also write one disc image per applicant
+    # This instance's Ed25519 private key (PEM, 0600) signing its packets; None: <data_dir>/keys/
+    signing_key: Path | None = None
+    # Units whose signed packets are accepted here (by mail and from drop folders).
+    senders: list[PacketSender] = Field(default_factory=list)
 
 
 class WebSettings(_Section):

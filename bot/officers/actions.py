@@ -19,6 +19,7 @@ from bot.store.database import DossierRow, Store
 from bot.store.decisions import (
     Decision,
     DecisionError,
+    Evidence,
     is_rejected,
     note,
     reject,
@@ -84,6 +85,7 @@ class OfficerDesk:
         allowed: Officer | None = None,
         force: bool = False,
         now: datetime | None = None,
+        evidence: Evidence | None = None,
     ) -> ActionOutcome:
         """Carry out ``command`` as ``officer`` (a name recorded in the audit table).
 
@@ -94,7 +96,9 @@ class OfficerDesk:
         refused (``not_present``), since it is most often a typo of the tracking number or code.
         ``via``: ``cli``, ``mail`` or ``web`` (the web desk); it decides how the message says the
         notice will be sent.
-        Must run inside ``store.transaction()``. Raises DecisionError (see ``bot/store/decisions.py``).
+        ``evidence``: for mail, the confirming reply's envelope sender, Message-ID and token, kept in
+        the audit row. Must run inside ``store.transaction()``. Raises DecisionError (see
+        ``bot/store/decisions.py``).
         """
         now = now or self.pipeline.now()
         tracking = command.tracking
@@ -111,13 +115,16 @@ class OfficerDesk:
         if allowed is not None and command.verb != "note":
             self._check_allowed(allowed, dossier)
         if command.verb == "note":
-            d = note(self.store, tracking, command.text, officer=officer, via=via, now=now)
+            d = note(self.store, tracking, command.text, officer=officer, via=via, now=now,
+                     evidence=evidence)
             return ActionOutcome(True, f"已为 {tracking} 记录备注（仅内部可见）。", tracking,
                                  dossier.verdict, d)  # fmt: skip
         if command.verb == "waive":
-            return self._waive(command, dossier, officer=officer, via=via, force=force, now=now)
+            return self._waive(command, dossier, officer=officer, via=via, force=force, now=now,
+                               evidence=evidence)
         if command.verb == "reject":
-            d = reject(self.store, tracking, officer=officer, reason=command.text, via=via, now=now)
+            d = reject(self.store, tracking, officer=officer, reason=command.text, via=via, now=now,
+                       evidence=evidence)
             self.pipeline.refresh_verdicts()
             notice = self._notify(dossier, d, now)
             return ActionOutcome(
@@ -127,7 +134,8 @@ class OfficerDesk:
             )  # fmt: skip
         if command.verb == "restore":
             d = restore(
-                self.store, tracking, officer=officer, reason=command.text, via=via, now=now
+                self.store, tracking, officer=officer, reason=command.text, via=via, now=now,
+                evidence=evidence,
             )
             self.pipeline.refresh_verdicts()
             notice = self._notify(dossier, d, now)
@@ -148,6 +156,7 @@ class OfficerDesk:
         via: str,
         force: bool,
         now: datetime,
+        evidence: Evidence | None = None,
     ) -> ActionOutcome:
         tracking, code = dossier.tracking, (command.code or "").strip().upper()
         before_version = self.store.versions_of(dossier.id)[-1]
@@ -167,7 +176,8 @@ class OfficerDesk:
                 f"未予豁免；请核对受理编号和问题代码。{hint}",
             )
         d = waive(
-            self.store, tracking, code, officer=officer, reason=command.text, via=via, now=now
+            self.store, tracking, code, officer=officer, reason=command.text, via=via, now=now,
+            evidence=evidence,
         )
         self.pipeline.refresh_verdicts()
         after = self._verdict(tracking)

@@ -182,7 +182,7 @@ class Pipeline:
         for d in dossiers:
             for m in d.materials:
                 if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
-                    self.store.archive.put_file(m.path)
+                    self.store.archive.adopt(m.path)
 
     def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
         for intercept in self.interceptors:

@@ -69,6 +69,52 @@ class Archive:
             tmp.unlink(missing_ok=True)
             raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
 
+    def adopt(self, src: Path) -> tuple[str, int]:
+        """Store a file this process wrote itself (a spilled attachment in a work folder) by
+        linking it into the archive instead of copying it: hashed once, fsync'd, made 0400.
+
+        ``src`` must not change afterwards (it shares the blob's inode until the work folder is
+        removed). Falls back to ``put_file`` across file systems. Returns (sha256, size in bytes).
+        Raises ArchiveError.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with src.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
+        sha = digest.hexdigest()
+        if self.has(sha):
+            return sha, size
+        dest_dir = self.root / "incoming"
+        dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = dest_dir / f".adopt-{sha[:16]}-{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(src, tmp)
+        except OSError:
+            return self.put_file(src)  # another file system (EXDEV) or no hard links
+        try:
+            self._install(tmp, sha)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
+        return sha, size
+
+    def link_out(self, sha256: str, dest: Path) -> None:
+        """Make the blob ``sha256`` readable at ``dest`` (a work folder) without copying it: a hard
+        link, or a copy across file systems. The blob is 0400; readers must not write to ``dest``."""
+        try:
+            os.link(self.path_for(sha256), dest)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(self.path_for(sha256), dest)
+
     def _write(self, sha: str, chunks: list[bytes]) -> None:
         dest_dir = self.root / "incoming"
         dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -31,7 +31,7 @@ from rules.finding import Finding
 
 log = logging.getLogger("intake.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: dossiers.signer (the unit whose signed packet created the dossier)
 MAX_ATTEMPTS = 3  # an input failing this many times is quarantined (Mailman's shunt queue)
 
 SCHEMA = """
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS dossiers(
   created_at TEXT NOT NULL,
   current_version INTEGER NOT NULL,
   verdict TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'open'        -- open | rejected
+  state TEXT NOT NULL DEFAULT 'open',       -- open | rejected
+  signer TEXT                               -- unit whose signed packet created it; NULL: taken here
 );
 CREATE TABLE IF NOT EXISTS versions(
   id INTEGER PRIMARY KEY,
@@ -128,6 +129,7 @@ class DossierRow:
     current_version: int
     verdict: str
     state: str
+    signer: str | None = None  # the [[packet.senders]] unit whose packet created it; None: taken here
 
 
 def _now() -> str:
@@ -194,6 +196,13 @@ class Store:
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
         self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
+        columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(dossiers)")}
+        if "signer" not in columns:  # schema 1 → 2
+            self.conn.execute("ALTER TABLE dossiers ADD COLUMN signer TEXT")
+        self.conn.execute(
+            "UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+        )
         self.conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -368,9 +377,10 @@ class Store:
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
-        """Copy an input's bytes from the archive into a fresh work folder; return its path.
+        """Make an input's bytes readable in a fresh work folder (hard links to the archived,
+        read-only blobs; copies across file systems); return its path.
 
-        Processing reads only these copies, never the drop folder or the server.
+        Processing reads only these, never the drop folder or the server.
         """
         work = work_root / f"input-{row.id}"
         if work.exists():
@@ -382,14 +392,14 @@ class Store:
                 parts = [safe_file_name(p) for p in rel.split("/")]
                 dest = base.joinpath(*parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(self.archive.path_for(sha), dest)
+                self.archive.link_out(sha, dest)
             base.mkdir(exist_ok=True)
             return base
         name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
         if row.kind == "mail" and row.source == "folder":
             name = safe_file_name(row.name)
         dest = work / name
-        shutil.copyfile(self.archive.path_for(row.sha256), dest)
+        self.archive.link_out(row.sha256, dest)
         return dest
 
     def mark_processed(self, input_id: int) -> None:
@@ -480,19 +490,24 @@ class Store:
         findings: list[Finding],
         verdict: str,
         now: datetime,
+        *,
+        signer: str | None = None,
     ) -> int:
         """Record a judged version of dossier ``tracking`` (created when new); returns its number.
 
-        Call inside ``transaction()``: the version, its findings and the reply are one commit.
+        ``signer``: the unit whose signed packet brings it, recorded when the dossier is created
+        (``bot/upstream/packet_intake.py`` lets only that signer update it). Call inside
+        ``transaction()``: the version, its findings and the reply are one commit.
         """
         conn = self.conn
         earlier = self.dossier_by_tracking(tracking)
         if earlier is None:
             cur = conn.execute(
                 "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
-                " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,?)",
+                " sender, created_at, current_version, verdict, signer) VALUES(?,?,?,?,?,?,?,?,1,?,?)",
                 (tracking, facts.applicant, facts.uscc, facts.project_name, facts.category,
-                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict),
+                 facts.direction, facts.sender or facts.contact.email, now.isoformat(), verdict,
+                 signer),
             )
             dossier_id, version = cur.lastrowid, 1
         else:

@@ -40,7 +40,10 @@ SCHEMA: tuple[str, ...] = (
   tracking TEXT NOT NULL,
   code TEXT,                        -- waive: the finding code; else NULL
   reason TEXT NOT NULL DEFAULT '',  -- why (waive, reject, restore) or the note's text
-  via TEXT NOT NULL DEFAULT 'cli'   -- cli | mail
+  via TEXT NOT NULL DEFAULT 'cli',  -- cli | mail
+  envelope_sender TEXT,             -- mail: Return-Path of the mail that authorised it
+  message_id TEXT,                  -- mail: its Message-ID
+  token TEXT                        -- mail: the confirmation token used (NULL: trusted dkim pass)
 )""",
     "CREATE INDEX IF NOT EXISTS decisions_tracking ON decisions(tracking)",
     "CREATE INDEX IF NOT EXISTS decisions_at ON decisions(at_ts)",
@@ -63,6 +66,22 @@ class Decision:
     code: str | None
     reason: str
     via: str  # cli | mail | web (the web desk)
+    envelope_sender: str | None = None  # mail: Return-Path of the authorising mail
+    message_id: str | None = None  # mail: its Message-ID
+    token: str | None = None  # mail: the confirmation token used
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What authorised a decision taken by mail (bot/officers/mail.py): the envelope sender
+    (Return-Path) and Message-ID of the officer's confirming reply, and the token it carried."""
+
+    envelope_sender: str | None = None
+    message_id: str | None = None
+    token: str | None = None
+
+
+_EVIDENCE_COLUMNS = ("envelope_sender", "message_id", "token")
 
 
 class DecisionError(Exception):
@@ -83,12 +102,18 @@ class DecisionError(Exception):
 def ensure_schema(store: Store) -> None:
     """Create the table and its triggers if absent (idempotent; safe inside a transaction)."""
     conn = store.conn
-    if conn.execute(
+    if getattr(store, "_decisions_ready", False):
+        return
+    if not conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='decisions_no_delete'"
     ).fetchone():
-        return
-    for statement in SCHEMA:
-        conn.execute(statement)
+        for statement in SCHEMA:
+            conn.execute(statement)
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+    for column in _EVIDENCE_COLUMNS:
+        if column not in columns:  # a store made before issue 14: the audit gains the columns
+            conn.execute(f"ALTER TABLE decisions ADD COLUMN {column} TEXT")
+    store._decisions_ready = True  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -123,11 +148,13 @@ def _insert(
     code: str | None,
     via: str,
     now: datetime | None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     at = _now(now).replace(microsecond=0)
+    ev = evidence or Evidence()
     cur = store.conn.execute(
-        "INSERT INTO decisions(at, at_ts, officer, action, tracking, code, reason, via)"
-        " VALUES(?,?,?,?,?,?,?,?)",
+        "INSERT INTO decisions(at, at_ts, officer, action, tracking, code, reason, via,"
+        " envelope_sender, message_id, token) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
         (
             at.isoformat(timespec="seconds"),
             at.timestamp(),
@@ -137,10 +164,14 @@ def _insert(
             code,
             reason,
             via,
+            ev.envelope_sender,
+            ev.message_id,
+            ev.token,
         ),
     )
     log.info("%s %s%s recorded (via %s)", action, tracking, f" {code}" if code else "", via)
-    return Decision(int(cur.lastrowid or 0), at, officer, action, tracking, code, reason, via)
+    return Decision(int(cur.lastrowid or 0), at, officer, action, tracking, code, reason, via,
+                    ev.envelope_sender, ev.message_id, ev.token)  # fmt: skip
 
 
 def waive(
@@ -152,6 +183,7 @@ def waive(
     reason: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record that ``code`` no longer counts against dossier ``tracking`` (豁免).
 
@@ -179,6 +211,7 @@ def waive(
             code=code,
             via=via,
             now=now,
+            evidence=evidence,
         )
 
 
@@ -190,6 +223,7 @@ def reject(
     reason: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record 不予推荐 for ``tracking`` and set ``dossiers.state = 'rejected'``.
 
@@ -198,7 +232,8 @@ def reject(
     ensure_schema(store)
     if not reason.strip():
         raise DecisionError("reason_required", "不予推荐须注明原因（将告知申报单位）。")
-    return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via, now=now)
+    return _set_state(store, tracking, "reject", "rejected", officer=officer, reason=reason, via=via,
+                      now=now, evidence=evidence)  # fmt: skip
 
 
 def restore(
@@ -209,13 +244,15 @@ def restore(
     reason: str = "",
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Undo a rejection: record 恢复 and set ``dossiers.state = 'open'`` (reason optional).
 
     Raises DecisionError (``unknown_tracking``, ``not_rejected``).
     """
     ensure_schema(store)
-    return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via, now=now)
+    return _set_state(store, tracking, "restore", "open", officer=officer, reason=reason, via=via,
+                      now=now, evidence=evidence)  # fmt: skip
 
 
 def _set_state(
@@ -228,6 +265,7 @@ def _set_state(
     reason: str,
     via: str,
     now: datetime | None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record ``action`` (reject | restore) and move the dossier to ``state``, in one transaction."""
     with _tx(store):
@@ -238,8 +276,9 @@ def _set_state(
         if action == "restore" and not rejected:
             raise DecisionError("not_rejected", f"{tracking} 未被设为不予推荐，无需恢复。")
         decision = _insert(
-            store, action, tracking, officer=officer, reason=reason.strip(), code=None, via=via, now=now
-        )
+            store, action, tracking, officer=officer, reason=reason.strip(), code=None, via=via,
+            now=now, evidence=evidence,
+        )  # fmt: skip
         store.conn.execute("UPDATE dossiers SET state=? WHERE tracking=?", (state, tracking))
         return decision
 
@@ -252,6 +291,7 @@ def note(
     officer: str,
     via: str = "cli",
     now: datetime | None = None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Record an internal note (备注) on ``tracking``; never sent to the applicant.
 
@@ -271,6 +311,7 @@ def note(
             code=None,
             via=via,
             now=now,
+            evidence=evidence,
         )
 
 
@@ -284,6 +325,9 @@ def _row(r: sqlite3.Row) -> Decision:
         code=r["code"],
         reason=r["reason"],
         via=r["via"],
+        envelope_sender=r["envelope_sender"],
+        message_id=r["message_id"],
+        token=r["token"],
     )
 
 

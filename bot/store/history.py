@@ -224,4 +224,8 @@ def history_text(h: History) -> str:
             f"  - {d.at.isoformat(timespec='seconds')} {d.officer}（{d.via}）{what}"
             + (f"：{d.reason}" if d.reason else "")
         )
+        if d.via == "mail" and (d.message_id or d.envelope_sender or d.token):
+            proof = "确认码 " + d.token[:8] + "…" if d.token else "可信 DKIM，未经确认往返"
+            lines.append(f"    （{proof}；邮件 {d.message_id or '无 Message-ID'}，"
+                         f"信封发件人 {d.envelope_sender or '无'}）")
     return "\n".join(lines) + "\n"

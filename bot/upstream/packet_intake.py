@@ -1,13 +1,18 @@
-"""The next level's intake of packets: recognise, check the sender, verify, register, one receipt.
+"""The next level's intake of packets: recognise, verify the signature, check names, register, one receipt.
 
 A packet is a mail carrying ``X-Intake-Packet`` or a ``manifest.json`` with a ``packet_id``
-(``outbox/mail/packet_mail.py``), or a dropped folder holding ``manifest.json``. Only senders listed
-in ``[office] downstream_senders`` may submit packets by mail; anyone else gets a clear refusal
-(unless the mail is automatic, RFC 3834). Parts are kept until all ``n`` have arrived; then every
-file is checked against the manifest's sha256, each dossier is read again, registered under its
-ORIGINAL tracking number, judged together with every dossier already here (cross-dossier rules
-across all districts), the 汇总表 is checked against the dossiers, and the sending office gets
-ONE receipt listing each project's result.
+(``outbox/mail/packet_mail.py``), or a dropped folder holding ``manifest.json``. Trust comes from
+the signature, not from the From (``bot/upstream/signing.py``): ``manifest.sig`` must verify with
+a key listed in ``[[packet.senders]]``, by mail and from drop folders alike; a mailed packet must
+also come from ``[office] downstream_senders`` (the receipt goes there). The manifest is then
+checked as attacker data (every folder and file name by ``parsers.safe_names``; an absolute or
+parent path refuses the whole packet) before anything is written. A refused mail gets a clear
+refusal (unless automatic, RFC 3834; capped per sender per day); a refused folder is logged and
+recorded. Parts are kept until all ``n`` have arrived; then every file is checked against the
+manifest's sha256, each dossier is read again and registered under its ORIGINAL tracking number
+(a packet may create or update only dossiers its own signer created), judged together with every
+dossier already here (cross-dossier rules across all districts), the 汇总表 is checked against the
+dossiers, and the sending office gets ONE receipt listing each project's result.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.processing.pipeline import Outcome, without_waived
 from bot.store.database import InputRow
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
+from bot.upstream.signing import SIGNATURE_FILE, Signer, verify_manifest
 from outbox.delivery import queue as outgoing
 from outbox.documents.packet import MANIFEST, assemble_parts
 from outbox.mail.loops import should_not_reply
@@ -33,9 +39,11 @@ from outbox.mail.packet_mail import (
     compose_packet_receipt,
     compose_packet_refusal,
 )
+from outbox.mail.tracking import is_valid_tracking
 from parsers.facts import DossierFacts, MailFacts
 from parsers.inputs import read_input
 from parsers.mime import parse_message
+from parsers.safe_names import is_safe_relative_path
 from rules.engine import evaluate, table_findings
 from rules.finding import Finding
 from rules.verdict import verdict
@@ -75,6 +83,8 @@ class PacketInput:
     mail: MailFacts | None
     zips: list[bytes]
     folder_files: dict[str, str] | None = None  # folder packet: relative path → sha256
+    manifest_bytes: bytes | None = None  # exactly as received (what the signature covers)
+    signature: bytes | None = None  # manifest.sig, when present
 
 
 def make_interceptor(intake):
@@ -102,22 +112,28 @@ def recognise(intake, row: InputRow) -> PacketInput | None:
         files = {rel: sha for rel, sha, _size in row.manifest or []}
         if MANIFEST not in files:
             return None
-        manifest = _json(store.archive.path_for(files[MANIFEST]).read_bytes())
+        raw = store.archive.path_for(files[MANIFEST]).read_bytes()
+        manifest = _json(raw)
         if not manifest or "packet_id" not in manifest:
             return None
-        return PacketInput(manifest["packet_id"], manifest, 1, 1, None, None, None, [], files)
+        sig = store.archive.path_for(files[SIGNATURE_FILE]).read_bytes() if SIGNATURE_FILE in files else None
+        return PacketInput(str(manifest["packet_id"]), manifest, 1, 1, None, None, None, [], files,
+                           raw, sig)
     if row.kind != "mail":
         return None
     mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
-    manifest = None
+    manifest = raw = sig = None
     for att in mail.attachments:
-        if att.name.lower().endswith(MANIFEST):
+        if att.name.lower().endswith(MANIFEST) and raw is None:
+            raw = att.data
             manifest = _json(att.data)
+        elif att.name.lower() == SIGNATURE_FILE and sig is None:
+            sig = att.data
     header = mail.headers.get("x-intake-packet")
     if not manifest or "packet_id" not in manifest:
         if header is None:
             return None
-        manifest = {"packet_id": header.strip()}
+        manifest, raw = {"packet_id": header.strip()}, None
     part, total = 1, 1
     if (p := mail.headers.get("x-intake-packet-part")) and "/" in p:
         try:
@@ -125,8 +141,8 @@ def recognise(intake, row: InputRow) -> PacketInput | None:
         except ValueError:
             pass
     zips = [a.data for a in mail.attachments if a.name.lower().endswith(".zip")]
-    return PacketInput(manifest["packet_id"], manifest, part, total, mail.from_addr, mail.message_id,
-                       mail, zips)
+    return PacketInput(str(manifest["packet_id"]), manifest, part, total, mail.from_addr,
+                       mail.message_id, mail, zips, None, raw, sig)
 
 
 def _json(data: bytes) -> dict | None:
@@ -151,22 +167,14 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
     now = intake.pipeline.now()
     allowed = {a.strip().lower() for a in settings.office.downstream_senders}
     if packet.mail is not None and (packet.sender or "").lower() not in allowed:
-        reason = should_not_reply(packet.mail, own_addresses=intake.pipeline.replies.own_addresses,
-                                  loop_header_value=intake.pipeline.replies.loop_value)
-        with store.transaction():
-            cap = settings.outbox.replies_per_sender_per_day
-            if reason is None and packet.sender and outgoing.sent_today(conn, packet.sender, now.date()) >= cap:
-                reason = f"reply cap of {cap} per day reached"  # a flood of spoofed packets: no storm
-            if reason is None and packet.sender:
-                msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=packet.packet_id,
-                                             now=now, in_reply_to=packet.message_id)
-                outgoing.enqueue(conn, msg, kind="packet_refusal", tracking=None,
-                                 dedupe_key=f"packet-refusal:{row.id}", now=now, commit=False)
-            conn.execute("UPDATE inputs SET state='refused', error=? WHERE id=?",
-                         (f"packet {packet.packet_id} from a sender not in downstream_senders", row.id))
-        log.warning("input %s: packet %s refused, sender not allowed", row.id, packet.packet_id)
-        outcome.skipped = "packet refused: sender not allowed"
-        return outcome
+        return _refuse(intake, row, packet, "sender not in downstream_senders", outcome)
+    signer = verify_manifest(packet.manifest_bytes or b"", packet.signature,
+                             [(s.unit, s.public_key) for s in settings.packet.senders])
+    if not isinstance(signer, Signer):
+        return _refuse(intake, row, packet, signer, outcome)
+    problem = manifest_problem(packet.manifest)
+    if problem:
+        return _refuse(intake, row, packet, problem, outcome)
     done = conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet.packet_id,)).fetchone()
     if done:
         store.mark_processed(row.id)
@@ -193,10 +201,83 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         bad = _assemble(intake, packet, have, staging)
-        _register(intake, row, packet, staging, bad, outcome, now)
+        _register(intake, row, packet, signer, staging, bad, outcome, now)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outcome
+
+
+def _refuse(intake, row: InputRow, packet: PacketInput, why: str, outcome: Outcome) -> Outcome:
+    """Record ``row`` as refused (nothing registered, nothing written) and, for a mail, answer its
+    sender once with a clear refusal (none to automatic mail, none over the daily cap)."""
+    store, settings = intake.store, intake.settings
+    conn = store.conn
+    now = intake.pipeline.now()
+    with store.transaction():
+        if packet.mail is not None and packet.sender:
+            reason = should_not_reply(packet.mail, own_addresses=intake.pipeline.replies.own_addresses,
+                                      loop_header_value=intake.pipeline.replies.loop_value)
+            cap = settings.outbox.replies_per_sender_per_day
+            if reason is None and outgoing.sent_today(conn, packet.sender, now.date()) >= cap:
+                reason = f"reply cap of {cap} per day reached"  # a flood of spoofed packets: no storm
+            if reason is None:
+                msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=packet.packet_id,
+                                             now=now, in_reply_to=packet.message_id)
+                outgoing.enqueue(conn, msg, kind="packet_refusal", tracking=None,
+                                 dedupe_key=f"packet-refusal:{row.id}", now=now, commit=False)
+        conn.execute("UPDATE inputs SET state='refused', error=? WHERE id=?",
+                     (f"packet {packet.packet_id[:80]!r} refused: {why}", row.id))
+    log.warning("input %s: packet %r refused: %s", row.id, packet.packet_id[:80], why)
+    outcome.skipped = f"packet refused: {why}"
+    return outcome
+
+
+_SHA256 = frozenset("0123456789abcdef")
+
+
+def manifest_problem(manifest: dict) -> str | None:
+    """Why a (signed) manifest cannot be used as given, or None.
+
+    The manifest is attacker data until proven otherwise: every folder and file name must pass
+    ``parsers.safe_names.is_safe_relative_path`` (no absolute or parent path, nothing the
+    project's file-name rule would change), every sha256 is 64 hex digits, every tracking number
+    valid. One bad name refuses the whole packet, before anything is written.
+    """
+    def bad(what: str, value: object) -> str:
+        return f"unsafe or malformed {what} in manifest: {str(value)[:120]!r}"
+
+    pid = manifest.get("packet_id")
+    if not isinstance(pid, str) or not is_safe_relative_path(pid) or "/" in pid or len(pid) > 100:
+        return bad("packet_id", pid)
+    for key in ("table", "report"):
+        if key in manifest and not is_safe_relative_path(manifest[key]):
+            return bad(key, manifest[key])
+    dossiers = manifest.get("dossiers", [])
+    if not isinstance(dossiers, list):
+        return bad("dossiers", type(dossiers).__name__)
+    for d in dossiers:
+        if not isinstance(d, dict):
+            return bad("dossier", d)
+        folder = d.get("folder")
+        if not is_safe_relative_path(folder) or "/" in folder:
+            return bad("folder", folder)
+        if not isinstance(d.get("tracking"), str) or not is_valid_tracking(d["tracking"]):
+            return bad("tracking number", d.get("tracking"))
+        if not isinstance(d.get("facts", {}), dict):
+            return bad("facts", d.get("facts"))
+        for f in d.get("files", []):
+            if not isinstance(f, dict) or not is_safe_relative_path(f.get("path")):
+                return bad("file path", f.get("path") if isinstance(f, dict) else f)
+    files = manifest.get("files", [])
+    if not isinstance(files, list):
+        return bad("files", type(files).__name__)
+    for f in files:
+        if not isinstance(f, dict) or not is_safe_relative_path(f.get("path")):
+            return bad("file path", f.get("path") if isinstance(f, dict) else f)
+        sha = f.get("sha256")
+        if not isinstance(sha, str) or len(sha) != 64 or not set(sha) <= _SHA256:
+            return bad("sha256", sha)
+    return None
 
 
 def _assemble(intake, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
@@ -225,8 +306,8 @@ def _assemble(intake, packet: PacketInput, have: dict[int, int], staging: Path) 
         return [f["path"] for f in manifest.get("files", [])]
 
 
-def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: list[str],
-              outcome: Outcome, now: datetime) -> None:
+def _register(intake, row: InputRow, packet: PacketInput, signer: Signer, staging: Path,
+              bad: list[str], outcome: Outcome, now: datetime) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
     conn = store.conn
     manifest = packet.manifest
@@ -234,6 +315,16 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
     new: list[tuple[int, dict, DossierFacts]] = []
     for i, d in enumerate(manifest.get("dossiers", [])):
         facts_in = d.get("facts", {})
+        existing = store.dossier_by_tracking(d["tracking"])
+        if existing is not None and existing.signer != signer.unit:
+            # A packet creates or updates only its own signer's dossiers: this number belongs to
+            # a dossier taken here directly or sent by another unit.
+            log.warning("packet %s: %s belongs to %s, not to signer %s: not registered",
+                        packet.packet_id, d["tracking"], existing.signer or "this office", signer.unit)
+            results[d["tracking"]] = ProjectResult(
+                d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
+                "未登记：该受理编号已属于其他单位报送或本级直接受理的项目，贵单位不能更新", [])
+            continue
         broken = [p for p in bad if p.startswith(d["folder"] + "/")]
         if broken or not (staging / d["folder"]).is_dir():
             results[d["tracking"]] = ProjectResult(
@@ -276,7 +367,8 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
             v = verdict(findings)
             if store.version_for_input(row.id, i) is None:
                 # the original tracking number is kept (the next level never renumbers)
-                store.save_version(row.id, i, d["tracking"], facts, findings, v, now)
+                store.save_version(row.id, i, d["tracking"], facts, findings, v, now,
+                                   signer=signer.unit)
             errors = [f.message for f in findings if f.severity == "error"]
             results[d["tracking"]] = ProjectResult(
                 d["tracking"], facts.project_name or "", facts.applicant or "",
@@ -297,7 +389,7 @@ def _register(intake, row: InputRow, packet: PacketInput, staging: Path, bad: li
         conn.execute(
             "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
             " VALUES(?,?,?,?,?,?)",
-            (packet.packet_id, packet.sender, manifest.get("unit"), datetime.now(UTC).isoformat(),
+            (packet.packet_id, packet.sender, signer.unit, datetime.now(UTC).isoformat(),
              row.id, json.dumps([{"tracking": r.tracking, "result": r.result} for r in ordered],
                                 ensure_ascii=False)),
         )

@@ -21,10 +21,11 @@ from bot.config.model import Settings
 from bot.processing.pipeline import findings_of
 from bot.store.database import Store
 from bot.store.facts_codec import loads_facts
-from bot.upstream import ranking
+from bot.upstream import ranking, signing
 from bot.upstream.summary import summary_row
 from outbox.delivery.smtp import DeliveryFailure
 from outbox.documents.packet import (
+    MANIFEST,
     PACKET_ROLES,
     TABLE,
     PacketEntry,
@@ -186,6 +187,7 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
         log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
                     "the dossier's folder before burning the disc", packet_id, tracking)
     (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    sign_packet(settings, root)
     store.conn.execute(
         "INSERT OR REPLACE INTO packets(id, dir, built_at, dossiers) VALUES(?,?,?,?)",
         (packet_id, str(root.resolve()), datetime.now(UTC).isoformat(timespec="seconds"),
@@ -195,6 +197,22 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
               "defective": len(plan.defective)}
     log.info("packet %s: %s", packet_id, counts)
     return BuildResult(root, manifest, counts)
+
+
+def sign_packet(settings: Settings, root: Path) -> bytes:
+    """Sign ``root/manifest.json`` with this instance's key into ``root/manifest.sig``; returns the
+    signature file's bytes. The key is created on first use (``intake keys init`` does it ahead;
+    the public key must reach the level above once, see README "Keys")."""
+    path = signing.key_path(settings)
+    if path.exists():
+        key = signing.load_key(path)
+    else:
+        key = signing.init_key(path)
+        log.warning("no signing key yet: created %s; public key %s — give it to the level above "
+                    "([[packet.senders]] there)", path, signing.public_key_text(key.public_key()))
+    sig = signing.sign_manifest(key, (root / MANIFEST).read_bytes())
+    (root / signing.SIGNATURE_FILE).write_bytes(sig)
+    return sig
 
 
 def latest_packet(store: Store) -> Path | None:
@@ -232,7 +250,10 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
     root = packet_dir or latest_packet(store) or build(settings, store, intake.campaign).path
     manifest = read_manifest(root)
     pid = manifest["packet_id"]
-    manifest_bytes = len(json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    raw_manifest = (root / MANIFEST).read_bytes()
+    sig_path = root / signing.SIGNATURE_FILE
+    signature = sig_path.read_bytes() if sig_path.is_file() else sign_packet(settings, root)
+    manifest_bytes = len(raw_manifest) + len(signature)
     limit = settings.packet.max_message_bytes
     parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
     total = len(parts)
@@ -248,7 +269,8 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
         if k in done:
             report.already.append(k)
             continue
-        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now)
+        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now,
+                           manifest_bytes=raw_manifest, signature=signature)
         raw = to_bytes(msg)
         report.sizes[k] = len(raw)
         if len(raw) > limit:

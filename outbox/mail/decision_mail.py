@@ -311,6 +311,97 @@ def compose_officer_reply(
     )
 
 
+@dataclass(frozen=True)
+class PendingLine:
+    """One line of a command mail as the confirmation request shows it: ``runnable`` lines run
+    after confirmation; the others carry ``message`` saying why they cannot."""
+
+    line: str
+    runnable: bool
+    message: str = ""
+
+
+def compose_confirmation_request(
+    ctx: ReplyContext,
+    *,
+    to: str,
+    officer_name: str,
+    token: str,
+    lines: Sequence[PendingLine],
+    expires: str,
+    valid_hours: str,
+    request_date: str,
+    request_message_id: str,
+    request_envelope: str,
+    original: MailFacts | None = None,
+) -> EmailMessage:
+    """The confirmation round trip's first leg (GNU Mailman's model): what the desk understood
+    of a command mail, nothing executed yet, and the single-use ``token`` in the subject and the
+    body so that a plain "reply" on a phone confirms. Goes to the officer's configured address."""
+    values = {
+        "officer_name": officer_name, "token": token, "expires": expires,
+        "valid_hours": valid_hours, "request_date": request_date,
+        "request_message_id": request_message_id or "（无）",
+        "request_envelope": request_envelope or "（无）",
+        "officer_contact": ctx.officer_contact, "unit": ctx.unit,
+        "date": f"{ctx.now.year}年{ctx.now.month}月{ctx.now.day}日",
+    }  # fmt: skip
+    rows = [
+        {"line": x.line, "status": "确认后执行" if x.runnable else f"无法执行：{x.message}"}
+        for x in lines
+    ]
+    text_vals = dict(values, items=items_text("officer_confirm_item.txt", rows))
+    html_vals = {k: html.escape(v) for k, v in values.items()}
+    html_vals["items"] = "".join(
+        load_template("officer_confirm_item.html").substitute({k: html.escape(v) for k, v in r.items()})
+        for r in rows
+    )
+    thread = Threading()
+    if original is not None and original.message_id:
+        thread = Threading(original.message_id, (original.message_id,))
+    return _finish(
+        ctx,
+        to=to,
+        subject=f"【请确认指令】回复本邮件即执行 confirm {token}",
+        title="请确认指令",
+        text=load_template("officer_confirm.txt").substitute(text_vals),
+        content=load_template("officer_confirm.html").substitute(html_vals),
+        headers={"X-Intake-Confirm": "request"},
+        auto="auto-replied",
+        thread=thread,
+        message_id=new_message_id("confirm", ctx.domain),
+    )
+
+
+def compose_officer_note(
+    ctx: ReplyContext, *, to: str, officer_name: str, subject: str, message: str,
+    original: MailFacts | None = None,
+) -> EmailMessage:  # fmt: skip
+    """A short note to an officer's configured address: a confirmation that did nothing (used,
+    expired, unknown, from another address, failed authentication)."""
+    values = {
+        "officer_name": officer_name, "message": message, "officer_contact": ctx.officer_contact,
+        "unit": ctx.unit, "date": f"{ctx.now.year}年{ctx.now.month}月{ctx.now.day}日",
+    }  # fmt: skip
+    thread = Threading()
+    if original is not None and original.message_id:
+        thread = Threading(original.message_id, (original.message_id,))
+    return _finish(
+        ctx,
+        to=to,
+        subject=subject,
+        title=subject,
+        text=load_template("officer_note.txt").substitute(values),
+        content=load_template("officer_note.html").substitute(
+            {k: html.escape(v) for k, v in values.items()}
+        ),
+        headers={"X-Intake-Confirm": "note"},
+        auto="auto-replied",
+        thread=thread,
+        message_id=new_message_id("confirm", ctx.domain),
+    )
+
+
 def _simple_notice(
     template: str,
     ctx: ReplyContext,

@@ -55,8 +55,13 @@ def compose_part(
     zip_bytes: bytes,
     *,
     now: datetime,
+    manifest_bytes: bytes | None = None,
+    signature: bytes | None = None,
 ) -> EmailMessage:
-    """Part ``part`` of ``total`` of the packet described by ``manifest`` (its zip attached)."""
+    """Part ``part`` of ``total`` of the packet described by ``manifest`` (its zip attached).
+
+    ``manifest_bytes``: the exact bytes of manifest.json as signed (default: ``manifest`` as
+    JSON); ``signature``: the bytes of ``manifest.sig``, attached beside it when given."""
     pid = manifest["packet_id"]
     projects = "".join(
         f"{d['seq']}. [{d['tracking']}] {d['facts'].get('project_name') or ''}"
@@ -70,7 +75,11 @@ def compose_part(
     )
     msg = EmailMessage()
     msg.set_content(body, subtype="plain", charset="utf-8")
-    _attach(msg, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode(), "application/json")
+    if manifest_bytes is None:
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    _attach(msg, "manifest.json", manifest_bytes, "application/json")
+    if signature is not None:
+        _attach(msg, "manifest.sig", signature, "application/json")
     _attach(msg, zip_name, zip_bytes, "application/zip")
     _headers(msg, sender, to, part_subject(sender.unit, manifest.get("campaign", ""), pid, part, total),
              now, part_message_id(pid, part, total, sender.domain))
