@@ -265,12 +265,22 @@ def reprocess(input_id: Annotated[int, typer.Argument(help="Input id (see `intak
 
 @app.command()
 def doctor() -> None:
-    """Which ffprobe is used, and which optional tools are present."""
-    from bot.cli.doctor import doctor_table
+    """Which ffprobe is used, which optional tools are present, and the DKIM DNS record to publish."""
+    from bot.cli.doctor import dkim_lines, doctor_table
 
     table, ok = doctor_table()
     out.print(table)
-    raise typer.Exit(0 if ok else 1)
+    try:
+        settings = load_settings(_config_path())
+    except ConfigError as exc:
+        err.print(f"configuration error in {exc.path}:")
+        for p in exc.problems:
+            err.print(f"  - {p}", markup=False)
+        raise typer.Exit(1) from None
+    lines, dkim_ok = dkim_lines(settings)
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if ok and dkim_ok else 1)
 
 
 @config_app.command("check")

@@ -1,4 +1,5 @@
-"""``intake doctor``: which ffprobe is used (path, version) and which optional tools are present."""
+"""``intake doctor``: which ffprobe is used (path, version), which optional tools are present, and
+the DNS TXT record to publish for the configured DKIM key."""
 
 from __future__ import annotations
 
@@ -51,3 +52,25 @@ def doctor_table() -> tuple[Table, bool]:
         table.add_row(f"{label} (optional)", "[green]present[/green]",
                       f"{used}{path}  {version}".strip())
     return table, ok
+
+
+def dkim_lines(settings) -> tuple[list[str], bool]:
+    """What ``intake doctor`` says about DKIM: the TXT record to publish for ``[smtp] dkim_*``
+    (name, value, zone-file line), or why nothing is signed. ``ok`` is False when the key is
+    configured but cannot be used."""
+    from outbox.delivery.dkim import DkimKeyError, load_private_key, txt_record, zone_line
+
+    s = settings.smtp
+    if not s.dkim_enabled or s.dkim_key_file is None:
+        return ["DKIM: outgoing mail is not signed here ([smtp] dkim_* empty): right when the "
+                "provider's SMTP signs (163.com, QQ, Aliyun with an account and 授权码); with our "
+                "own mail server run `intake dkim keygen --out FILE`."], True
+    try:
+        value = txt_record(load_private_key(s.dkim_key_file))
+    except DkimKeyError as exc:
+        return [f"DKIM: key unusable: {exc}"], False
+    name = f"{s.dkim_selector}._domainkey.{s.dkim_domain}"
+    return [f"DKIM: signing as d={s.dkim_domain} s={s.dkim_selector} (relaxed/relaxed, rsa-sha256).",
+            f"Publish this DNS TXT record at {name}:",
+            f"  {value}",
+            f"  {zone_line(s.dkim_selector, s.dkim_domain, value)}"], True

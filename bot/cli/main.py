@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import keys, links, officers, packets, web
+from bot.cli import dkim, keys, links, officers, packets, web
 from bot.cli.app import app
 
 # Verbs that live in their own modules (one concept per file) register themselves here, so no
@@ -12,6 +12,7 @@ packets.register(app)
 web.register(app)
 links.register(app)
 keys.register(app)
+dkim.register(app)
 
 
 def main() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
 from bot.config.model import Settings
 from bot.health.report import health_data
+from bot.store.bounces import bounces
 from bot.store.database import Store
+from bot.store.history import local_iso
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
 STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
@@ -19,9 +22,20 @@ def _open(settings: Settings) -> Store:
     return Store.open(settings.store.db_path, settings.store.archive_dir)
 
 
+def _timezone(settings: Settings) -> ZoneInfo:
+    from rules.campaign import CampaignError, load_campaign
+
+    try:
+        return ZoneInfo(load_campaign(settings.campaign.profile).timezone)
+    except CampaignError:
+        return ZoneInfo("Asia/Shanghai")
+
+
 def status_data(settings: Settings) -> dict[str, Any]:
     """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue, and
-    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``)."""
+    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``),
+    and ``bounced``: our mails returned by a bounce, ``[{"tracking", "to", "kind", "reason", "at",
+    …}]`` (``bot/store/bounces.py``), times in the campaign's time zone."""
     store = _open(settings)
     try:
         dossiers = []
@@ -41,8 +55,10 @@ def status_data(settings: Settings) -> dict[str, Any]:
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = {r[0]: r[1] for r in store.conn.execute(
             "SELECT status, COUNT(*) FROM outgoing GROUP BY status")}
-        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined, "outgoing": outgoing,
-                "health": health_data(store, settings)}
+        tz = _timezone(settings)
+        bounced = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store)]
+        return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined,
+                "outgoing": outgoing, "health": health_data(store, settings), "bounced": bounced}
     finally:
         store.close()
 
@@ -75,6 +91,13 @@ def status_tables(settings: Settings) -> list[Table]:
     for state, n in sorted(data["outgoing"].items()):
         t.add_row(f"replies {state}", str(n))
     tables.append(t)
+    if data["bounced"]:
+        b = Table(title="退信 bounced replies (call the applicant: intake show TRACKING)")
+        for col in ("tracking", "to", "kind", "reason", "at"):
+            b.add_column(col, overflow="fold", no_wrap=col == "tracking")
+        for row in data["bounced"]:
+            b.add_row(row["tracking"], row["to"], row["kind"], row["reason"], row["at"])
+        tables.append(b)
     if data["quarantined"]:
         q = Table(title="quarantined inputs (intake reprocess ID)")
         q.add_column("id")

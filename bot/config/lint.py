@@ -52,6 +52,7 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
             out.append("smtp.password: empty (set INTAKE_SMTP__PASSWORD in the environment or the env file)")
     if _is_example(o.from_addr) and (i.enabled or o.transport == "smtp"):
         out.append(f"outbox.from_addr: still the example address {o.from_addr!r}")
+    out.extend(_sender_consistency(settings))
     if settings.digest.enabled and not settings.office.officers:
         out.append("office.officers: none configured, so scheduled digests go to nobody (or set digest.enabled = false)")
     if settings.office.downstream_senders and not settings.packet.senders:
@@ -78,4 +79,40 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
             load_campaign(settings.campaign.profile)
         except CampaignError as exc:
             out.append(f"campaign.profile: {exc}")
+    return out
+
+
+# Providers whose SMTP signs what their accounts send (their own DKIM key): signing here is
+# optional there, and only helps when the bureau publishes the key for its own domain.
+PROVIDER_SMTP = ("smtp.163.com", "smtp.126.com", "smtp.yeah.net", "smtp.qq.com",
+                 "smtp.exmail.qq.com", "smtp.qiye.aliyun.com", "smtp.aliyun.com",
+                 "smtp.office365.com", "smtp.qiye.163.com")
+
+
+def _domain_of(addr: str) -> str:
+    return addr.rsplit("@", 1)[-1].strip().lower().rstrip(".") if "@" in addr else ""
+
+
+def _sender_consistency(settings: Settings) -> list[str]:
+    """From, envelope sender (= From, outbox/delivery/queue.py), Message-ID and DKIM d= domains
+    should be one domain: filters score mismatches, and DMARC needs d= aligned with From."""
+    out: list[str] = []
+    s, o = settings.smtp, settings.outbox
+    from_domain = _domain_of(o.from_addr)
+    message_id_domain = o.domain.strip().lower().rstrip(".")
+    if from_domain and message_id_domain != from_domain:
+        out.append(f"outbox.domain: Message-IDs on {message_id_domain!r} but From is on "
+                   f"{from_domain!r}; spam filters score the mismatch (use {from_domain!r})")
+    if s.dkim_enabled:
+        d = s.dkim_domain
+        if from_domain and from_domain != d and not from_domain.endswith("." + d):
+            out.append(f"smtp.dkim_domain: {d!r} is not the From domain {from_domain!r}; "
+                       "DMARC needs the signature aligned with From")
+        if s.dkim_key_file is not None and s.dkim_key_file.stat().st_mode & 0o077:
+            out.append(f"smtp.dkim_key_file: others can read the private key "
+                       f"(chmod 600 {s.dkim_key_file})")
+        if o.transport == "smtp" and s.host.lower() in PROVIDER_SMTP:
+            out.append(f"smtp.dkim_domain: {s.host} signs with the provider's own key; our "
+                       "signature is only useful if the TXT record is published for "
+                       f"{s.dkim_selector}._domainkey.{d} (else leave the dkim_* keys empty)")
     return out

@@ -9,6 +9,7 @@ Relative paths are taken relative to the current directory.
 from __future__ import annotations
 
 import contextvars
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -228,6 +229,54 @@ class SmtpSettings(_Section):
     username: str = ""
     password: SecretStr = SecretStr("")
     timeout_s: float = Field(60.0, gt=0)
+    # DKIM signing of every outgoing mail (outbox/delivery/dkim.py): all three set, or none.
+    dkim_domain: str = ""  # d= domain, normally the domain of [outbox] from_addr
+    dkim_selector: str = ""  # s= selector: the TXT record lives at <selector>._domainkey.<domain>
+    dkim_key_file: Path | None = None  # PEM RSA private key (intake dkim keygen makes one)
+
+    @field_validator("dkim_key_file", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, v: object) -> object:
+        return None if v in ("", None) else v
+
+    @field_validator("dkim_key_file")
+    @classmethod
+    def _key_usable(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            from outbox.delivery.dkim import load_private_key
+
+            load_private_key(v)  # DkimKeyError (a ValueError) names the problem
+        return v
+
+    @field_validator("dkim_domain")
+    @classmethod
+    def _domain_shape(cls, v: str) -> str:
+        v = v.strip().lower().rstrip(".")
+        if v and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+", v):
+            raise ValueError(f"not a domain name: {v!r}")
+        return v
+
+    @field_validator("dkim_selector")
+    @classmethod
+    def _selector_shape(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*", v):
+            raise ValueError(f"not a DKIM selector (letters, digits, '-' and '.'): {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> SmtpSettings:
+        given = [bool(self.dkim_domain), bool(self.dkim_selector), self.dkim_key_file is not None]
+        if any(given) and not all(given):
+            raise ValueError(
+                "dkim_domain, dkim_selector and dkim_key_file go together: set all three or none"
+            )
+        return self
+
+    @property
+    def dkim_enabled(self) -> bool:
+        """True when every outgoing mail is DKIM-signed."""
+        return self.dkim_key_file is not None
 
 
 class OutboxSettings(_Section):

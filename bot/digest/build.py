@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
+from bot.store.bounces import bounces
 from bot.store.database import Store
 from outbox.delivery import queue as outgoing
 from rules.campaign import Campaign, CampaignError
@@ -165,6 +166,9 @@ def gather(
         data.quota = (data.total.accepted, quota.limit, quota.label)
     for item in outgoing.failures(store.conn):
         data.bounces.append((item.tracking or item.kind, (item.last_error or "")[:200]))
+    for b in bounces(store):  # returned later by a DSN or a provider's 退信 (bot/processing/bounces.py)
+        if b.tracking in data.snapshot:  # a dossier of this digest's categories
+            data.bounces.append((b.tracking, f"{b.reply_kind} 至 {b.rcpt or '-'} 被退回：{b.reason}"[:200]))
     for row in store.inputs():
         if row.state == "quarantined":
             last = (row.error or "").strip().splitlines()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
+from bot.processing.bounces import BounceDesk
 from bot.processing.oversize import answer_oversize, is_oversize
 from bot.processing.replies import ReplyBuilder
 from bot.processing.threading_rules import merge_versions, thread_key
@@ -31,7 +32,7 @@ from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
 from bot.store.faults import StoreUnavailable, is_store_fault
 from parsers.archives import ArchiveLimits
-from parsers.facts import DossierFacts
+from parsers.facts import DossierFacts, MailFacts
 from parsers.inputs import read_input
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
@@ -83,6 +84,7 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
+        self.bounces = BounceDesk(store, self.replies)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
@@ -185,6 +187,9 @@ class Pipeline:
                     self.store.archive.adopt(m.path)
 
     def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
+        first_mail = dossiers[0].mail if dossiers else None
+        if row.kind == "mail" and first_mail is not None and self._take_bounce(row, first_mail, outcome):
+            return
         for intercept in self.interceptors:
             taken = intercept(row, dossiers)
             if taken is not None:
@@ -249,6 +254,25 @@ class Pipeline:
         crashpoint("after_commit")
         log.info("input %s processed: %s", row.id, ", ".join(
             f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
+
+    def _take_bounce(self, row: InputRow, mail: MailFacts, outcome: Outcome) -> bool:
+        """A bounce of one of our mails is recorded on its dossier and alerts the officers
+        (``bot/processing/bounces.py``); it is never answered. True when ``mail`` was a bounce."""
+        if self.replies.no_reply_reason(mail) != "bounce":
+            return False
+        with self.store.transaction():
+            taken = self.bounces.take(row, mail, self.now())
+            if taken is None:
+                return False
+            recorded, note = taken
+            state = "processed" if recorded else "ignored"
+            self.store.conn.execute(
+                "UPDATE inputs SET state=?, error=? WHERE id=?",
+                (state, None if state == "processed" else note, row.id),
+            )
+        outcome.skipped = note
+        log.info("input %s: %s", row.id, note)
+        return True
 
     def _find_thread(self, facts: DossierFacts, input_id: int) -> DossierRow | None:
         """The dossier a resubmission belongs to: the one an officer filed the input under

@@ -15,6 +15,7 @@ from email.policy import default as default_policy
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.decisions import Decision, decisions_for
 
@@ -27,6 +28,7 @@ REPLY_KIND_ZH = {
     "decision_waive": "审核意见（豁免）",
     "decision_reject": "不予推荐通知",
     "decision_restore": "撤销不予推荐通知",
+    "bounce_alert": "退信提醒（致经办人）",
 }
 
 
@@ -83,6 +85,7 @@ class History:
     versions: list[VersionView] = field(default_factory=list)
     replies: list[ReplyView] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    bounces: list[dict[str, Any]] = field(default_factory=list)  # BounceRow.to_json(), local times
 
     def to_json(self) -> dict[str, Any]:
         """The history as one JSON-ready object (``intake show --json``)."""
@@ -174,6 +177,7 @@ def dossier_history(
             )
         )
     h.decisions = [replace(d, at=d.at.astimezone(tz)) for d in decisions_for(store, tracking)]
+    h.bounces = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store, tracking)]
     return h
 
 
@@ -216,6 +220,13 @@ def history_text(h: History) -> str:
         lines.append(
             f"  - {r.created_at} {REPLY_KIND_ZH.get(r.kind, r.kind)}（{r.status}）"
             f" 至 {', '.join(r.rcpts)}：{r.subject}"
+        )
+    if h.bounces:
+        lines.append("退信（邮件未送达，请电话联系申报单位）：")
+    for b in h.bounces:
+        lines.append(
+            f"  - {b['at']} {REPLY_KIND_ZH.get(b['kind'], b['kind'])} 至 {b['to'] or '-'} 被退回："
+            f"{b['reason']}"
         )
     lines.append("经办决定：" if h.decisions else "经办决定：无")
     for d in h.decisions:

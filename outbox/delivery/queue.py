@@ -10,6 +10,7 @@ for a 5xx answer, ``expired`` when temporary failures lasted past the give-up pe
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +18,10 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Literal
 
+from outbox.mail.filters import content_problems
 from outbox.mail.headers import to_bytes
+
+log = logging.getLogger("intake.outbox")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outgoing (
@@ -110,6 +114,8 @@ def enqueue(
     if mail_from is None:
         mail_from = next((a for _, a in getaddresses([str(msg.get("from", ""))]) if a), "")
     del msg["Bcc"]
+    for problem in content_problems(msg, mail_from=mail_from):  # what spam filters would score
+        log.warning("%s %s: %s", dedupe_key, msg.get("message-id", ""), problem)
     day = now.date().isoformat()
     cur = conn.execute(
         "INSERT INTO outgoing (dedupe_key, kind, tracking, message_id, mail_from, rcpts, raw,"
