@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := examples/demo.toml
 
-.PHONY: demo test lint bench bench-quick fuzz examples digest-png clean
+.PHONY: demo test lint bench bench-quick fuzz examples digest-png clean web-screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || PY=$(PY) sh tools/make-venv.sh $(VENV)
@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/intake --config $(DEMO) digest --out var/demo/digest.html
 	$(BIN)/intake --config $(DEMO) packet build --out var/demo/packets
 	@echo "replies (.eml): var/demo/outbox/  summary table: var/demo/汇总表.xlsx  digest: var/demo/digest.html  packet: var/demo/packets/  store: var/demo/store/"
+	@echo "web desk: $(BIN)/intake --config $(DEMO) web  (then http://127.0.0.1:8470/, login demo / demo-desk-2023)"
 
 # The whole test suite; installs the system packages the tests need when run as root (CI).
 test: $(STAMP)
@@ -41,6 +42,11 @@ examples: $(STAMP)
 digest-png: demo
 	chromium --headless --no-sandbox --hide-scrollbars --window-size=900,1640 \
 	  --screenshot=$(CURDIR)/examples/digest.png file://$(CURDIR)/var/demo/digest.html
+
+# examples/web-desk.png: the demo's dossier list in the web desk, taken with Debian's Chromium.
+web-screenshot: demo
+	sh tools/install-system-deps.sh
+	$(BIN)/python examples/make_web_screenshot.py
 
 clean:
 	rm -rf var .pytest_cache

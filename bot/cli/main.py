@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import correspondents, dkim, keys, links, officers, packets
+from bot.cli import correspondents, dkim, keys, links, officers, packets, web
 from bot.cli.app import app
 
 # Verbs that live in their own modules (one concept per file) register themselves here, so no
@@ -10,6 +10,7 @@ from bot.cli.app import app
 officers.register(app)
 packets.register(app)
 correspondents.register(app)
+web.register(app)
 links.register(app)
 keys.register(app)
 dkim.register(app)

@@ -129,64 +129,37 @@ def rank(
     current order. Warns when a listed dossier is 需补正 or 不予推荐 (it is not recommended)."""
     from bot.cli.app import err, out
     from bot.upstream import ranking
-    from bot.upstream.packets import candidates, ensure_schema
+    from bot.upstream.rank_order import rank as set_order
+    from bot.upstream.rank_order import rankable
 
     if from_table is not None and not from_table.is_file():
         err.print(f"intake rank: no such file: {from_table}", markup=False)
         raise typer.Exit(1)
     intake = _intake()
     try:
-        conn = intake.store.conn
-        ensure_schema(conn)
-        accepted, defective_rows = candidates(intake.store)
-        defective = [i for i, _, _ in defective_rows]
-        rejected = _rejected(intake.store)
-        items = accepted + defective + rejected
-        known = {i.tracking for i in items}
         try:
             if from_table:
-                listed = ranking.ranking_from_table(from_table, items)
+                accepted, defective, rejected = rankable(intake.store)
+                listed = ranking.ranking_from_table(from_table, accepted + defective + rejected)
             else:
                 listed = [t.strip().upper() for t in trackings or []]
             if not listed:
                 err.print("intake rank: give tracking numbers or --from-table FILE")
                 raise typer.Exit(2)
-            positions = ranking.officer_positions(conn)
-            current = accepted + [i for i in defective + rejected if i.tracking in positions]
-            order = ranking.with_others(listed, current, positions)
-            ranking.set_ranking(conn, order, known,
+            outcome = set_order(intake.store, listed,
                                 source=f"table:{from_table.name}" if from_table else "cli")
         except ranking.RankingError as exc:
             err.print(f"intake rank: {exc}", markup=False)
             raise typer.Exit(1) from None
     finally:
         intake.close()
-    out.print("ranking: " + " > ".join(order), soft_wrap=True)
-    listed_set = set(listed)
-    for item in defective:
-        if item.tracking in listed_set:
-            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 需补正 (defective): ranked, but "
-                      "not recommended until it is corrected", soft_wrap=True)
-    for item in rejected:
-        if item.tracking in listed_set:
-            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 不予推荐 (rejected): ranked, but "
-                      "not recommended unless restored (intake restore)", soft_wrap=True)
-
-
-def _rejected(store):
-    """The dossiers set to 不予推荐 (``state = 'rejected'``) as ``ranking.Ranked`` items."""
-    from datetime import datetime
-
-    from bot.store.facts_codec import loads_facts
-    from bot.upstream import ranking
-
-    out = []
-    for d, v in store.current_versions():
-        if d.state == "rejected":
-            facts = loads_facts(v["facts"])
-            arrived = facts.received_at or datetime.fromisoformat(d.created_at)
-            out.append(ranking.Ranked(d.tracking, facts, arrived))
-    return out
+    out.print("ranking: " + " > ".join(outcome.order), soft_wrap=True)
+    for tracking in outcome.listed_defective:
+        err.print(f"[yellow]warning[/yellow]: {tracking} is 需补正 (defective): ranked, but "
+                  "not recommended until it is corrected", soft_wrap=True)
+    for tracking in outcome.listed_rejected:
+        err.print(f"[yellow]warning[/yellow]: {tracking} is 不予推荐 (rejected): ranked, but "
+                  "not recommended unless restored (intake restore)", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

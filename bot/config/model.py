@@ -68,6 +68,10 @@ class Officer(_Section):
     email: str
     categories: list[str] = Field(default_factory=list)  # empty: all categories
     lead: bool = False  # the lead receives the whole digest
+    # The web desk's login (``intake web``): an argon2 hash from ``intake web passwd NAME --print``;
+    # a hash set by ``intake web passwd NAME`` in the store (``<data_dir>/web/passwords.json``)
+    # takes precedence. "" and no stored hash: this officer cannot log in with a password.
+    password_hash: str = ""
 
 
 class OfficeSettings(_Section):
@@ -145,6 +149,21 @@ class PacketSettings(_Section):
     signing_key: Path | None = None
     # Units whose signed packets are accepted here (by mail and from drop folders).
     senders: list[PacketSender] = Field(default_factory=list)
+
+
+class WebSettings(_Section):
+    """The officers' web desk (``intake web``, ``bot/web/``)."""
+
+    listen: str = "127.0.0.1"  # address to bind; behind nginx keep it on loopback
+    port: int = Field(8470, gt=0, lt=65536)
+    # When set (e.g. "X-Remote-User"), a request from one of ``user_header_from`` carrying this
+    # header is logged in as the configured officer it names (name or email): the reverse proxy
+    # authenticated the user. Requests from other addresses never have the header honoured.
+    user_header: str = ""
+    user_header_from: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    session_hours: float = Field(12.0, gt=0)  # a login lasts this long
+    # Mark the session cookie Secure (sent over HTTPS only): set true behind an HTTPS proxy.
+    secure_cookie: bool = False
 
 
 class CampaignSettings(_Section):
@@ -348,6 +367,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     packet: PacketSettings = Field(default_factory=PacketSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     log_format: Literal["text", "json"] = "text"
 
     @classmethod
