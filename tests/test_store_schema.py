@@ -14,7 +14,8 @@ from outbox.delivery import queue
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"meta", "inputs", "dossiers", "versions", "counters", "outgoing", "outgoing_rcpt",
           "decisions", "digests", "packets", "packet_sends", "ranking", "packet_parts_in", "packets_in",
-          "uid_copies", "input_threads", "officer_requests", "bounces"}
+          "uid_copies", "input_threads", "officer_requests", "bounces", "storage_use", "correspondents",
+          "trust_events"}
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
@@ -54,6 +55,9 @@ def test_a_store_from_before_the_numbering_is_adopted_with_its_rows(tmp_path):
         assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION
         assert tables(store.conn) >= TABLES
         assert store.conn.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 1
+        # step 9: parses counted on an input made before budgets existed
+        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(inputs)")}
+        assert {"parse_attempts", "parse_slow"} <= columns
     finally:
         store.close()
     again = Store.open(db, tmp_path / "archive")  # opening again applies nothing new

@@ -23,11 +23,13 @@ from bot.store import digests
 from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.decisions import ACTION_LABELS, Decision, recent_decisions
+from bot.store.trust import TrustEvent, events_since
 from outbox.delivery import queue as outgoing
 from outbox.documents.digest import compose_digest, render
 from outbox.documents.digest_data import CategoryCounts, DigestData
 from rules.campaign import Campaign, CampaignError
 from rules.verdict import verdict_label
+from rules.wording import in_zone
 
 log = logging.getLogger("intake.digest")
 
@@ -45,7 +47,7 @@ def gather(
     now: datetime | None = None,
 ) -> DigestData:
     """The digest's data for ``categories`` (None or empty: all) as of ``now``."""
-    now = now or Clock(settings.campaign.now).now()
+    now = in_zone(now or Clock(settings.campaign.now).now(), campaign.timezone)
     try:
         lv = campaign.level(settings.office.level)
     except CampaignError:
@@ -57,6 +59,7 @@ def gather(
         deadline=f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else None,
         days_left=(deadline - now.date()).days if deadline else None,
         scope="、".join(sorted(wanted)) if wanted else "全部类别",
+        timezone=campaign.timezone,
     )
     since, before = digests.last_snapshot(store.conn, recipient)
     notices = outgoing.trackings_sent(store.conn, "defect_notice")
@@ -83,6 +86,7 @@ def gather(
             data.defects.append((d.tracking, d.project_name or "", d.applicant or "", errors))
         if any(f.code == "LATE_SUBMISSION" for f in findings):
             counts.late += 1
+        data.tasks += officer_tasks(d.tracking, d.applicant or d.project_name or "", findings)
         for f in findings:
             if f.code in LIMIT_CODES:
                 data.limits.append((d.tracking, d.applicant or "", f.message))
@@ -108,8 +112,23 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
+    data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]
     data.links = _links_to_fetch(store, campaign, now, wanted)
     return data
+
+
+def officer_tasks(tracking: str, who: str, findings) -> list[str]:
+    """What an officer has to do for one dossier before it can go on (one line each)."""
+    out = []
+    for f in findings:
+        if f.code == "VIDEO_LINK_ONLY":
+            out.append(f"[{tracking}] {who}：下载网盘视频并核验时长、能否播放（{f.message}）；"
+                       f"下载后 intake fetched {tracking} 文件")
+        elif f.code == "LATE_SUBMISSION":
+            out.append(f"[{tracking}] {who}：晚于截止日期收到，请决定是否受理（{f.message}）；"
+                       f"受理：intake waive {tracking} LATE_SUBMISSION --reason …，"
+                       f"不予受理：intake reject {tracking} --reason …")
+    return out
 
 
 def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set[str]) -> list[str]:
@@ -135,6 +154,18 @@ def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set
     return lines
 
 
+def _alert_text(e: TrustEvent) -> str:
+    """One trust event as a line for the officers."""
+    when = f"{e.at.month}月{e.at.day}日 {e.at:%H:%M}"
+    if e.kind == "foreign_tag":
+        how = {"tag": "主题中的受理编号", "reference": "回复我方邮件", "sender": "项目名称"}.get(e.detail, e.detail)
+        return (f"{when} {e.sender or '未知发件人'} 以{how}试图修改 [{e.tracking}]（非该申报的联系邮箱，未采用，"
+                f"已告知申报单位；如属实请 intake correspondent add {e.tracking} 地址；输入 {e.input_id}）")
+    if e.kind == "reply_rate":
+        return f"{when} 自动回复达到每小时上限，此后回复暂停：{e.detail.split(' ', 1)[-1]}"
+    return f"{when} {e.kind} {e.tracking or ''} {e.sender or ''} {e.detail}".strip()
+
+
 def _decisions(store: Store, since: datetime | None) -> list[str]:
     """Officers' decisions since the last digest, one line each."""
     try:
@@ -146,8 +177,9 @@ def _decisions(store: Store, since: datetime | None) -> list[str]:
 
 
 def _decision_text(d: Decision) -> str:
-    """One decision as a line: ``11月29日 09:30 张三 豁免 [tracking] CODE：reason``."""
-    when = f"{d.at.month}月{d.at.day}日 {d.at:%H:%M} "
+    """One decision as a line: ``11月29日 09:30 张三 豁免 [tracking] CODE：reason`` (Beijing time)."""
+    at = in_zone(d.at)
+    when = f"{at.month}月{at.day}日 {at:%H:%M} "
     action = ACTION_LABELS.get(d.action, d.action)
     code = f" {d.code}" if d.code else ""
     return f"{when}{d.officer} {action} [{d.tracking}]{code}：{d.reason}"
@@ -160,11 +192,11 @@ def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
 
 
 def write_digest(intake: Instance, out: Path) -> list[Path]:
-    """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
-    beside it; nothing is recorded as sent. Returns the paths written."""
+    """Render the whole digest (all categories) as ``.html``, ``.txt`` and ``.png`` named after
+    ``out`` (any of the three suffixes) in ``out``'s folder, which must exist; nothing is
+    recorded as sent. Returns the paths written. Raises OSError."""
     data = gather(intake.settings, intake.store, intake.campaign)
     text, html, png = render(data, inline_cid=None, png_name=out.with_suffix(".png").name)
-    out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out if out.suffix.lower() in (".html", ".htm") else out.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
     txt = out.with_suffix(".txt")

@@ -24,7 +24,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from bot.config.lint import missing_drop_folders
 from bot.crashpoints import crashpoint
+from bot.errors import IntakeError
 from bot.sources.stability import StabilityTracker, fsync_dir, looks_complete, signature
 from bot.store.ledger import Ledger
 from parsers.junk import is_junk_name
@@ -235,7 +237,13 @@ class FolderWatcher:
         Scans at start, on events (``settle_s`` later), every ``settle_s / 4`` while something is
         settling, and in full every ``rescan_s``.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        said = False
+        while not self.root.is_dir():  # unmounted under a running daemon: wait, never create it
+            if not said:
+                log.error("drop folder %s is missing (unmounted share?); waiting for it", self.root)
+                said = True
+            if stop.wait(self.rescan_s):
+                return
         observer = PollingObserver(timeout=self.poll_interval_s) if self.polling else Observer()
         observer.schedule(_Nudge(self), str(self.root), recursive=True)
         observer.start()
@@ -271,6 +279,17 @@ class FolderWatcher:
             self.scan_once()
         except Exception:  # noqa: BLE001 - keep watching; the next scan retries
             log.exception("scan of %s failed", self.root)
+
+
+class DropFolderMissing(FileNotFoundError, IntakeError):
+    """A configured drop folder is not there (a typo, an unmounted share): never created for it."""
+
+
+def require_drop_folders(folders: list[Path]) -> None:
+    """Raise :class:`DropFolderMissing` naming every missing drop folder."""
+    problems = missing_drop_folders(folders)
+    if problems:
+        raise DropFolderMissing("; ".join(problems))
 
 
 def _same(a: Path, b: Path) -> bool:

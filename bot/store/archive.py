@@ -46,7 +46,22 @@ class Archive:
         """Store a file's bytes by streaming (hash while copying, constant memory).
 
         Returns (sha256, size in bytes). Raises ArchiveError (and OSError for an unreadable source).
+        For our own work files only: drop-folder files go through :meth:`put_fd`.
         """
+        with src.open("rb") as inp:
+            return self._put_stream(inp, src.name)
+
+    def put_fd(self, fd: int, name: str) -> tuple[str, int]:
+        """Store the bytes of an already opened (and checked) file descriptor, from offset 0.
+
+        The descriptor is neither closed nor re-opened by path, so the bytes hashed are those of
+        the file that was checked (``bot/store/nofollow.py``). Returns (sha256, size in bytes).
+        """
+        os.lseek(fd, 0, os.SEEK_SET)
+        with os.fdopen(os.dup(fd), "rb") as inp:
+            return self._put_stream(inp, name)
+
+    def _put_stream(self, inp, name: str) -> tuple[str, int]:  # noqa: ANN001 - a binary file object
         digest = hashlib.sha256()
         size = 0
         dest_dir = self.root / "incoming"
@@ -54,7 +69,7 @@ class Archive:
         fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            with os.fdopen(fd, "wb") as out:
                 while chunk := inp.read(CHUNK):
                     digest.update(chunk)
                     size += len(chunk)
@@ -69,7 +84,7 @@ class Archive:
             return sha, size
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
+            raise ArchiveError(f"cannot archive {name}: {exc}") from exc
 
     def adopt(self, src: Path) -> tuple[str, int]:
         """Store a file this process wrote itself (a spilled attachment in a work folder) by

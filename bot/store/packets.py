@@ -33,6 +33,11 @@ def parts_sent(conn: sqlite3.Connection, packet_id: str, total: int) -> set[int]
         "SELECT part FROM packet_sends WHERE packet_id=? AND total=?", (packet_id, total))}
 
 
+def any_part_sent(conn: sqlite3.Connection, packet_id: str) -> bool:
+    """True when at least one part of ``packet_id`` was sent."""
+    return conn.execute("SELECT 1 FROM packet_sends WHERE packet_id=? LIMIT 1", (packet_id,)).fetchone() is not None
+
+
 def record_part_sent(conn: sqlite3.Connection, packet_id: str, part: int, total: int, *,
                      message_id: str, size: int, response: str) -> None:
     """Remember that part ``part``/``total`` (``size`` bytes) was accepted with ``response``."""

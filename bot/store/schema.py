@@ -2,7 +2,7 @@
 
 ``PRAGMA user_version`` holds the number of the last step applied (0 for a new file). A schema
 change is a new step at the end of ``MIGRATIONS`` (never an edit of a step already released):
-``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–8 use
+``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–9 use
 ``IF NOT EXISTS`` so stores made before the numbering (their tables created on first use by
 each module) are adopted as they are. The outgoing queue's tables are defined beside its
 queries (``outbox/delivery/queue.py``) and created by step 1.
@@ -214,6 +214,28 @@ BOUNCES = """CREATE TABLE IF NOT EXISTS bounces(
 CREATE INDEX IF NOT EXISTS bounces_tracking ON bounces(tracking);
 """
 
+PARSE_BUDGETS_AND_CORRESPONDENTS = """
+CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender per day (issue 15)
+  sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
+);
+CREATE TABLE IF NOT EXISTS correspondents(
+  tracking TEXT NOT NULL,
+  address TEXT NOT NULL,           -- lower case
+  added_by TEXT NOT NULL,          -- the officer
+  added_at TEXT NOT NULL,
+  PRIMARY KEY(tracking, address)
+);
+CREATE TABLE IF NOT EXISTS trust_events(
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,                -- ISO 8601, aware
+  kind TEXT NOT NULL,              -- foreign_tag | reply_rate
+  tracking TEXT,
+  sender TEXT,
+  input_id INTEGER,
+  detail TEXT NOT NULL DEFAULT ''
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
     Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
@@ -226,6 +248,13 @@ MIGRATIONS: tuple[Migration, ...] = (
               TRUST, columns=(("dossiers", "signer", "TEXT"), ("decisions", "envelope_sender", "TEXT"),
                               ("decisions", "message_id", "TEXT"), ("decisions", "token", "TEXT"))),
     Migration(8, "bounces matched to the mail they return", BOUNCES),
+    Migration(9, "parses counted per input (a kill counts), storage per sender and day, "
+              "dossiers' correspondents and trust events",
+              PARSE_BUDGETS_AND_CORRESPONDENTS,
+              # parse_attempts: parses started and not finished; parse_slow: the last started
+              # parse ran past [budgets] hold_s
+              columns=(("inputs", "parse_attempts", "INTEGER NOT NULL DEFAULT 0"),
+                       ("inputs", "parse_slow", "INTEGER NOT NULL DEFAULT 0"))),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rules.wording import DEFAULT_TZ
+
 
 @dataclass
 class CategoryCounts:
@@ -35,8 +37,11 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # trust events since the last digest (issue 14)
+    tasks: list[str] = field(default_factory=list)  # what officers must do (fetch a video, decide)
     links: list[str] = field(default_factory=list)  # cloud-drive videos to fetch (due / expired)
     snapshot: dict[str, str] = field(default_factory=dict)
+    timezone: str = DEFAULT_TZ  # the campaign's; ``now`` is in it
 
     @property
     def total(self) -> CategoryCounts:

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from outbox.mail.finish import finish
 from outbox.mail.headers import param_header, set_header
 from outbox.mail.template_files import load_template, subject
+from rules.wording import date_text
 
 HEADER_PACKET = "X-Intake-Packet"
 HEADER_PART = "X-Intake-Packet-Part"
@@ -170,4 +171,4 @@ def _attach(msg: EmailMessage, name: str, data: bytes, mime: str) -> None:
 
 
 def _date(now: datetime) -> str:
-    return f"{now.year}年{now.month}月{now.day}日"
+    return date_text(now)  # the campaign's zone (Beijing), whatever the machine's TZ
