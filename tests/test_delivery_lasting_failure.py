@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from datetime import timedelta
 
+from bot.store.schema import migrate
 from outbox.delivery import queue
 from outbox.delivery.sender import Backoff, deliver_pending
 from outbox.delivery.smtp import SmtpTransport
@@ -21,8 +22,8 @@ def test_a_temporary_failure_that_lasts_becomes_a_warning(caplog) -> None:
     """GIVEN a reply queued while the relay is down (a closed port on loopback)
     WHEN delivery is tried at each retry time
     THEN the first two failures are INFO, the third and later are WARNING naming the attempts."""
-    conn = sqlite3.connect(":memory:")
-    queue.init_queue(conn)
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(conn)
     msg = compose_receipt(make_ctx(), make_dossier(), [], TRACKING, to="a@example.com")
     queue.enqueue(conn, msg, kind="receipt", tracking=TRACKING, dedupe_key="r1", now=NOW)
     closed = SmtpTransport("127.0.0.1", free_port(), security="plain", timeout_s=2)
