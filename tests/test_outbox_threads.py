@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.processing.threading_rules import thread_key
+from bot.processing.threading_rules import thread_claim, thread_key
 from bot.store.database import Store
 from outbox.delivery import queue
 from outbox.mail.compose import compose_defect_notice
@@ -33,7 +33,7 @@ def store(tmp_path):
     s.close()
 
 
-def reply(subject: str, extra: str = "", sender: str = "someone@example.net") -> DossierFacts:
+def reply(subject: str, extra: str = "", sender: str = "wangxm@example.com") -> DossierFacts:
     raw = (f"From: <{sender}>\r\nTo: <shenbao-intake@example.org>\r\nSubject: {subject}\r\n{extra}"
            f"Message-ID: <r1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n新视频见附件\r\n")
     return DossierFacts(source="mail:<r1@example.com>", mail=parse_message(raw.encode()),
@@ -51,12 +51,18 @@ def test_reply_to_our_notice_finds_the_dossier_by_its_tag(store, prefix: str) ->
     assert has_reply_prefix(facts.mail.subject)
     assert strip_reply_prefixes(facts.mail.subject) == f"【补正通知】{PROJECT} [{TRACKING}]"
     assert thread_key(facts, store) == TRACKING
+    # The same tag from a stranger is a claim, never honoured (bot/store/trust.py).
+    stranger = reply(f"{prefix}{notice.subject}", sender="someone@example.net")
+    claim = thread_claim(stranger, store)
+    assert claim is not None and claim.tracking == TRACKING and not claim.honoured
+    assert thread_key(stranger, store) is None
 
 
 def test_subject_without_tag_falls_back_to_the_message_ids_it_cites(store) -> None:
     cites = ("In-Reply-To: <IIP2023-420100-0017-8.abc@intake.example.org>\r\n"
              "References: <x@example.com> <IIP2023-420100-0017-8.abc@intake.example.org>\r\n")
     assert thread_key(reply("补正材料", cites), store) == TRACKING
+    assert thread_key(reply("补正材料", cites, sender="someone@example.net"), store) is None
     assert thread_key(reply("补正材料", "References: <x@example.com>\r\n"), store) is None
     assert thread_key(reply("补正材料"), store) is None
 
