@@ -100,7 +100,7 @@ def test_a_flood_without_materials_makes_no_dossier_and_one_note(tmp_path: Path)
     dossier is made, and one short "no materials found" note goes out."""
     settings = make_settings(tmp_path, drop={"processed_dir": None})
     drop = tmp_path / "dropbox"
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     for i in range(40):
         (drop / f"flood-{i:02d}.eml").write_bytes(H.mail_with_files([], subject=f"申报材料 第{i}次"))
     intake = Intake(settings)
