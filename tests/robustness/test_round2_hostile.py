@@ -45,3 +45,38 @@ def test_b1_free_text_bounce_without_addresses_is_read_quickly() -> None:
     inside a transaction): now linear. It quotes nothing of ours, so nothing is recorded."""
     out = _child(_BOUNCE)
     assert out == {"rcpt": None, "message_id": None}
+
+
+_LINK_TEXT = r"""
+import json
+from parsers.cloud_links import find_cloud_links
+gap = " " * 200_000
+text = ("视频链接 https://pan.baidu.com/s/1abcDEF 提取码" + gap + "! 有效期" + gap + "! 有效期至" + gap
+        + "! 2030年1月1日" + gap + "!")
+links = find_cloud_links(["https://pan.baidu.com/s/1abcDEF"], text, sent_at=None)
+print(json.dumps([[l.provider, l.code, l.expires_at] for l in links]))
+"""
+
+
+def test_l1_cloud_link_words_then_long_blanks_are_read_quickly() -> None:
+    """L1: 提取码 / 有效期 / 有效期至 each followed by 200,000 blanks. ``\\s*[:：]?\\s*`` was
+    quadratic (≈ 25 min for this text); the gaps are bounded now and nothing is read."""
+    assert _child(_LINK_TEXT) == [["baidu", None, None]]
+
+
+def test_l2_ten_thousand_cloud_links_are_capped() -> None:
+    """L2: a mail with 10,000 distinct Baidu links: at most ``MAX_CLOUD_LINKS`` are kept (each
+    one is listed in the 回执, the digest and ``intake links``), each with its own code."""
+    from email.message import EmailMessage
+
+    from parsers.cloud_links import MAX_CLOUD_LINKS, find_cloud_links
+    from parsers.mime import parse_message
+
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "a@example.com", "intake@example.org", "申报"
+    m.set_content("\n".join(f"https://pan.baidu.com/s/1abc{i:06d}xyz 提取码: c{i % 1000:03d}"
+                            for i in range(10_000)))
+    mail = parse_message(m.as_bytes())
+    links = find_cloud_links(mail.links, mail.body_text, sent_at=None)
+    assert 1 <= len(links) == MAX_CLOUD_LINKS <= 50
+    assert [link.code for link in links[:3]] == ["c000", "c001", "c002"]
