@@ -80,3 +80,70 @@ def test_l2_ten_thousand_cloud_links_are_capped() -> None:
     links = find_cloud_links(mail.links, mail.body_text, sent_at=None)
     assert 1 <= len(links) == MAX_CLOUD_LINKS <= 50
     assert [link.code for link in links[:3]] == ["c000", "c001", "c002"]
+
+
+_OFD = r"""
+import io, json, resource, sys, zipfile
+from pathlib import Path
+from PIL import Image
+from parsers.ofd import read_ofd
+side, pages = int(sys.argv[2]), int(sys.argv[3])
+buf = io.BytesIO()
+Image.new("RGB", (side, side), (255, 255, 255)).save(buf, "PNG", compress_level=9)
+ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+parts = {
+    "OFD.xml": f'<ofd:OFD {ns}><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>',
+    "Doc_0/Document.xml": f'<ofd:Document {ns}><ofd:CommonData><ofd:DocumentRes>DocumentRes.xml'
+        '</ofd:DocumentRes></ofd:CommonData><ofd:Pages>'
+        + "".join(f'<ofd:Page ID="{n}" BaseLoc="Pages/P/Content.xml"/>' for n in range(pages))
+        + "</ofd:Pages></ofd:Document>",
+    "Doc_0/DocumentRes.xml": f'<ofd:Res {ns} BaseLoc="Res"><ofd:MultiMedias><ofd:MultiMedia ID="5" '
+        'Type="Image"><ofd:MediaFile>big.png</ofd:MediaFile></ofd:MultiMedia></ofd:MultiMedias></ofd:Res>',
+    "Doc_0/Pages/P/Content.xml": f'<ofd:Page {ns}><ofd:Content><ofd:Layer>'
+        + '<ofd:ImageObject ResourceID="5" Boundary="0 0 210 297"/>' * 8 + "</ofd:Layer></ofd:Content></ofd:Page>",
+    "Doc_0/Res/big.png": buf.getvalue(),
+}
+path = Path(sys.argv[1])
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data in parts.items():
+        z.writestr(name, data)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+f = read_ofd(path)
+print(json.dumps({"size": path.stat().st_size, "readable": f.readable, "pages": f.pages,
+                  "seals": len(f.seals),
+                  "extra_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 - base}))
+"""
+
+
+def test_g1_ofd_with_a_giant_page_image_drawn_on_every_page(tmp_path: Path) -> None:
+    """G1: a 9,000 × 9,000 white PNG (81 Mpx, just under Pillow's bomb warning) drawn 8 times on
+    each of 60 pages: a 3 KB .ofd. Each drawing was decoded in full (≈ 1 GB, ≈ 13 s each:
+    ≈ 13 min for the file); now an image over ``MAX_IMAGE_PIXELS`` is not decoded, and each
+    image is decoded at most once per file."""
+    out = _child(_OFD, str(tmp_path / "bomb.ofd"), "9000", "60")
+    assert out["size"] < 20_000
+    assert (out["readable"], out["pages"], out["seals"]) == (True, 60, 0)
+    assert out["extra_mib"] < 150
+
+
+def test_g2_ofd_with_sixty_distinct_big_page_images(tmp_path: Path) -> None:
+    """G2: 60 pages, each drawing its own 5,000 × 5,000 PNG (25 Mpx, under the per-image cap):
+    the pixels decoded for one file stop at ``MAX_PIXELS_PER_FILE``; the file stays readable."""
+    code = _OFD.replace('"Doc_0/Res/big.png": buf.getvalue(),', "").replace(
+        "path = Path(sys.argv[1])",
+        "path = Path(sys.argv[1])\n"
+        "parts['Doc_0/DocumentRes.xml'] = f'<ofd:Res {ns} BaseLoc=\"Res\"><ofd:MultiMedias>' + ''.join("
+        "f'<ofd:MultiMedia ID=\"{100 + n}\"><ofd:MediaFile>p{n}.png</ofd:MediaFile></ofd:MultiMedia>'"
+        " for n in range(pages)) + '</ofd:MultiMedias></ofd:Res>'\n"
+        "for n in range(pages):\n"
+        "    parts[f'Doc_0/Pages/P{n}/Content.xml'] = f'<ofd:Page {ns}><ofd:Content><ofd:Layer>"
+        "<ofd:ImageObject ResourceID=\"{100 + n}\" Boundary=\"0 0 210 297\"/></ofd:Layer></ofd:Content></ofd:Page>'\n"
+        "    parts[f'Doc_0/Res/p{n}.png'] = buf.getvalue()\n"
+        "parts['Doc_0/Document.xml'] = parts['Doc_0/Document.xml'].replace('Pages/P/Content.xml', 'X')\n"
+        "import re\n"
+        "k = iter(range(pages))\n"
+        "parts['Doc_0/Document.xml'] = re.sub('BaseLoc=\"X\"', lambda m: f'BaseLoc=\"Pages/P{next(k)}/Content.xml\"', parts['Doc_0/Document.xml'])\n",
+    )
+    out = _child(code, str(tmp_path / "many.ofd"), "5000", "60")
+    assert (out["readable"], out["pages"], out["seals"]) == (True, 60, 0)
+    assert out["extra_mib"] < 250
