@@ -147,3 +147,55 @@ def test_g2_ofd_with_sixty_distinct_big_page_images(tmp_path: Path) -> None:
     out = _child(code, str(tmp_path / "many.ofd"), "5000", "60")
     assert (out["readable"], out["pages"], out["seals"]) == (True, 60, 0)
     assert out["extra_mib"] < 250
+
+
+def _striped_pdf(path: Path, side_pt: int, pages: int) -> Path:
+    """``pages`` pages of ``side_pt`` points square sharing one content stream: red stripes 1 pt
+    wide every 3 pt (a pattern the seal search's grid joins into one red area)."""
+    content = b"1 0 0 rg " + b"".join(b"%d 0 1 %d re " % (x, side_pt) for x in range(0, side_pt, 3)) + b"f"
+    kids = " ".join(f"{4 + i} 0 R" for i in range(pages))
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    objs += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {side_pt} {side_pt}] /Contents 3 0 R >>".encode()
+             for _ in range(pages)]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for n, obj in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+_SCAN = r"""
+import json, resource, sys
+from pathlib import Path
+from parsers.scans import read_scan
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+f = read_scan(Path(sys.argv[1]))
+print(json.dumps({"readable": f.readable, "pages": f.pages, "checked": f.seal_pages_checked,
+                  "seals": len(f.seals),
+                  "extra_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 - base}))
+"""
+
+
+def test_g3_pdf_page_of_two_hundred_inches(tmp_path: Path) -> None:
+    """G3: one 14,400 × 14,400 pt page (the largest MediaBox PDF allows) of red stripes, 88 KB:
+    rendered at 36 dpi it was a 52 Mpx bitmap (≈ 1 GB with the numpy copies) walked cell by cell
+    in Python. Now a page is rendered at most ``SEAL_MAX_PIXELS`` large, and a page that red is
+    not walked."""
+    out = _child(_SCAN, str(_striped_pdf(tmp_path / "huge.pdf", 14_400, 1)))
+    assert (out["readable"], out["pages"], out["checked"], out["seals"]) == (True, 1, 1, 0)
+    assert out["extra_mib"] < 150
+
+
+def test_g4_sixty_striped_a4_pages(tmp_path: Path) -> None:
+    """G4: 60 A4 pages sharing one striped content stream (10 KB): every red grid cell was walked
+    in Python (≈ 0.2 s a page); such a page is now skipped, and the search has a time budget."""
+    out = _child(_SCAN, str(_striped_pdf(tmp_path / "stripes.pdf", 595, 60)))
+    assert (out["readable"], out["pages"], out["seals"]) == (True, 60, 0)
+    assert 1 <= out["checked"] <= 60
