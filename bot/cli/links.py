@@ -63,6 +63,7 @@ def fetched(
 ) -> None:
     """File a video downloaded from the applicant's link under dossier T (its next version)."""
     from bot.cli.app import _settings, err
+    from bot.store.archive import ArchiveError
     from bot.store.database import Store
 
     settings = _settings()
@@ -77,7 +78,11 @@ def fetched(
             err.print(f"intake fetched: no dossier {tracking}", markup=False)
             raise typer.Exit(1)
         now = datetime.now(UTC)
-        input_id = store.accept_path(file, taken_at=now)
+        try:  # put_file opens without following links or blocking: a swap after the check fails
+            input_id = store.accept_path(file, taken_at=now)
+        except ArchiveError as exc:
+            err.print(f"intake fetched: {exc}", markup=False)
+            raise typer.Exit(1) from exc
         with store.transaction():
             store.file_under(int(input_id), tracking, officer=officer_name(settings, officer), at=now)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -44,15 +45,31 @@ class Archive:
         """Store a file's bytes by streaming (hash while copying, constant memory).
 
         Returns (sha256, size in bytes). Raises ArchiveError (and OSError for an unreadable source).
+        ``src`` must be a regular file and is opened without following a symlink (O_NOFOLLOW)
+        and without blocking (O_NONBLOCK): a file swapped for a symlink or a FIFO after the
+        caller's check is refused with ArchiveError instead of being read or blocking forever.
         """
-        digest = hashlib.sha256()
-        size = 0
         dest_dir = self.root / "incoming"
         dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            src_fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ArchiveError(f"cannot archive {src.name}: {exc.strerror or exc}") from exc
+        inp = None
+        try:
+            if not stat.S_ISREG(os.fstat(src_fd).st_mode):
+                raise ArchiveError(f"cannot archive {src.name}: not a regular file")
+            os.set_blocking(src_fd, True)
+            inp = os.fdopen(src_fd, "rb")
+            fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
+        except BaseException:
+            inp.close() if inp is not None else os.close(src_fd)
+            raise
+        tmp = Path(tmp_name)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out, inp:
                 while chunk := inp.read(CHUNK):
                     digest.update(chunk)
                     size += len(chunk)

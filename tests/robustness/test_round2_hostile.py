@@ -199,3 +199,36 @@ def test_g4_sixty_striped_a4_pages(tmp_path: Path) -> None:
     out = _child(_SCAN, str(_striped_pdf(tmp_path / "stripes.pdf", 595, 60)))
     assert (out["readable"], out["pages"], out["seals"]) == (True, 60, 0)
     assert 1 <= out["checked"] <= 60
+
+
+_PUT = r"""
+import json, os, sys
+from pathlib import Path
+from bot.store.archive import Archive, ArchiveError
+archive = Archive(Path(sys.argv[1]))
+out = {}
+for name in sys.argv[2:]:
+    try:
+        archive.put_file(Path(name))
+        out[Path(name).name] = "archived"
+    except ArchiveError as exc:
+        out[Path(name).name] = "refused"
+print(json.dumps(out))
+"""
+
+
+def test_f1_archive_refuses_a_fifo_or_symlink_given_after_the_check(tmp_path: Path) -> None:
+    """F1: ``intake fetched T FILE`` (and a drop folder) check "regular file, not a link" and
+    then archive the path; a FIFO or a symlink put there in between blocked the command forever
+    or archived the link's target (/etc/passwd). ``Archive.put_file`` now opens with O_NOFOLLOW
+    and O_NONBLOCK and refuses what is not a regular file."""
+    import os
+
+    fifo = tmp_path / "video.mp4"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.mp4"
+    link.symlink_to("/etc/passwd")
+    real = tmp_path / "real.mp4"
+    real.write_bytes(b"\x00" * 100)
+    out = _child(_PUT, str(tmp_path / "archive"), str(fifo), str(link), str(real))
+    assert out == {"video.mp4": "refused", "link.mp4": "refused", "real.mp4": "archived"}
