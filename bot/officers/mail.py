@@ -53,7 +53,10 @@ from parsers.facts import DossierFacts, MailFacts
 
 log = logging.getLogger("intake.officers")
 
-NOTES_PER_OFFICER_PER_DAY = 30  # confirmation requests + notes to one officer per day (flood brake)
+NOTES_PER_OFFICER_PER_DAY = 30  # confirmation requests to one officer per day (flood brake)
+# Notes ("not run: unknown token" …) have their own, smaller cap: anyone can make one by forging
+# the officer's From, and they must not use up the requests the officer's real commands need.
+UNASKED_NOTES_PER_OFFICER_PER_DAY = 10
 MAX_LINE_CHARS = 200  # a command line as echoed in a confirmation request
 
 
@@ -74,7 +77,12 @@ class OfficerMail:
         if mail is None:
             return None
         token = confirmations.find_token(mail.subject, mail.body_text)
-        if token is not None:
+        if token is not None and (
+            self.desk.officer_by_address(mail.from_addr) is not None
+            or confirmations.get_request(self.store.conn, token) is not None
+        ):
+            # "confirm <40 hex digits>" from anyone else, with a token we never issued, is
+            # ordinary mail (an applicant quoting a SHA-1), not a confirmation to drop.
             return self._confirmation(row, mail, token)
         officer = self.desk.officer_by_address(mail.from_addr)
         if officer is None:
@@ -116,7 +124,7 @@ class OfficerMail:
             for i in items
         ]
         with self.store.transaction() as conn:
-            if self._notes_today(officer.email, now) >= NOTES_PER_OFFICER_PER_DAY:
+            if self._notes_today(officer.email, now, "officer_confirm") >= NOTES_PER_OFFICER_PER_DAY:
                 conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?",
                              ("officer confirmation cap reached", row.id))  # fmt: skip
                 log.warning("input %s: command mail for %s not confirmed: daily cap of %d reached",
@@ -266,7 +274,7 @@ class OfficerMail:
         """Run nothing; tell the officer's configured address why, in a short note (capped)."""
         now = self.pipeline.now()
         with self.store.transaction() as conn:
-            if self._notes_today(officer.email, now) < NOTES_PER_OFFICER_PER_DAY:
+            if self._notes_today(officer.email, now, "officer_note") < UNASKED_NOTES_PER_OFFICER_PER_DAY:
                 note = compose_officer_note(
                     self.pipeline.replies.context(now), to=officer.email,
                     officer_name=officer.name, subject="【指令未执行】确认未生效", message=message,
@@ -288,11 +296,12 @@ class OfficerMail:
         raw = self.store.archive.path_for(row.sha256).read_bytes()
         return read_trace(raw, self.settings.office.trusted_authserv_id)
 
-    def _notes_today(self, officer_email: str, now: datetime) -> int:
+    def _notes_today(self, officer_email: str, now: datetime, kind: str) -> int:
+        """Mails of ``kind`` (``officer_confirm`` or ``officer_note``) to the officer today."""
         row = self.store.conn.execute(
             "SELECT COUNT(*) FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id"
-            " WHERE r.rcpt = ? AND r.day = ? AND o.kind IN ('officer_confirm', 'officer_note')",
-            (officer_email.strip().lower(), now.date().isoformat()),
+            " WHERE r.rcpt = ? AND r.day = ? AND o.kind = ?",
+            (officer_email.strip().lower(), now.date().isoformat(), kind),
         ).fetchone()
         return int(row[0])
 
