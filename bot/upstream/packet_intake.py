@@ -145,6 +145,19 @@ def recognise(intake, row: InputRow) -> PacketInput | None:
                        mail.message_id, mail, zips, None, raw, sig)
 
 
+def registry_key(conn, packet_id: str, unit: str) -> str:
+    """The ``packets_in`` key of ``packet_id`` as signed by ``unit``: the id itself, unless another
+    signer registered that id first (ids are predictable: campaign, division, sequence), then
+    ``"<id> [<unit>]"``, so one signer cannot make another's packet look already registered."""
+    row = conn.execute("SELECT unit FROM packets_in WHERE packet_id=?", (packet_id,)).fetchone()
+    return packet_id if row is None or row[0] == unit else f"{packet_id} [{unit}]"
+
+
+def _parts_key(packet_id: str, unit: str) -> str:
+    """The ``packet_parts_in`` key: parts are gathered per signer, never across signers."""
+    return f"{packet_id} [{unit}]"
+
+
 def _json(data: bytes) -> dict | None:
     try:
         value = json.loads(data.decode("utf-8"))
@@ -175,7 +188,9 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
     problem = manifest_problem(packet.manifest)
     if problem:
         return _refuse(intake, row, packet, problem, outcome)
-    done = conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet.packet_id,)).fetchone()
+    key = registry_key(conn, packet.packet_id, signer.unit)
+    done = conn.execute("SELECT 1 FROM packets_in WHERE packet_id=? AND unit=?",
+                        (key, signer.unit)).fetchone()
     if done:
         store.mark_processed(row.id)
         outcome.skipped = f"packet {packet.packet_id} already registered"
@@ -184,11 +199,12 @@ def take(intake, row: InputRow, packet: PacketInput) -> Outcome:
         conn.execute(
             "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender)"
             " VALUES(?,?,?,?,?)",
-            (packet.packet_id, packet.part, packet.total, row.id, packet.sender),
+            (_parts_key(packet.packet_id, signer.unit), packet.part, packet.total, row.id,
+             packet.sender),
         )
         have = {r[0]: r[1] for r in conn.execute(
             "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
-            (packet.packet_id, packet.total))}
+            (_parts_key(packet.packet_id, signer.unit), packet.total))}
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -310,6 +326,7 @@ def _register(intake, row: InputRow, packet: PacketInput, signer: Signer, stagin
               bad: list[str], outcome: Outcome, now: datetime) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
     conn = store.conn
+    key = registry_key(conn, packet.packet_id, signer.unit)
     manifest = packet.manifest
     results: dict[str, ProjectResult] = {}
     new: list[tuple[int, dict, DossierFacts]] = []
@@ -384,12 +401,12 @@ def _register(intake, row: InputRow, packet: PacketInput, signer: Signer, stagin
                 in_reply_to=packet.message_id,
             )
             outgoing.enqueue(conn, msg, kind="packet_receipt", tracking=None,
-                             dedupe_key=f"packet-receipt:{packet.packet_id}", now=now, commit=False)
+                             dedupe_key=f"packet-receipt:{key}", now=now, commit=False)
         pipeline.refresh_verdicts()
         conn.execute(
             "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
             " VALUES(?,?,?,?,?,?)",
-            (packet.packet_id, packet.sender, signer.unit, datetime.now(UTC).isoformat(),
+            (key, packet.sender, signer.unit, datetime.now(UTC).isoformat(),
              row.id, json.dumps([{"tracking": r.tracking, "result": r.result} for r in ordered],
                                 ensure_ascii=False)),
         )
