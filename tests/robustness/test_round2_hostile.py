@@ -232,3 +232,41 @@ def test_f1_archive_refuses_a_fifo_or_symlink_given_after_the_check(tmp_path: Pa
     real.write_bytes(b"\x00" * 100)
     out = _child(_PUT, str(tmp_path / "archive"), str(fifo), str(link), str(real))
     assert out == {"video.mp4": "refused", "link.mp4": "refused", "real.mp4": "archived"}
+
+
+def _ofd_zip(path: Path, parts: dict[str, bytes | str]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+_NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+_ROOT = f'<ofd:OFD {_NS}><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>'
+
+
+def test_g5_ofd_entities_traversal_and_bombs_are_unreadable_not_followed(tmp_path: Path) -> None:
+    """G5 (held before): an OFD whose OFD.xml is a billion-laughs entity bomb, one naming an
+    external entity, one whose DocRoot climbs out of the package (``../../etc/passwd``), and one
+    whose Document.xml is 200 MB of zeros packed to 200 KB: each is ``corrupt``, nothing outside the
+    package is read, nothing big is inflated."""
+    laughs = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+              + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+              + f']><ofd:OFD {_NS}><ofd:DocBody><ofd:DocRoot>&i;</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+    xxe = (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY s SYSTEM "file:///etc/passwd">]>'
+           f'<ofd:OFD {_NS}><ofd:DocBody><ofd:DocRoot>&s;</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+    climb = _ROOT.replace("Doc_0/Document.xml", "../../etc/passwd")
+    from parsers.ofd import read_ofd
+
+    cases = {
+        "laughs": {"OFD.xml": laughs},
+        "xxe": {"OFD.xml": xxe},
+        "climb": {"OFD.xml": climb},
+        "bomb": {"OFD.xml": _ROOT, "Doc_0/Document.xml": b"\0" * 200_000_000},
+    }
+    for name, parts in cases.items():
+        facts = read_ofd(_ofd_zip(tmp_path / f"{name}.ofd", parts))
+        assert (facts.readable, facts.problem) == (False, "corrupt"), name
+        assert "root:" not in (facts.detail or ""), name
