@@ -16,7 +16,7 @@ Problem slugs are stable strings (rules match on them):
   ``archive_corrupt``, ``archive_unsupported``; a FIFO, socket or device inside a dossier folder is
   ``archive_device`` too
 - mails (``IntakeProblem.kind``): ``mail_unreadable``, ``mail_too_deep``, ``mail_too_many_parts``,
-  ``mail_tnef_unreadable``
+  ``mail_tnef_unreadable``, ``mail_tnef_truncated``
 """
 
 from __future__ import annotations

@@ -125,6 +125,10 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
     if _is_mail(path) and path.stat().st_size < 64 * 1024 * 1024:
         written: list[Path] = []
         inner = parse_message_file(path, spill=_writer(workdir, f"eml-{len(got.materials)}-", written))
+        if not inner.headers and not inner.attachments:
+            # Not a mail at all (text sent as message/rfc822): the file itself is the material.
+            got.materials.append(read_material(name, path, opts))
+            return
         got.problems.extend(inner.problems)
         got.links.extend(inner.links)
         for att, dest in zip(inner.attachments, written[: len(inner.attachments)], strict=True):

@@ -86,8 +86,15 @@ def _addresses(raw: str | None) -> list[tuple[str, str]]:
     for name, addr in pairs:
         if not name and not addr:
             continue
+        if not name and (m := _NAME_BARE_ADDRESS.fullmatch(addr.strip())):
+            # ``=?GBK?B?…?= zhangsan@163.com``: a display name and an address without <> (RFC 5322
+            # wants them, many webmail forms do not add them); email.utils reads it as one address.
+            name, addr = m.group(1), m.group(2)
         out.append((decode_words(name).strip(), addr.strip().lower()))
     return out
+
+
+_NAME_BARE_ADDRESS = re.compile(r"(.*\S)\s+<?([^\s<>@]+@[^\s<>@]+?)>?")
 
 
 # --- parameters and names ----------------------------------------------------------------------
@@ -131,6 +138,8 @@ def _clean_name(name: str) -> str:
 
 def _part_name(part: Message) -> str:
     names = _param_values(part, "filename", "content-disposition") + _param_values(part, "name", "content-type")
+    # ``file=`` is no standard parameter, but some old mailers name attachments so (enmime reads it).
+    names += _param_values(part, "file", "content-type") + _param_values(part, "file", "content-disposition")
     names = [_clean_name(n) for n in names]
     names = [n for n in names if n]
     good = [n for n in names if not _is_placeholder(n)]
@@ -177,7 +186,10 @@ def _payload_bytes(part: Message) -> bytes:
             try:
                 return binascii.a2b_base64(payload)
             except (binascii.Error, ValueError):  # bad padding, non-ASCII text
-                pass
+                # One character too many or too few (a cut line, a stray "?=" after the padding):
+                # what decodes is kept, as other readers do (RFC 2045 section 6.8 says to ignore
+                # characters outside the alphabet).
+                return _b64_lenient(payload.encode("ascii", "ignore"))
     try:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001 - broken base64/qp in the wild
@@ -208,14 +220,29 @@ def _open_container(part: Message) -> Message | None:
         if not payload or not isinstance(payload[0], Message):
             return None
         if cte not in ("base64", "quoted-printable"):
-            return payload[0]
+            return payload[0] if _is_mail(payload[0]) else None
         text = _flatten(payload[0])
         data = _b64_lenient(text) if cte == "base64" else quopri.decodestring(text)
     else:
         data = _payload_bytes(part)
     if not data.strip():
         return None
-    return email.message_from_bytes(data, policy=_POLICY)
+    inner = email.message_from_bytes(data, policy=_POLICY)
+    return inner if _is_mail(inner) else None
+
+
+def _is_mail(msg: Message) -> bool:
+    """True when a parsed message has at least one header: text that does not begin with a
+    header is no mail, whatever its Content-Type says (it stays an attachment)."""
+    return bool(msg.keys())
+
+
+def _container_bytes(part: Message) -> bytes:
+    """The body of a container part that is kept as an attachment (not a mail after all)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return b"".join(_flatten(p) for p in payload if isinstance(p, Message))
+    return _payload_bytes(part)
 
 
 # --- HTML and links ----------------------------------------------------------------------------
@@ -427,7 +454,7 @@ def _collect(
         disposition = _disposition(part)
         if cid and cid.lower() in html_refs and disposition != "attachment":
             continue
-        data = _payload_bytes(part)
+        data = _container_bytes(part) if ctype in _CONTAINER_TYPES else _payload_bytes(part)
         part.set_payload("")  # the encoded text is not needed again (it is the mail's bulk)
         if ctype in _TNEF_TYPES or name.lower() == "winmail.dat":
             tnef = unpack_tnef(data)
@@ -438,6 +465,10 @@ def _collect(
                         mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.data,
                         cid=None, inline=False, forwarded=forwarded,
                     ), spill))
+                for cut in tnef.truncated:
+                    problems.append(IntakeProblem(
+                        "mail_tnef_truncated", cut, "the winmail.dat stream ends before this attachment's declared length"
+                    ))
                 if tnef.body:
                     plain.append(tnef.body)
                     links.extend(find_links(tnef.body))
@@ -505,7 +536,7 @@ def parse_message(raw: bytes, *, spill: Spill | None = None) -> MailFacts:
 
     Returns ``MailFacts``; never raises: anything that cannot be read becomes an
     ``IntakeProblem`` in ``problems`` (kinds ``mail_unreadable``, ``mail_too_deep``,
-    ``mail_too_many_parts``, ``mail_tnef_unreadable``).
+    ``mail_too_many_parts``, ``mail_tnef_unreadable``, ``mail_tnef_truncated``).
 
     Attachments are every non-multipart part that has a name, or that is not text, in document
     order; each keeps the exact decoded bytes (``sha256`` of ``data``). Inline images referenced
@@ -523,8 +554,11 @@ def parse_message(raw: bytes, *, spill: Spill | None = None) -> MailFacts:
     ``SPILL_KEEP_BYTES`` or more keeps ``name``, ``size`` and ``sha256`` but its ``data`` is
     ``b""``, so a mail's videos are never all in memory at once. Exceptions of ``spill`` propagate.
     """
+    parser = email.parser.BytesFeedParser(policy=_POLICY)
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=_POLICY)
+        for block in _blocks(io.BytesIO(bytes(raw))):
+            parser.feed(block)
+        msg = parser.close()
     except Exception as exc:  # noqa: BLE001 - includes RecursionError from hostile nesting
         return _unreadable(raw, exc)
     return _read(msg, lambda: bytes(raw)[:65536], spill)
@@ -553,25 +587,53 @@ def parse_message_file(path: Path, *, spill: Spill | None = None) -> MailFacts:
 
 _B64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{60,}(?:\r\n|\n))+")
 _CTE_BASE64 = re.compile(rb"content-transfer-encoding:[ \t]*base64[ \t]*\r?\n", re.IGNORECASE)
+_BOUNDARY = re.compile(rb"""[;\s]boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^\s;"]+))""", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:|From ")
+_SPACE_BEFORE_COLON = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]+:")
+_PARAM_HEADERS = (b"content-type", b"content-disposition")
+_PARAM_TOKEN = re.compile(rb"""[\w!#$%&'*+.^`|~-]+=""")
+_PARAM_PIECE = re.compile(rb'"(?:[^"\\]|\\.)*"?|;|[ \t]+|[^ \t;"]+')
 MERGED_LINE = 64 * 1024  # characters per joined base64 line (see _blocks)
+MAX_HEADER_LINES = 2000  # lines of one header block held for repair (see _blocks)
+MAX_HEADER_BYTES = 1024 * 1024
 
 
 def _blocks(f: io.BufferedIOBase) -> Iterator[bytes]:
     """The mail in file ``f`` in blocks of about ``READ_BLOCK`` bytes, for the feed parser.
 
-    The parser keeps every line of a body as a string until the part ends (≈ 130 bytes per
-    76-character base64 line: 100 MB for a 45 MB video), so inside a body declared
-    ``Content-Transfer-Encoding: base64`` runs of full base64 lines (60+ alphabet characters, no
-    padding) are joined into lines of up to ``MERGED_LINE`` characters. Line breaks are not
-    data in base64 (RFC 2045 section 6.8): the decoded bytes are the same. Headers begin at the
-    top and after any line starting with ``--`` (a boundary); a blank line ends them.
+    Two things are changed on the way; neither changes what a well-formed mail says:
+
+    - Header blocks begin at the top and after any line starting with ``--``; a blank line ends
+      them. The top one and those after a boundary that a Content-Type declared are repaired by
+      ``_repair_header_block``: Python's parser ends the headers at the first line that is not a
+      header, so one bad line would drop every header after it.
+    - The parser keeps every line of a body as a string until the part ends (≈ 130 bytes per
+      76-character base64 line: 100 MB for a 45 MB video), so inside a body declared
+      ``Content-Transfer-Encoding: base64`` runs of full base64 lines (60+ alphabet characters,
+      no padding) are joined into lines of up to ``MERGED_LINE`` characters. Line breaks are not
+      data in base64 (RFC 2045 section 6.8): the decoded bytes are the same.
 
     A run of base64 lines is found by one regular-expression match over the block and its line
     breaks dropped by ``bytes.translate`` (both in C); only the other lines are looked at one
     by one in Python (a 65 MB mail: ~2,000 Python steps instead of ~850,000).
     """
     out = bytearray()
-    in_headers, base64_body = True, False
+    base64_body = False
+    head: list[bytes] | None = []  # the header block being read, None inside a body
+    head_bytes = 0
+    repair = True  # the block is at the top or after a declared boundary
+    boundaries: set[bytes] = set()
+
+    def end_head(block: list[bytes], fix: bool) -> None:
+        nonlocal base64_body
+        if fix:
+            block = _repair_header_block(block)
+        base64_body = any(_CTE_BASE64.fullmatch(line) for line in block)
+        for line in block:
+            out.extend(line)
+        for m in _BOUNDARY.finditer(b"".join(block)):
+            boundaries.add((m.group(1) or m.group(2)).strip())
+
     buf = b""
     eof = False
     while not eof:
@@ -580,7 +642,7 @@ def _blocks(f: io.BufferedIOBase) -> Iterator[bytes]:
         buf += chunk
         pos, size = 0, len(buf)
         while pos < size:
-            if not in_headers and base64_body:
+            if head is None and base64_body:
                 m = _B64_RUN.match(buf, pos)
                 if m:
                     eol = b"\r\n" if buf[pos : m.end()].find(b"\r\n") >= 0 else b"\n"
@@ -600,20 +662,95 @@ def _blocks(f: io.BufferedIOBase) -> Iterator[bytes]:
                 nl = size - 1
             line = buf[pos : nl + 1]
             pos = nl + 1
-            if in_headers:
+            if head is not None:
                 if line in (b"\n", b"\r\n"):
-                    in_headers = False
-                elif _CTE_BASE64.fullmatch(line):
-                    base64_body = True
-            elif line.startswith(b"--"):
-                in_headers, base64_body = True, False
-            out += line
+                    end_head(head, repair)
+                    out += line
+                    head = None
+                else:
+                    head.append(line)
+                    head_bytes += len(line)
+                    if len(head) >= MAX_HEADER_LINES or head_bytes >= MAX_HEADER_BYTES:
+                        end_head(head, False)  # no blank line in sight: not a header block
+                        head = None
+            else:
+                out += line
+                if line.startswith(b"--"):
+                    base64_body = False
+                    head, head_bytes = [], 0
+                    repair = line[2:].rstrip() in boundaries
             if len(out) >= READ_BLOCK:
                 yield bytes(out)
                 out.clear()
         buf = buf[pos:]
+    if head:
+        end_head(head, repair)
     if out:
         yield bytes(out)
+
+
+def _repair_header_block(lines: list[bytes]) -> list[bytes]:
+    """One header block (no blank line), repaired so that Python's parser reads every header.
+
+    - ``Subject : x`` (white space before the colon, RFC 5322 section 4.5 obs-optional) loses
+      the white space;
+    - a line that is no header and no continuation, followed later by real headers, becomes a
+      continuation of the header before it (literal ``\\t`` instead of a tab, a line cut by a
+      broken mailer); when no header follows, the body starts there, as the parser decides;
+    - Content-Type and Content-Disposition get the ``;`` missing between parameters
+      (``name="smime.p7m" smime-type=enveloped-data``, ``multipart/mixed boundary="b"``).
+    """
+    # header_after[i]: some line after line i is a header (computed once: blocks can be long)
+    header_after = [False] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        nxt = lines[i + 1]
+        header_after[i] = header_after[i + 1] or bool(_HEADER_LINE.match(nxt) or _SPACE_BEFORE_COLON.match(nxt))
+    fixed: list[bytes] = []
+    for i, line in enumerate(lines):
+        if m := _SPACE_BEFORE_COLON.match(line):
+            fixed.append(m.group(1) + line[m.end() - 1 :])
+        elif line[:1] in (b" ", b"\t") or _HEADER_LINE.match(line):
+            fixed.append(line)
+        elif header_after[i]:
+            fixed.append(b" " + line)
+        else:
+            fixed.extend(lines[i:])
+            break
+    out: list[bytes] = []
+    i = 0
+    while i < len(fixed):
+        j = i + 1
+        while j < len(fixed) and fixed[j][:1] in (b" ", b"\t"):
+            j += 1
+        field = fixed[i:j]
+        name, colon, _ = field[0].partition(b":")
+        if colon and name.strip().lower() in _PARAM_HEADERS:
+            joined = b"".join(field)
+            eol = b"\r\n" if joined.endswith(b"\r\n") else b"\n"
+            value = re.sub(rb"\r?\n(?=[ \t])", b"", joined.partition(b":")[2]).rstrip(b"\r\n")
+            repaired = _add_semicolons(value)
+            if repaired != value:
+                field = [name + b":" + repaired + eol]
+        out.extend(field)
+        i = j
+    return out
+
+
+def _add_semicolons(value: bytes) -> bytes:
+    """A parameter header value with ``;`` put back where a parameter follows another value
+    after white space only (RFC 2045 section 5.1 requires the ``;``)."""
+    pieces = _PARAM_PIECE.findall(value)
+    out: list[bytes] = []
+    has_value = False  # the current ;-separated item already holds something
+    for piece in pieces:
+        if piece == b";":
+            has_value = False
+        elif not piece.isspace():
+            if has_value and out and out[-1].isspace() and _PARAM_TOKEN.match(piece):
+                out.insert(len(out) - 1, b";")
+            has_value = True
+        out.append(piece)
+    return b"".join(out)
 
 
 def _read(msg: Message, head: Callable[[], bytes], spill: Spill | None) -> MailFacts:

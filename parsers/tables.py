@@ -226,14 +226,27 @@ def _load_xlsx(path: Path) -> list[_Grid]:
     return grids
 
 
+class _XlrdLog:
+    """xlrd's ``logfile``: its warnings ("WARNING *** file size (108) not 512 + multiple of
+    sector size") go to the log, not to stdout, where xlrd writes them by default."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.info("xlrd: %s", text.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def _load_xls(path: Path) -> list[_Grid]:
     import xlrd
 
     try:
         try:
-            book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
+            book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True, logfile=_XlrdLog())
         except NotImplementedError:
-            book = xlrd.open_workbook(str(path), on_demand=True)
+            book = xlrd.open_workbook(str(path), on_demand=True, logfile=_XlrdLog())
     except (xlrd.XLRDError, OSError, ValueError, AssertionError, IndexError, KeyError) as exc:
         raise _Unreadable(
             "corrupt", f"workbook unreadable: {type(exc).__name__}: {exc}"[:300]

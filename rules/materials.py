@@ -28,7 +28,9 @@ UNREADABLE_ARCHIVE = ("archive_encrypted", "archive_corrupt", "archive_unsupport
 # Problems that are the desk's own fault, not the applicant's: logged, never reported.
 DESK_PROBLEMS = ("ffprobe_missing",)
 # Mail problems (parsers/mime.py) that leave part of a submission unread (FILE_UNREADABLE).
-UNREADABLE_MAIL = ("mail_unreadable", "mail_too_deep", "mail_too_many_parts", "mail_tnef_unreadable")
+UNREADABLE_MAIL = (
+    "mail_unreadable", "mail_too_deep", "mail_too_many_parts", "mail_tnef_unreadable", "mail_tnef_truncated"
+)
 # Per-file hits reported by one rule before the rest are counted in one line (a 2,000-member
 # archive must not become a 2,000-line 补正通知).
 MAX_HITS_PER_RULE = 20
@@ -40,6 +42,7 @@ _MORE_TEXT: dict[str, str] = {
     "mail_too_deep": "邮件嵌套层数过多，内层内容未读取",
     "mail_too_many_parts": "邮件附件（MIME 部分）过多，超出部分未读取",
     "mail_tnef_unreadable": "Outlook 附件包（winmail.dat）无法解开",
+    "mail_tnef_truncated": "Outlook 附件包（winmail.dat）中的此附件不完整（比声明的长度短）",
 }
 
 

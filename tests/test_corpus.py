@@ -24,7 +24,11 @@ def test_corpus_entry(entry: Path) -> None:
     expected = json.loads((entry / "expected.json").read_text(encoding="utf-8"))
     res = CliRunner().invoke(app, ["check", "--json", str(entry / expected["input"])])
     assert res.exit_code == (1 if expected["verdict"] == "defective" else 0), res.output
-    (d,) = json.loads(res.stdout)["dossiers"]
+    result = json.loads(res.stdout)
+    (d,) = result["dossiers"]
+    if "mail" in expected:  # the decoded subject and sender of a mail input
+        (mail,) = result["inputs"]
+        assert {k: mail[k] for k in ("subject", "from_name", "from_address")} == expected["mail"]
     got_materials = sorted([m["name"], m["role"], m.get("duration_s"), m["sha256"]] for m in d["materials"])
     assert got_materials == expected["materials"]
     assert sorted([f["code"], f["severity"], f["where"]] for f in d["findings"]) == expected["codes"]

@@ -178,7 +178,9 @@ def check(
         except ValueError:
             err.print(f"intake check: --received {received!r} is not an ISO 8601 date-time")
             raise typer.Exit(2) from None
-    with tempfile.TemporaryDirectory(prefix="intake-check-") as tmp:
+    from bot.cli.library_output import library_output_to_log
+
+    with tempfile.TemporaryDirectory(prefix="intake-check-") as tmp, library_output_to_log():
         try:
             result = run_check(paths, Path(tmp), camp, level=level, received_at=when)
         except InputError as exc:
