@@ -270,3 +270,20 @@ def test_g5_ofd_entities_traversal_and_bombs_are_unreadable_not_followed(tmp_pat
         facts = read_ofd(_ofd_zip(tmp_path / f"{name}.ofd", parts))
         assert (facts.readable, facts.problem) == (False, "corrupt"), name
         assert "root:" not in (facts.detail or ""), name
+
+
+def test_b3_a_bounce_reason_never_carries_a_clickable_link_to_officers() -> None:
+    """B3: an applicant (who knows their receipt's Message-ID) forges a bounce whose "server
+    answer" is a phishing line. The 退信提醒 the bureau sends its officers quoted it with a live
+    link; links in the reason are now defanged (``http[:]//``) in both parts."""
+    from outbox.mail.bounce_mail import BounceAlert, compose_bounce_alert
+    from tests.outbox_builders import TRACKING, make_ctx
+
+    alert = BounceAlert(tracking=TRACKING, applicant="示例有限公司", project_name="示例项目",
+                        contact_name="王", phone="13800000000", rcpt="wang@example.com",
+                        reply_kind="receipt", sent_at="2023年11月20日 09:30", cause="对方邮件服务器拒收",
+                        reason="550 邮箱异常，请立即登录 https://evil.example/verify 重新验证")
+    msg = compose_bounce_alert(make_ctx(), [("张科长", "zhang@bureau.example.org")], alert)
+    bodies = [part.get_content() for part in msg.walk() if part.get_content_maintype() == "text"]
+    assert len(bodies) == 2
+    assert all("https://evil" not in b and "https[:]//evil.example/verify" in b for b in bodies)
