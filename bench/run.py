@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import ingest, latency, machine, memory, report, scale  # noqa: E402
+from bench import hostile, ingest, latency, machine, memory, report, scale  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -40,17 +40,22 @@ class Sizes:
     scale_n: int = 3000
     scale_repeats: int = 3
     packet: bool = True
+    hostile_n: int = 100  # normal dossiers of the hostile mix (issue 15); 0 skips it
+    hostile_full: bool = True  # the hostile files at the issue's sizes
+    hostile_interval_s: float = 3.0  # seconds between two appended mails (above the time one takes)
 
 
 # The issue's N = 500 and a quarter of it (growth N → 4N); per-input judging is linear in the
 # store since evaluate(targets=) (notes.md), so 500 takes about 1.5 minutes a repeat.
 FULL = Sizes("full", ingest_n=[125, 500], ingest_repeats=2, memory_repeats=2, scale_repeats=2)
 QUICK = Sizes("quick", ingest_n=[6, 24], ingest_repeats=2, latency_n=8, mail_video_bytes=45 * MB,
-              drop_bytes=[50 * MB, 200 * MB], memory_repeats=1, scale_n=300, scale_repeats=2)  # fmt: skip
+              drop_bytes=[50 * MB, 200 * MB], memory_repeats=1, scale_n=300, scale_repeats=2,
+              hostile_n=12, hostile_full=False)  # fmt: skip
 SMOKE = Sizes("smoke", ingest_n=[1, 2], ingest_repeats=1, latency_n=1, mail_video_bytes=1 * MB,
-              drop_bytes=[2 * MB, 4 * MB], memory_repeats=1, scale_n=4, scale_repeats=1)  # fmt: skip
+              drop_bytes=[2 * MB, 4 * MB], memory_repeats=1, scale_n=4, scale_repeats=1,
+              hostile_n=0)  # fmt: skip
 
-STEPS = ("ingest", "latency", "memory", "scale")
+STEPS = ("ingest", "latency", "memory", "scale", "hostile")
 
 
 def run_suite(sizes: Sizes, tmp: Path, *, only: tuple[str, ...] = STEPS, profile: Path | None = None,
@@ -65,7 +70,7 @@ def run_suite(sizes: Sizes, tmp: Path, *, only: tuple[str, ...] = STEPS, profile
     started = time.perf_counter()
     results: dict = {"mode": sizes.mode, "started": datetime.now(UTC).isoformat(timespec="seconds"),
                      "machine": machine.describe(), "growth": []}  # fmt: skip
-    needs_imap = bool({"ingest", "latency", "memory"} & set(only))
+    needs_imap = bool({"ingest", "latency", "memory", "hostile"} & set(only))
     server = start_dovecot() if needs_imap else None
     try:
         if "ingest" in only:
@@ -120,6 +125,15 @@ def run_suite(sizes: Sizes, tmp: Path, *, only: tuple[str, ...] = STEPS, profile
             s = scale.measure(sizes.scale_n, sizes.scale_repeats, tmp / "scale", packet=sizes.packet)
             log("  " + ", ".join(f"{k} {v.median:.2f} s" for k, v in s.steps.items()))
             results["scale"] = [s.to_json()]
+        if "hostile" in only and sizes.hostile_n:
+            results["hostile"] = []
+            for bad in (False, True):
+                log(f"hostile mix: {sizes.hostile_n} dossiers, hostile files: {bad}")
+                r = hostile.measure(server, sizes.hostile_n, tmp / "hostile", hostile=bad,
+                                    interval_s=sizes.hostile_interval_s, full=sizes.hostile_full)  # fmt: skip
+                j = r.to_json()
+                log(f"  p50 {j['p50_s']:.2f} s, p95 {j['p95_s']:.2f} s, peak RSS {j['peak_rss'] / MB:.0f} MB")
+                results["hostile"].append(j)
     finally:
         if server is not None:
             server.stop()

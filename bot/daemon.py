@@ -26,9 +26,10 @@ from bot.health.stalls import StallWatch
 from bot.officers import mail as officer_mail
 from bot.processing.cloud_links import campaign_today, sweep_expired
 from bot.processing.pipeline import Outcome, Pipeline
-from bot.sources.folders import FolderWatcher
+from bot.sources.folders import FolderWatcher, require_drop_folders
 from bot.store.database import Store
 from bot.store.faults import is_store_fault
+from bot.store.lock import StoreLock
 from bot.upstream import packet_intake
 from outbox.delivery import queue as outgoing
 from outbox.delivery.sender import Backoff, deliver_pending
@@ -76,6 +77,7 @@ class Intake:
             try:
                 self.store = Store.open(s.db_path, s.archive_dir, busy_timeout_s=s.busy_timeout_s)
                 self.pipeline = Pipeline(self.settings, self.store, self.campaign)
+                self.pipeline.on_ready = self.wake.set  # a slow parse ended: commit it now
                 # Tried before an input becomes dossiers: officers' commands, then packets from below.
                 for make in (officer_mail.make_interceptor, packet_intake.make_interceptor):
                     self.pipeline.interceptors.append(make(self))
@@ -97,15 +99,20 @@ class Intake:
                 delay = min(delay * 2, self.settings.health.fault_retry_max_s)
 
     def close(self) -> None:
+        self.pipeline.close()
         self.store.close()
+
+    def store_lock(self) -> StoreLock:
+        """The one-process-per-store lock ``run``/``run --once`` hold (``StoreBusy`` when taken)."""
+        return StoreLock(self.settings.store.data_dir)
 
     def folder_watchers(self, *, once: bool = False) -> list[FolderWatcher]:
         """One watcher per drop folder; ``once``: everything present now counts as finished
         (no settle delay, and an entry that does not open as it claims is taken for the rules)."""
         d = self.settings.drop
         watchers = []
+        require_drop_folders(d.folders)
         for root in d.folders:
-            root.mkdir(parents=True, exist_ok=True)
             watchers.append(
                 FolderWatcher(
                     root,
@@ -230,10 +237,20 @@ class Intake:
         where = ""
         if self.settings.outbox.transport == "file":
             where = f" → {FileTransport(self.settings.outbox.folder).path_for(item.message_id)}"
-        return f"{item.kind} {item.tracking} to {', '.join(item.rcpts)}{where}"
+        what = f"{item.kind} {item.tracking}" if item.tracking else item.kind
+        return f"{what} to {', '.join(item.rcpts)}{where}"
 
     def run_once(self) -> RunReport:
-        """Take everything present now, process it, deliver the replies."""
+        """Take everything present now, process it, deliver the replies.
+
+        Raises ``DropFolderMissing`` when a configured drop folder is not there and ``StoreBusy``
+        when another process is processing the same store.
+        """
+        require_drop_folders(self.settings.drop.folders)
+        with self.store_lock():
+            return self._run_once()
+
+    def _run_once(self) -> RunReport:
         for w in self.folder_watchers(once=True):
             # The first pass records each entry's signature, the second takes the unchanged ones.
             w.scan_once()
@@ -309,7 +326,15 @@ class Intake:
         return thread
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set)."""
+        """Watch, process and deliver until SIGTERM/SIGINT (or ``stop`` is set).
+
+        Raises ``DropFolderMissing``/``StoreBusy`` before starting anything (see :meth:`run_once`).
+        """
+        require_drop_folders(self.settings.drop.folders)
+        with self.store_lock():
+            self._run_forever(stop)
+
+    def _run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -336,7 +361,7 @@ class Intake:
             self._loop_mark = time.monotonic()
             # SIGTERM between inputs: the current one is finished, the rest wait for the restart.
             # A store fault (disk full, I/O error, a lock held too long) rolls back and waits.
-            guard.run("processing", lambda: self.pipeline.process_pending(stop), stop)
+            guard.run("processing", lambda: self.pipeline.process_pending(stop, wait_slow=False), stop)
             guard.run("links", self.sweep_links_daily, stop)
             try:
                 self.deliver()

@@ -18,9 +18,12 @@ def track(items: Iterable[T], description: str, *, total: int | None = None) -> 
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     if sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
+        # The bar on stderr (the stream found to be a terminal), where the log lines go too: rich
+        # prints each log line above the bar. On stdout it would land in a piped run's output.
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task(description, total=total)
             for item in items:
                 yield item

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import stat
 import struct
 import zipfile
@@ -59,13 +60,18 @@ class ArchiveLimits:
 
     ``max_total_bytes`` counts bytes written; ``max_ratio`` is output bytes per compressed byte
     (judged once a member or the archive has produced ``RATIO_FLOOR`` bytes); ``max_depth``
-    counts the outer archive as level 1.
+    counts the outer archive as level 1. ``max_growth``: bytes written in all (nested archives
+    included) per byte of the outer archive, but at least ``growth_floor_bytes``; over it the
+    archive is refused whole (``archive_growth``, no member kept): 250 members each just under
+    ``max_ratio`` must not add a gigabyte to the permanent archive for 6 MB of input.
     """
 
     max_members: int = 2000
     max_total_bytes: int = 5 * GIB
     max_ratio: int = 200
     max_depth: int = 3
+    max_growth: int | None = 20
+    growth_floor_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass
@@ -110,6 +116,7 @@ class _Budget:
     limits: ArchiveLimits
     members: int = 0
     written: int = 0
+    growth_cap: int | None = None  # bytes, from max_growth and the outer archive's size
 
 
 def is_archive_path(path: Path) -> str | None:
@@ -236,6 +243,9 @@ class _Sink:
         self.archive_out[0] += len(chunk)
         if self.budget.written > limits.max_total_bytes:
             raise _Stop("archive_bomb", self.name, f"more than {limits.max_total_bytes} bytes would be extracted")
+        if self.budget.growth_cap is not None and self.budget.written > self.budget.growth_cap:
+            raise _Stop("archive_growth", self.name,
+                        f"more than {limits.max_growth}x the archive's size would be extracted")
         if self.size > RATIO_FLOOR and self.compressed is not None and self.size > limits.max_ratio * max(self.compressed, 1):
             raise _Stop("archive_bomb", self.name, f"compression ratio above {limits.max_ratio}:1")
         if self.archive_out[0] > RATIO_FLOOR and self.archive_out[0] > limits.max_ratio * max(self.archive_size, 1):
@@ -590,11 +600,20 @@ def extract_archive(
     """
     limits = limits or ArchiveLimits()
     budget = _Budget(limits)
+    if limits.max_growth is not None:
+        try:
+            size = Path(path).stat().st_size
+        except OSError:
+            size = 0
+        budget.growth_cap = max(limits.growth_floor_bytes, limits.max_growth * size)
     try:
         result = _extract(Path(path), Path(dest), budget, 1)
     except Exception as exc:  # noqa: BLE001 - the contract is facts, never exceptions
         log.exception("archive %s: unexpected error", display_name or Path(path).name)
         return ArchiveResult(False, problem="corrupt", detail=f"{type(exc).__name__}: {exc}"[:300])
+    if any(p.kind == "archive_growth" for p in result.problems):
+        result.members = []  # refused whole: nothing of it is read or kept
+        shutil.rmtree(dest, ignore_errors=True)
     if result.problems:
         log.info("archive %s: %s", display_name or Path(path).name, [(p.kind, p.where) for p in result.problems])
     return result

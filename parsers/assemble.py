@@ -78,7 +78,8 @@ def assemble_dossier(
         if m.form and m.form.text:
             dossier.links.extend(_links_in(m.form.text))
     if mail is not None:
-        dossier.sender = (mail.reply_to or mail.from_addr or None)
+        # The From address: a Reply-To is the sender's to write and names nobody (issue 14).
+        dossier.sender = mail.from_addr or None
         dossier.links.extend(mail.links)
         person = mail.inner_from_name or mail.from_name or None
         if not dossier.contact.name and person:

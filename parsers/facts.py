@@ -8,11 +8,13 @@ Problem slugs are stable strings (rules match on them):
 
 - materials: ``corrupt``, ``encrypted``, ``unsupported`` (e.g. .doc without LibreOffice, rar without
   unrar), ``forbidden`` (executables, scripts, macro-enabled Office files), ``empty``, ``too_large``,
-  ``mismatch`` (the name claims a form, scan, video or table; the bytes are text or a picture)
+  ``mismatch`` (the name claims a form, scan, video or table; the bytes are text or a picture),
+  ``too_costly`` (reading it ran over the desk's time or memory budget; it was not read),
+  ``storage_quota`` (read, but the sender's daily storage budget was spent: not stored)
 - video: ``probe_failed``, ``moov_missing``, ``truncated``, ``no_video_stream``, ``no_duration``,
   ``timeout``, ``ffprobe_missing``
 - archives (``IntakeProblem.kind``): ``archive_traversal``, ``archive_link``, ``archive_device``,
-  ``archive_bomb``, ``archive_too_deep``, ``archive_too_many``, ``archive_encrypted``,
+  ``archive_bomb``, ``archive_growth``, ``archive_too_deep``, ``archive_too_many``, ``archive_encrypted``,
   ``archive_corrupt``, ``archive_unsupported``; a FIFO, socket or device inside a dossier folder is
   ``archive_device`` too
 - mails (``IntakeProblem.kind``): ``mail_unreadable``, ``mail_too_deep``, ``mail_too_many_parts``,

@@ -67,6 +67,7 @@ def _tool(path: str) -> FfprobeTool | None:
             timeout=15,
             check=False,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # out of reach of the terminal's Ctrl-C, as the probe runs
         )
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("ffprobe at %s does not run: %s", path, exc)

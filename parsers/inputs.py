@@ -17,7 +17,7 @@ from parsers.assemble import assemble_dossier
 from parsers.classify import detect_kind
 from parsers.facts import Attachment, DossierFacts, IntakeProblem, MailFacts, Material
 from parsers.junk import is_junk_name
-from parsers.materials import ParseOptions, read_material
+from parsers.materials import ParseOptions, announce, read_material, skipped_file
 from parsers.mime import parse_message_file
 from parsers.safe_names import safe_file_name
 
@@ -87,6 +87,7 @@ def read_input(
                 continue
             _add_file(rel, p, workdir, opts, got)
     elif _is_mail(path):
+        announce(opts, name, path, "mail")  # over budget here, the whole input fails (no sender known)
         written: list[Path] = []
         mail = parse_message_file(path, spill=_writer(workdir, "att-", written))
         got.problems.extend(mail.problems)
@@ -97,6 +98,7 @@ def read_input(
     else:
         _add_file(name, path, workdir, opts, got)
     source = f"mail:{mail.message_id}" if mail and mail.message_id else str(path)
+    announce(opts, name, path, "assemble")  # the rest of the work, under its own budget
     dossier = assemble_dossier(
         source, got.materials, problems=got.problems, mail=mail, links=got.links, received_at=received_at
     )
@@ -107,7 +109,10 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
     """Add one file; an archive is opened and its members are added instead."""
     if is_junk_name(Path(name).name):
         return
-    if is_archive_path(path) and detect_kind(path, name) in ARCHIVE_KINDS:
+    if is_archive_path(path) and (kind := detect_kind(path, name)) in ARCHIVE_KINDS:
+        if (skip := announce(opts, name, path, kind)) is not None:
+            got.materials.append(skipped_file(name, path, kind, skip))
+            return
         got.archives += 1
         dest = workdir / f"x-{got.archives}"
         result = extract_archive(path, dest, display_name=name, limits=opts.archive_limits)
@@ -123,6 +128,9 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
             got.materials.append(read_material(member.name, member.path, opts))
         return
     if _is_mail(path) and path.stat().st_size < 64 * 1024 * 1024:
+        if (skip := announce(opts, name, path, "eml")) is not None:
+            got.materials.append(skipped_file(name, path, "eml", skip))
+            return
         written: list[Path] = []
         inner = parse_message_file(path, spill=_writer(workdir, f"eml-{len(got.materials)}-", written))
         if not inner.headers and not inner.attachments:

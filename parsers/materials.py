@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,16 @@ class ParseOptions:
     probe_timeout_s: float = 60.0
     convert_timeout_s: float = 90.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    # Called before a file is read, with (name, path, content kind); a problem slug it returns
+    # (``too_costly``) is recorded on the file instead of reading it. The parse worker uses it to
+    # time each file against its budget (bot/processing/parse_worker.py).
+    before_file: Callable[[str, Path, str], str | None] | None = None
+    ffprobe_max_bytes: int | None = None  # address-space limit of ffprobe (RLIMIT_AS), bytes
+
+
+def announce(opts: ParseOptions, name: str, path: Path, kind: str) -> str | None:
+    """``opts.before_file(name, path, kind)`` when set: the problem slug to record instead, or None."""
+    return opts.before_file(name, path, kind) if opts.before_file is not None else None
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -50,11 +61,15 @@ def read_material(name: str, path: Path, options: ParseOptions | None = None) ->
     file whose name claims a dossier role its bytes cannot play gets that role and ``mismatch``.
     """
     opts = options or ParseOptions()
+    kind = detect_kind(path, name)
+    skip = announce(opts, name, path, kind)
     sha, size = sha256_file(path)
     material = Material(name=name, path=path, sha256=sha, size=size)
     try:
-        material.kind = detect_kind(path, name)
+        material.kind = kind
         material.role = role_for(material.kind, name)
+        if skip is not None:  # its parse ran over budget before: the file is named, not read again
+            return skipped(material, skip)
         if size == 0:
             material.readable, material.problem, material.detail = False, "empty", "the file is empty"
             return material
@@ -75,6 +90,21 @@ def read_material(name: str, path: Path, options: ParseOptions | None = None) ->
         material.readable, material.problem = False, "corrupt"
         material.detail = f"{type(exc).__name__}: {exc}"
     return material
+
+
+def skipped(material: Material, problem: str) -> Material:
+    """``material`` marked unread with ``problem`` (``too_costly``: over the parse budget)."""
+    material.readable, material.problem = False, problem
+    material.detail = "reading this file ran over the desk's time or memory budget"
+    return material
+
+
+def skipped_file(name: str, path: Path, kind: str, problem: str) -> Material:
+    """A Material for a file not read at all (hashed only), marked with ``problem``."""
+    sha, size = sha256_file(path)
+    material = Material(name=name, path=path, sha256=sha, size=size, kind=kind)
+    material.role = role_for(kind, name)
+    return skipped(material, problem)
 
 
 # Content kinds that are never a dossier material whatever their name says.
@@ -102,7 +132,9 @@ def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None
     elif material.role == "scanned_copy":
         facts = material.scan = read_ofd(path) if material.kind == "ofd" else read_scan(path)
     elif material.role == "video":
-        facts = material.video = probe_video(path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe)
+        facts = material.video = probe_video(
+            path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe, max_bytes=opts.ffprobe_max_bytes
+        )
     elif material.role == "summary_table":
         facts = material.table = read_table(path, kind=material.kind)
     if facts is not None and not facts.readable:

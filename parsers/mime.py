@@ -37,6 +37,10 @@ MAX_PARTS = 2000  # MIME parts walked per message, forwarded ones included
 MAX_DEPTH = 10  # multipart / message/rfc822 nesting levels
 SPILL_KEEP_BYTES = 1_000_000  # spilled attachments smaller than this keep their bytes in memory
 READ_BLOCK = 1024 * 1024  # bytes fed to the parser at a time (parse_message_file)
+# A header field's raw text read at most (a 40 MB Subject once made a 68 MB reply and +218 MB of
+# database); the decoded Subject is cut again to MAX_SUBJECT_CHARS, ending with "…".
+MAX_HEADER_CHARS = 16 * 1024
+MAX_SUBJECT_CHARS = 500
 
 # Hosts of cloud drives that applicants share large videos from; a bare ``pan.baidu.com/s/…``
 # without a scheme is still collected as a link.
@@ -486,9 +490,11 @@ def _collect(
 def _headers(msg: Message) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in msg.items():
-        k = str(key).strip().lower()
+        k = str(key).strip().lower()[:200]
         if k and k not in out:
-            out[k] = _header_text(str(value))
+            out[k] = _header_text(str(value)[:MAX_HEADER_CHARS])
+    if len(out.get("subject", "")) > MAX_SUBJECT_CHARS:
+        out["subject"] = out["subject"][: MAX_SUBJECT_CHARS - 1] + "…"
     return out
 
 
@@ -501,17 +507,22 @@ def _date(value: str | None) -> datetime | None:
         return None
 
 
+def _capped_header(msg: Message, name: str) -> str | None:
+    value = msg.get(name)
+    return None if value is None else str(value)[:MAX_HEADER_CHARS]
+
+
 def _facts_from_headers(msg: Message) -> MailFacts:
     headers = _headers(msg)
-    sender = _addresses(msg.get("from"))
-    reply_to = _addresses(msg.get("reply-to"))
+    sender = _addresses(_capped_header(msg, "from"))
+    reply_to = _addresses(_capped_header(msg, "reply-to"))
     msgid = headers.get("message-id", "").strip() or None
     return MailFacts(
         subject=headers.get("subject", ""),
         from_addr=sender[0][1] if sender else "",
         from_name=sender[0][0] if sender else "",
-        to=[a for _, a in _addresses(msg.get("to")) if a],
-        cc=[a for _, a in _addresses(msg.get("cc")) if a],
+        to=[a for _, a in _addresses(_capped_header(msg, "to")) if a],
+        cc=[a for _, a in _addresses(_capped_header(msg, "cc")) if a],
         reply_to=reply_to[0][1] if reply_to else None,
         message_id=msgid,
         in_reply_to=headers.get("in-reply-to", "").strip() or None,

@@ -3,7 +3,11 @@
 ffprobe is run directly rather than through ffmpeg-python's ``probe``: that helper has no
 timeout and cannot kill a hanging ffprobe, and a hostile or truncated upload can make ffprobe
 hang (issue 9); the arguments are the same (``-show_format -show_streams -of json``) plus
-``-protocol_whitelist file`` and a packet listing of the video stream.
+``-protocol_whitelist file``. Each run is bounded (issue 15): a deadline, an address-space
+limit (RLIMIT_AS, set in the child before exec), at most ``MAX_JSON_BYTES`` of JSON, and the
+packet listing of the picture stream alone (``-select_streams``) read line by line and folded
+into a first/last timestamp, never kept: 50 MB of 8-byte ADTS frames named .mp4 once made
+ffprobe list six million packets into 2.7 GB.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import resource
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,9 @@ _NOT_PICTURE_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "tty"})
 _SHORT_ABS_S = 2.0
 _SHORT_REL = 0.05
 _CLOCK_RE = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+MAX_JSON_BYTES = 4 * 1024 * 1024  # ffprobe's format+streams JSON; a real file prints a few KB
+MAX_ERR_BYTES = 64 * 1024  # of ffprobe's warnings kept (the start and the end)
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # ffprobe's address space when the caller gives none
 
 
 class _Timeout(Exception):
@@ -44,6 +54,21 @@ class _PacketScan:
     end_s: float | None = None
     partial: bool = False  # the demuxer warned "partial file": packet data past the end
 
+    def add_line(self, line: bytes) -> None:
+        """Fold one ``-of compact=p=0`` packet line (``pts_time=…|dts_time=…|duration_time=…``)."""
+        fields = dict(
+            kv.split("=", 1) for kv in line.decode("ascii", "replace").strip().split("|") if "=" in kv
+        )
+        t = _time(fields.get("pts_time", "N/A"))
+        if t is None:
+            t = _time(fields.get("dts_time", "N/A"))
+        if t is None:
+            return
+        dur = _time(fields.get("duration_time", "N/A")) or 0.0
+        self.count += 1
+        self.start_s = t if self.start_s is None else min(self.start_s, t)
+        self.end_s = t + dur if self.end_s is None else max(self.end_s, t + dur)
+
     @property
     def span_s(self) -> float | None:
         if self.start_s is None or self.end_s is None:
@@ -51,7 +76,9 @@ class _PacketScan:
         return max(0.0, self.end_s - min(self.start_s, self.end_s))
 
 
-def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None) -> VideoFacts:
+def probe_video(
+    path: Path, *, timeout_s: float = 60, ffprobe: str | None = None, max_bytes: int | None = None
+) -> VideoFacts:
     """Facts about the video at ``path``; never raises on bad input.
 
     ``duration_s`` is the picture track's duration in seconds: the video stream's declared
@@ -65,7 +92,8 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     packet, or the packets stop well short of the declared duration: ``truncated=True``,
     ``duration_s`` = what the packets cover); ``no_video_stream`` (audio-only or not media);
     ``probe_failed``; ``no_duration``. ffprobe runs with ``-protocol_whitelist file`` so a
-    crafted file cannot make it open URLs.
+    crafted file cannot make it open URLs. ``max_bytes``: ffprobe's address space (RLIMIT_AS,
+    default 1 GiB); over it ffprobe fails and the file is ``probe_failed``.
     """
     tool = locate_ffprobe(ffprobe)
     if tool is None:
@@ -77,18 +105,16 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     facts = VideoFacts(readable=False, ffprobe_version=tool.version)
     deadline = time.monotonic() + timeout_s
     walk = walk_boxes(path)
+    limit = max_bytes or DEFAULT_MAX_BYTES
     try:
-        # One ffprobe run: format, streams and every packet's timestamps (a second process per
-        # video cost ~40 % of the probe time; bench/ingest.py).
         rc, out, err = _run(
-            tool.path,
-            ["-v", "warning", "-show_format", "-show_streams", "-show_entries", _PACKET_ENTRIES,
-             "-of", "json"],
-            path,
-            deadline,
-        )  # fmt: skip
+            tool.path, ["-v", "warning", "-show_format", "-show_streams", "-of", "json"], path, deadline,
+            max_bytes=limit,
+        )
     except _Timeout:
         return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
+    except _TooMuchOutput:
+        return _fail(facts, "probe_failed", f"ffprobe printed more than {MAX_JSON_BYTES} bytes about the streams")
     except OSError as exc:
         return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
     if walk.cut is not None:
@@ -101,7 +127,7 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
         return _fail(facts, "probe_failed", f"ffprobe printed no JSON: {exc}")
     if rc != 0 and not info.get("streams"):
         return _failed_probe(facts, path, walk, err)
-    if rc != 0:  # the streams were read; the packet read stopped early (as a scan failure before)
+    if rc != 0:
         log.info("ffprobe of %s exited %s after reading the streams", path.name, rc)
     fmt = info.get("format") or {}
     facts.container = fmt.get("format_name")
@@ -118,7 +144,20 @@ def probe_video(path: Path, *, timeout_s: float = 60, ffprobe: str | None = None
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
     declared = _stream_duration(stream)
-    scan = _packets_of(info.get("packets") or [], int(stream.get("index", 0)), err)
+    # The picture stream's packets only, folded as they come (never all in memory).
+    scan = _PacketScan()
+    try:
+        _rc2, _, err2 = _run(
+            tool.path,
+            ["-v", "warning", "-select_streams", str(int(stream.get("index", 0))),
+             "-show_entries", _PACKET_ENTRIES, "-of", "compact=p=0"],
+            path, deadline, max_bytes=limit, on_line=scan.add_line,
+        )  # fmt: skip
+    except _Timeout:
+        return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
+    except OSError as exc:
+        return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
+    scan.partial = b"partial file" in err or b"partial file" in err2
     scanned = scan.span_s if scan.count else None
     facts.duration_s = declared if declared is not None else scanned
     short = (
@@ -175,27 +214,101 @@ def _failed_probe(facts: VideoFacts, path: Path, walk: Any, err: bytes) -> Video
     return _fail(facts, "no_video_stream", f"not a video file: {last[:300]}")
 
 
-def _run(ffprobe: str, args: list[str], path: Path, deadline: float) -> tuple[int, bytes, bytes]:
-    """Run ffprobe on ``path`` (file protocol only) until ``deadline``; kill it when late."""
+class _TooMuchOutput(Exception):
+    """ffprobe printed more than ``MAX_JSON_BYTES`` (and was killed)."""
+
+
+def _run(
+    ffprobe: str,
+    args: list[str],
+    path: Path,
+    deadline: float,
+    *,
+    max_bytes: int,
+    on_line: Callable[[bytes], None] | None = None,
+) -> tuple[int, bytes, bytes]:
+    """Run ffprobe on ``path`` (file protocol only) until ``deadline``; kill it when late.
+
+    ffprobe's address space is capped at ``max_bytes`` (RLIMIT_AS, set before exec). Without
+    ``on_line`` stdout is returned, at most ``MAX_JSON_BYTES`` (else _TooMuchOutput); with it each
+    stdout line is handed over as read and nothing is kept. Of stderr, the first and last
+    ``MAX_ERR_BYTES`` are kept ("partial file" is kept wherever it appears).
+    """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _Timeout
-    cmd = [
-        ffprobe,
-        "-hide_banner",
-        "-protocol_whitelist",
-        "file",
-        *args,
-        "file:" + str(path.resolve()),
-    ]
+    cmd = [ffprobe, "-hide_banner", "-protocol_whitelist", "file", *args, "file:" + str(path.resolve())]
+
+    def limit_memory() -> None:  # in the child, before exec
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+    # start_new_session: a Ctrl-C at the terminal reaches the daemon only, which finishes the
+    # current input; ffprobe would otherwise die with it and the video read as probe_failed.
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=limit_memory,  # noqa: PLW1509 - the worker calling this runs no other threads
+        start_new_session=True,
+    )
+    late = threading.Event()
+
+    def kill_late() -> None:
+        late.set()
+        proc.kill()
+
+    timer = threading.Timer(remaining, kill_late)
+    timer.start()
+    err = _StderrTail()
+    drain = threading.Thread(target=err.drain, args=(proc.stderr,), daemon=True)
+    drain.start()
+    out = bytearray()
+    too_much = False
     try:
-        # subprocess.run kills the child on timeout before raising TimeoutExpired.
-        proc = subprocess.run(
-            cmd, capture_output=True, timeout=remaining, check=False, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise _Timeout from exc
-    return proc.returncode, proc.stdout, proc.stderr
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if on_line is not None:
+                on_line(line)
+                continue
+            out += line
+            if len(out) > MAX_JSON_BYTES:
+                too_much = True
+                proc.kill()
+                break
+    finally:
+        timer.cancel()
+        proc.wait()
+        drain.join(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if late.is_set():
+        raise _Timeout
+    if too_much:
+        raise _TooMuchOutput
+    return proc.returncode, bytes(out), err.text()
+
+
+class _StderrTail:
+    """The first and last ``MAX_ERR_BYTES`` of a stream, and whether "partial file" was said."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.partial = False
+
+    def drain(self, stream) -> None:
+        for line in stream:
+            if b"partial file" in line:
+                self.partial = True
+            if len(self.head) < MAX_ERR_BYTES:
+                self.head += line
+            else:
+                self.tail += line
+                if len(self.tail) > 2 * MAX_ERR_BYTES:
+                    del self.tail[: len(self.tail) - MAX_ERR_BYTES]
+        stream.close()
+
+    def text(self) -> bytes:
+        out = bytes(self.head + self.tail[-MAX_ERR_BYTES:])
+        return out + b"\npartial file" if self.partial and b"partial file" not in out else out
 
 
 def _picture_stream(streams: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -246,25 +359,7 @@ def _display_size(stream: dict[str, Any]) -> tuple[int | None, int | None]:
     return (h, w) if quarter else (w, h)
 
 
-_PACKET_ENTRIES = "packet=stream_index,pts_time,dts_time,duration_time"
-
-
-def _packets_of(packets: list[dict[str, Any]], index: int, err: bytes) -> _PacketScan:
-    """The span of stream ``index``'s packets from ffprobe's JSON (demuxed, not decoded)."""
-    scan = _PacketScan(partial=b"partial file" in err)
-    for p in packets:
-        if p.get("stream_index") != index:
-            continue
-        t = _time(str(p.get("pts_time", "N/A")))
-        if t is None:
-            t = _time(str(p.get("dts_time", "N/A")))
-        if t is None:
-            continue
-        dur = _time(str(p.get("duration_time", "N/A"))) or 0.0
-        scan.count += 1
-        scan.start_s = t if scan.start_s is None else min(scan.start_s, t)
-        scan.end_s = t + dur if scan.end_s is None else max(scan.end_s, t + dur)
-    return scan
+_PACKET_ENTRIES = "packet=pts_time,dts_time,duration_time"
 
 
 def _time(value: str) -> float | None:

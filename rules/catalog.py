@@ -25,3 +25,7 @@ def _by_code(rules: tuple[Rule, ...]) -> dict[str, Rule]:
 
 RULES_BY_CODE: dict[str, Rule] = _by_code(RULES)
 CODES: tuple[str, ...] = tuple(RULES_BY_CODE)
+
+# Findings for the officers only (the digest, `intake show`), never written into a reply: they
+# speak about other senders, whom an applicant must not learn about.
+OFFICER_ONLY: frozenset[str] = frozenset({"APPLICANT_SENDER_CONFLICT"})

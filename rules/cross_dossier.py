@@ -31,8 +31,10 @@ class IntakeView:
 
     ``fields[i]``: ``form_fields`` of dossier i; ``project[i]`` / ``applicant[i]``: its normalised
     project and applicant names (``""`` when none); ``hashes[i]``: sha256 of its usable forms;
-    ``groups``: indices grouped by applicant (see ``applicant_groups``); ``group_of``: index →
-    position in ``groups`` (dossiers naming no applicant are absent).
+    ``groups``: indices grouped by applicant (see ``applicant_groups``), counted against each
+    other by the limits; ``group_of``: index → position in ``groups`` (dossiers naming no
+    applicant are absent); ``conflicts``: applicant groups whose dossiers came from unrelated
+    senders, as (indices, sender keys), which ``groups`` holds split by sender (issue 14).
     """
 
     dossiers: list[DossierFacts]
@@ -42,13 +44,14 @@ class IntakeView:
     hashes: list[set[str]]
     groups: list[list[int]]
     group_of: dict[int, int]
+    conflicts: list[tuple[list[int], list[str]]]
 
     @classmethod
     def build(cls, dossiers: list[DossierFacts], ctx: Context) -> IntakeView:
         """The view of ``dossiers`` under ``ctx.campaign`` (O(N))."""
         fields = [form_fields(d, ctx.campaign) for d in dossiers]
         applicant = [normalise_name(f.get("applicant")) for f in fields]
-        groups = _groups(fields, applicant)
+        groups, conflicts = _split_by_sender(_groups(fields, applicant), dossiers)
         return cls(
             dossiers=dossiers,
             fields=fields,
@@ -57,6 +60,7 @@ class IntakeView:
             hashes=[_form_hashes(d) for d in dossiers],
             groups=groups,
             group_of={i: g for g, group in enumerate(groups) for i in group},
+            conflicts=conflicts,
         )
 
 
@@ -120,18 +124,95 @@ def _groups(fields: list[dict[str, str]], applicant: list[str]) -> list[list[int
     return list(groups.values())
 
 
+# Free-mail providers: staff of many companies use them, so there the whole address is the sender;
+# elsewhere the mail domain is (a company's colleagues share it).
+FREE_MAIL_DOMAINS = frozenset(
+    "qq.com vip.qq.com foxmail.com 163.com vip.163.com 126.com yeah.net 188.com sina.com sina.cn "
+    "sohu.com 139.com 189.cn wo.cn aliyun.com gmail.com outlook.com hotmail.com live.com "
+    "yahoo.com icloud.com".split()
+)
+
+
+def sender_key(d: DossierFacts) -> str | None:
+    """Who sent dossier ``d``: its mail domain, or the whole address at a free-mail provider.
+
+    None when it did not come by mail (a drop folder, a packet from the level below).
+    """
+    addr = ((d.mail.from_addr if d.mail else "") or d.sender or "").strip().strip("<>").lower()
+    if "@" not in addr:
+        return None
+    domain = addr.rsplit("@", 1)[1]
+    return addr if domain in FREE_MAIL_DOMAINS else domain
+
+
+def _split_by_sender(
+    groups: list[list[int]], dossiers: list[DossierFacts]
+) -> tuple[list[list[int]], list[tuple[list[int], list[str]]]]:
+    """Applicant groups as counted by the limits, and the groups whose senders conflict.
+
+    Anybody can write a company's public name and 统一社会信用代码 into a form, so dossiers of one
+    applicant from unrelated senders are not counted against each other (two fakes filed first
+    would push the genuine dossier over the limit): such a group is split by sender (dossiers
+    that came without a sender form a part of their own) and reported as a conflict for the
+    officers to decide (APPLICANT_SENDER_CONFLICT).
+    """
+    counted: list[list[int]] = []
+    conflicts: list[tuple[list[int], list[str]]] = []
+    for group in groups:
+        keys = [sender_key(dossiers[i]) for i in group]
+        known = list(dict.fromkeys(k for k in keys if k))
+        if len(known) <= 1:
+            counted.append(group)
+            continue
+        conflicts.append((group, known))
+        parts: dict[str | None, list[int]] = defaultdict(list)
+        for i, k in zip(group, keys, strict=True):
+            parts[k].append(i)
+        counted.extend(parts.values())
+    counted.sort(key=lambda g: g[0])
+    return counted, conflicts
+
+
+def check_applicant_sender_conflict(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
+    view = _view(dossiers, ctx)
+    for group, senders in view.conflicts:
+        applicant = next((view.fields[i]["applicant"] for i in group if view.fields[i].get("applicant")), "")
+        uscc = next((view.fields[i]["uscc"] for i in group if view.fields[i].get("uscc")), "")
+        for i in group:
+            yield {
+                "dossier": i,
+                "where": "",
+                "applicant": applicant or uscc,
+                "uscc": uscc or "未填写",
+                "count": len(group),
+                "senders": "、".join(senders),
+                "sender": sender_key(dossiers[i]) or "非邮件报送",
+            }
+
+
 def applicant_groups(dossiers: list[DossierFacts], ctx: Context) -> list[list[int]]:
     """Indices of dossiers grouped by applicant: same valid USCC, or same normalised name.
 
     Two dossiers share an applicant when they share either key (one may lack the USCC), so the
     groups are the connected parts of that relation (union–find). Dossiers naming no applicant
-    are left out.
+    are left out. A group whose dossiers came from unrelated senders is returned split by sender
+    (see ``_split_by_sender``).
     """
     return _view(dossiers, ctx).groups
 
 
 def _label(f: dict[str, str], d: DossierFacts) -> str:
-    return f"「{f['project_name']}」" if f.get("project_name") else f"（{d.source}）"
+    """A dossier as an applicant may read it: never its source (a server path, a folder name)."""
+    if f.get("project_name"):
+        return f"「{f['project_name']}」"
+    return f"（{_received(d)}，未填写项目名称）"
+
+
+def _received(d: DossierFacts) -> str:
+    """``11月28日收到的申报`` (the time of receipt is all an applicant needs to recognise it)."""
+    if d.received_at is None:
+        return "此前收到的申报"
+    return f"{d.received_at.month}月{d.received_at.day}日收到的申报"
 
 
 def check_applicant_over_limit(dossiers: list[DossierFacts], ctx: Context) -> Iterator[Hit]:
@@ -225,7 +306,7 @@ def check_project_duplicate(dossiers: list[DossierFacts], ctx: Context) -> Itera
             "project": _label(view.fields[i], dossiers[i]),
             # The reason the first duplicate (in the given order) is one, as the pair loop said.
             "reason": "申报书文件完全相同" if ordered[0] in same_file else "项目名称和申报单位相同",
-            "others": "、".join(dossiers[j].source for j in ordered),
+            "others": "、".join(dict.fromkeys(_received(dossiers[j]) for j in ordered)),
         }
 
 
@@ -263,6 +344,12 @@ def check_previously_selected(dossiers: list[DossierFacts], ctx: Context) -> Ite
                 break
 
 
+# Defects no corrected file can cure: the applicant has to contact an officer (withdraw a project,
+# explain a duplicate). The 补正通知 says so instead of "reply with the corrected files".
+NOT_FIXED_BY_FILES = frozenset(
+    {"APPLICANT_OVER_LIMIT", "CATEGORY_REPEATED", "PROJECT_DUPLICATE", "PREVIOUSLY_SELECTED"}
+)
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "APPLICANT_OVER_LIMIT",
@@ -272,6 +359,17 @@ RULES: tuple[Rule, ...] = (
         "申报单位「{applicant}」已申报 {limit} 个项目（{projects}），本项目为第 {nth} 个；要求同一申报主体最多 {limit} 个项目",
         "如需以本项目替换已申报的项目，请联系我局经办人员说明撤回哪一个；否则本项目不予受理",
         check_applicant_over_limit,
+        "intake",
+    ),
+    Rule(
+        "APPLICANT_SENDER_CONFLICT",
+        "二（四）",
+        "warning",
+        "同一申报主体的申报来自无关的发件人（待经办人员核实）",
+        "申报单位「{applicant}」（统一社会信用代码 {uscc}）的 {count} 份申报来自不同的发件人（{senders}），"
+        "本份来自 {sender}；未自动按同一申报主体计数",
+        "请经办人员联系该单位核实哪些申报属实；冒名申报请用 reject 驳回，其余申报随后按同一申报主体重新计数",
+        check_applicant_sender_conflict,
         "intake",
     ),
     Rule(

@@ -21,6 +21,7 @@ UNSAFE_ARCHIVE = (
     "archive_link",
     "archive_device",
     "archive_bomb",
+    "archive_growth",
     "archive_too_deep",
     "archive_too_many",
 )
@@ -34,6 +35,9 @@ UNREADABLE_MAIL = (
 # Per-file hits reported by one rule before the rest are counted in one line (a 2,000-member
 # archive must not become a 2,000-line 补正通知).
 MAX_HITS_PER_RULE = 20
+
+TOO_COSTLY = "too_costly"  # parse over budget (bot/processing/supervisor.py)
+STORAGE_QUOTA = "storage_quota"  # the sender's daily archive budget is spent (bot/processing/pipeline.py)
 
 # Reasons for problem slugs that rules/wording.py does not know yet.
 _MORE_TEXT: dict[str, str] = {
@@ -236,8 +240,8 @@ def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 def _unreadable_hits(d: DossierFacts) -> Iterator[Hit]:
     for m in d.materials:
-        if m.role == "video" or m.problem == "forbidden" or m.problem in DESK_PROBLEMS:
-            continue  # video has its own code; forbidden files are FILE_FORBIDDEN
+        if m.role == "video" or m.problem in ("forbidden", TOO_COSTLY, STORAGE_QUOTA) or m.problem in DESK_PROBLEMS:
+            continue  # video has its own code; forbidden files are FILE_FORBIDDEN, costly ones FILE_TOO_COSTLY
         facts = {"application_form": m.form, "scanned_copy": m.scan, "summary_table": m.table}.get(
             m.role
         )
@@ -263,6 +267,26 @@ def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     for m in d.materials:
         if m.problem == "forbidden":
             yield {"where": m.name, "reason": FORBIDDEN_KIND_TEXT.get(m.kind, problem_text("forbidden"))}
+
+
+def check_file_too_costly(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
+    hits = (
+        {"where": m.name, "what": _INSTEAD["quota"] if m.problem == STORAGE_QUOTA else _INSTEAD.get(m.role, _INSTEAD["other"])}
+        for m in d.materials
+        if m.problem in (TOO_COSTLY, STORAGE_QUOTA)
+    )
+    yield from _capped(hits, "文件同样超出解析限制")
+
+
+# What to send instead of a file the desk could not read within its budget, by role.
+_INSTEAD = {
+    "application_form": "请将申报书另存为普通 .docx（不含大量嵌入对象、图片请压缩）后重新发送",
+    "scanned_copy": "请用扫描软件重新导出普通 PDF（每页一张扫描图片，勿合并大量文字层）后重新发送",
+    "video": "请用常见软件重新导出 H.264 编码的 .mp4 视频后重新发送",
+    "summary_table": "请将汇总表另存为普通 .xlsx 后重新发送",
+    "quota": "本发件人今日提交的材料已超出受理点每日存储限额，该文件未保存：请明日重新发送，或联系经办人",
+    "other": "请直接发送申报材料文件（.docx、.pdf、.mp4、.xlsx），勿打包大量无关内容；确需报送的大文件请联系经办人刻录光盘",
+}
 
 
 def check_archive_unsafe(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
@@ -362,6 +386,15 @@ RULES: tuple[Rule, ...] = (
         "文件无法读取：{reason}",
         "请重新发送该文件（未加密、完整、常见格式：.docx、.pdf、.mp4、.xlsx）",
         check_file_unreadable,
+    ),
+    Rule(
+        "FILE_TOO_COSTLY",
+        "本受理点安全要求",
+        "warning",
+        "文件解析超出本受理点的时间或内存限制（未读取）",
+        "文件解析超出本受理点的时间或内存限制，未能读取，其余材料已照常审核",
+        "{what}",
+        check_file_too_costly,
     ),
     Rule(
         "FILE_FORBIDDEN",

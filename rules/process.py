@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from parsers.facts import DossierFacts
 from rules.context import Context
 from rules.rule import Hit, Rule
+from rules.wording import in_zone, zone_label
 
 
 def local_time(moment: datetime, tz: str) -> datetime:
     """``moment`` in the campaign's time zone (a naive time is taken as already local)."""
-    zone = ZoneInfo(tz)
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    return in_zone(moment, tz)
 
 
 def check_late(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
@@ -29,7 +29,7 @@ def check_late(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     if received > end:
         yield {
             "where": "",
-            "received": received.strftime("%Y-%m-%d %H:%M"),
+            "received": received.strftime("%Y-%m-%d %H:%M") + f"（{zone_label(ctx.campaign.timezone)}）",
             "deadline": level.deadline.isoformat(),
             "level": ctx.level_label,
             "severity": ctx.campaign.late_policy.severity,

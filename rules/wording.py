@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+# The campaign's zone unless a profile says otherwise (Campaign.timezone).
+DEFAULT_TZ = "Asia/Shanghai"
+# How a person names a zone; others are shown as an offset (UTC+08:00).
+ZONE_NAMES: dict[str, str] = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "PRC": "北京时间"}
 
 # parsers/facts.py problem slugs, as the applicant should read them.
 PROBLEM_TEXT: dict[str, str] = {
@@ -22,6 +29,8 @@ PROBLEM_TEXT: dict[str, str] = {
     "archive_link": "含符号链接或硬链接",
     "archive_device": "含设备文件",
     "archive_bomb": "解压后体积异常（疑似压缩炸弹）",
+    "archive_growth": "解压后总体积超过压缩包本身的允许倍数",
+    "too_costly": "文件解析超出本受理点的时间或内存限制",
     "archive_too_deep": "压缩包嵌套层数过多",
     "archive_too_many": "压缩包内文件数过多",
     "archive_encrypted": "压缩包已加密（设有密码）",
@@ -55,3 +64,42 @@ def window_text(min_s: int, max_s: int) -> str:
     if min_s % 60 == 0 and max_s % 60 == 0:
         return f"{min_s // 60}–{max_s // 60} 分钟"
     return f"{min_s}–{max_s} 秒"
+
+
+def _zone(tz: str | tzinfo | None) -> tzinfo:
+    if tz is None:
+        return ZoneInfo(DEFAULT_TZ)
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def in_zone(moment: datetime, tz: str | tzinfo | None = DEFAULT_TZ) -> datetime:
+    """``moment`` in the campaign's zone ``tz``, whatever the machine's TZ.
+
+    An aware time is converted; a naive one is taken as already in ``tz`` (a pinned
+    ``[campaign] now`` written without an offset means the campaign's wall clock).
+    """
+    zone = _zone(tz)
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+def zone_label(tz: str | tzinfo | None = DEFAULT_TZ, at: datetime | None = None) -> str:
+    """``北京时间`` for the Chinese zones, else ``UTC+hh:mm`` at ``at`` (default now)."""
+    if isinstance(tz, str) and tz in ZONE_NAMES:
+        return ZONE_NAMES[tz]
+    offset = in_zone(at or datetime.now(UTC), tz).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def date_text(moment: date | datetime, tz: str | tzinfo | None = DEFAULT_TZ) -> str:
+    """``2023年11月29日``: the calendar day in ``tz`` (a datetime is converted first)."""
+    if isinstance(moment, datetime):
+        moment = in_zone(moment, tz)
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+def time_text(moment: datetime, tz: str | tzinfo | None = DEFAULT_TZ, *, zone: bool = False) -> str:
+    """The one way a person reads a time: ``2023年11月29日 16:09`` in the campaign's zone ``tz``,
+    with ``（北京时间）`` appended when ``zone`` (where the reader could doubt it)."""
+    local = in_zone(moment, tz)
+    text = f"{date_text(local)} {local:%H:%M}"
+    return f"{text}（{zone_label(tz, local)}）" if zone else text

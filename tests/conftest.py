@@ -39,7 +39,10 @@ def make_settings(root: Path, **overrides) -> Settings:
     }
     for key, value in overrides.items():
         base.setdefault(key, {}).update(value)
-    return load_settings(None, **base)
+    settings = load_settings(None, **base)
+    for folder in settings.drop.folders:  # as the IT person would: drop folders are never made for us
+        folder.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 @pytest.fixture

@@ -226,6 +226,7 @@ def test_bounce_of_the_alert_and_a_delay_notice_raise_nothing(tmp_path: Path, fi
     from bot.store.bounces import bounces
 
     maildir, outbox = tmp_path / "Maildir", tmp_path / "outbox"
+    (tmp_path / "drop").mkdir()  # a configured drop folder must exist (never created for us)
     settings = Settings(
         store={"data_dir": tmp_path / "store"}, drop={"folders": [tmp_path / "drop"]},
         maildir={"folders": [maildir]}, campaign={"now": "2023-11-29T10:00:00+08:00"},

@@ -52,7 +52,9 @@ def test_bad_keys_are_named(tmp_path):
     assert "office.level" in text
 
 
-def test_config_check_command(tmp_path):
+def test_config_check_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "var" / "dropbox").mkdir(parents=True)  # the example's drop folder, made by the IT person
     bad = tmp_path / "bad.toml"
     bad.write_text("[store\n", encoding="utf-8")
     runner = CliRunner()
@@ -67,8 +69,9 @@ def test_config_check_command(tmp_path):
 
 def test_config_check_warns_about_settings_that_cannot_work(tmp_path):
     cfg = tmp_path / "c.toml"
+    (tmp_path / "drop").mkdir()
     cfg.write_text(
-        '[imap]\nenabled = true\nhost = "imap.example.org"\n[outbox]\ntransport = "smtp"\n'
+        f'[drop]\nfolders = ["{tmp_path / "drop"}"]\n[imap]\nenabled = true\nhost = "imap.example.org"\n[outbox]\ntransport = "smtp"\n'
         '[campaign]\nprofile = "absent-campaign.toml"\n',
         encoding="utf-8",
     )

@@ -176,7 +176,7 @@ def test_link_receipt_digest_fetch_and_expiry(tmp_path, parts) -> None:
     body = MAIL_BAIDU.replace("--来自百度网盘超级会员V3的分享", "有效期至2023年12月1日")
     settings = make_settings(tmp_path)
     drop = settings.drop.folders[0]
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     (drop / "mail.eml").write_bytes(make_submission_eml(
         [parts["form"], parts["sealed"]], sender="clerk@example.com", body=body,
         date=datetime.fromisoformat("2023-11-28T09:30:00+08:00")))

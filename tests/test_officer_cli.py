@@ -285,7 +285,7 @@ def test_a_waiver_holds_for_the_next_version(tmp_path):
     make_scan_pdf(files / "全套扫描件.pdf")
     make_video(files / "项目视频.mp4", 240)
     drop = settings.drop.folders[0]
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     (drop / "first.eml").write_bytes(make_submission_eml(
         sorted(files.iterdir()), sender="clerk@example.com", message_id="<first@mail.example.com>"))  # fmt: skip
     intake = Intake(settings)

@@ -203,7 +203,7 @@ def test_a_mailed_packet_with_traversal_member_names_writes_nothing(tmp_path, na
     (packet / "manifest.sig").write_bytes(sign_manifest(KEY_A, raw))
     members = {f["path"]: (packet / f["path"]).read_bytes() for f in manifest["files"][:-1]}
     members[name] = data
-    intake.settings.drop.folders[0].mkdir(parents=True)
+    intake.settings.drop.folders[0].mkdir(parents=True, exist_ok=True)
     (intake.settings.drop.folders[0] / "packet.eml").write_bytes(
         packet_mail(packet, members=members)
     )

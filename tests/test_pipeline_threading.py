@@ -34,7 +34,7 @@ def test_reply_to_defect_notice_becomes_version_two(tmp_path):
     THEN the same dossier gets version 2, judged accepted, and a 回执; no new dossier appears."""
     settings = make_settings(tmp_path)
     drop = settings.drop.folders[0]
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     (drop / "first.eml").write_bytes(_mail_submission(tmp_path, 240))
     intake = Intake(settings)
     try:
@@ -75,7 +75,7 @@ def test_processing_again_creates_nothing_and_sends_nothing(tmp_path):
     between commit and acknowledgement) THEN no second version and no second reply exist."""
     settings = make_settings(tmp_path)
     drop = settings.drop.folders[0]
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     (drop / "first.eml").write_bytes(_mail_submission(tmp_path, 372))
     intake = Intake(settings)
     try:
@@ -94,7 +94,7 @@ def test_processing_again_creates_nothing_and_sends_nothing(tmp_path):
 def test_auto_reply_to_our_receipt_creates_no_dossier(tmp_path):
     settings = make_settings(tmp_path)
     drop = settings.drop.folders[0]
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     ooo = make_submission_eml([], sender="clerk@example.com", subject="自动回复：【回执】…",
                               body="我正在休假，12月4日回来。", message_id="<ooo@mail.example.com>")
     msg = email.message_from_bytes(ooo, policy=email.policy.default)

@@ -48,6 +48,12 @@ def quota_codes(n: int) -> list[str]:
     return [f.code for fs in quota_findings(ranked, IIP, "province", "provincial_miit") for f in fs]
 
 
+def sent(d, sender: str):  # noqa: ANN001, ANN201 - a DossierFacts, returned
+    """``d`` as if mailed by ``sender``."""
+    d.sender = sender
+    return d
+
+
 def bad_file(problem: str, name: str = "附件.docx") -> Material:
     return Material(
         name=name,
@@ -134,6 +140,10 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
         lambda: codes([dossier(extra=[bad_file("encrypted")])]),
         lambda: codes([dossier(extra=[bad_file("forbidden", "宏.docm")])]),
     ),
+    "FILE_TOO_COSTLY": (
+        lambda: codes([dossier(extra=[bad_file("too_costly", "申报书附件.pdf")])]),
+        lambda: codes([dossier(extra=[bad_file("corrupt", "坏.pdf")])]),
+    ),
     "FILE_FORBIDDEN": (
         lambda: codes([dossier(extra=[bad_file("forbidden", "setup.exe")])]),
         lambda: codes([dossier(extra=[bad_file("corrupt", "坏.docx")])]),
@@ -189,6 +199,20 @@ CASES: dict[str, tuple[Callable[[], list[str]], Callable[[], list[str]]]] = {
             ]
         ),
         lambda: codes([project("项目一", category="工厂类"), project("项目二", category="平台类")]),
+    ),
+    "APPLICANT_SENDER_CONFLICT": (
+        lambda: codes(
+            [
+                sent(project("项目一", category="工厂类"), "fake@evil.example.net"),
+                sent(project("项目二", category="平台类"), "clerk@wuhan-demo.com.cn"),
+            ]
+        ),
+        lambda: codes(
+            [
+                sent(project("项目一", category="工厂类"), "wang@wuhan-demo.com.cn"),
+                sent(project("项目二", category="平台类"), "li@wuhan-demo.com.cn"),
+            ]
+        ),
     ),
     "CATEGORY_REPEATED": (
         lambda: codes(
@@ -314,7 +338,8 @@ def test_issue_codes_and_severities_are_kept() -> None:
     DIRECTION_UNKNOWN APPLICANT_OVER_LIMIT CATEGORY_REPEATED PROJECT_DUPLICATE PREVIOUSLY_SELECTED
     TABLE_HEADER_INVALID TABLE_ROW_MISMATCH TABLE_ROW_INCOMPLETE""".split()
     warnings = (
-        "VIDEO_LINK_ONLY FILE_UNREADABLE FILE_FORBIDDEN QUOTA_EXCEEDED LATE_SUBMISSION".split()
+        "VIDEO_LINK_ONLY FILE_UNREADABLE FILE_TOO_COSTLY FILE_FORBIDDEN QUOTA_EXCEEDED"
+        " LATE_SUBMISSION".split()
     )
     assert {c: RULES_BY_CODE[c].severity for c in errors + warnings} == {
         **dict.fromkeys(errors, "error"),

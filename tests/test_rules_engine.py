@@ -136,7 +136,7 @@ def test_late_boundary_is_end_of_day_beijing() -> None:
     assert (f.code, f.severity, f.message) == (
         "LATE_SUBMISSION",
         "warning",
-        "收到时间 2023-12-02 00:00，晚于市级截止日期 2023-12-01",
+        "收到时间 2023-12-02 00:00（北京时间），晚于市级截止日期 2023-12-01",
     )
     assert verdict([f]) == "accepted"
 

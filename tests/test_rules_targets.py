@@ -24,7 +24,8 @@ IIP = load_campaign()
 def test_new_duplicate_is_judged_against_the_background_only_on_the_target() -> None:
     """GIVEN 50 current dossiers, one of them the same project of the same applicant as a new one
     WHEN only the new dossier is the target
-    THEN it carries PROJECT_DUPLICATE naming the earlier one; the background gets no findings."""
+    THEN it carries PROJECT_DUPLICATE pointing to the earlier one (by its date of receipt, never by
+    its source: a server path or another sender's name, issue 14); the background gets no findings."""
     background = [
         project(f"项目{k}", applicant=f"单位{k}有限公司", uscc="", source=f"old{k}") for k in range(50)
     ]
@@ -32,7 +33,8 @@ def test_new_duplicate_is_judged_against_the_background_only_on_the_target() -> 
     ev = evaluate([*background, new], IIP, targets=[50])
     assert ev.per_dossier[:50] == [[]] * 50
     (f,) = [f for f in ev.per_dossier[50] if f.code == "PROJECT_DUPLICATE"]
-    assert "另见 old7" in f.message and "项目名称和申报单位相同" in f.message
+    assert "另见 此前收到的申报" in f.message and "项目名称和申报单位相同" in f.message
+    assert "old7" not in f.message
 
 
 def test_reason_is_that_of_the_first_duplicate_in_order() -> None:
@@ -46,8 +48,8 @@ def test_reason_is_that_of_the_first_duplicate_in_order() -> None:
     assert ev.per_dossier[0] == []
     found = ev.per_dossier[1] + ev.per_dossier[2]
     assert [(f.code, f.message) for f in found if f.code == "PROJECT_DUPLICATE"] == [
-        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（申报书文件完全相同，另见 a），要求同一项目不能重复申报"),
-        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（项目名称和申报单位相同，另见 a、b），要求同一项目不能重复申报"),
+        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（申报书文件完全相同，另见 此前收到的申报），要求同一项目不能重复申报"),
+        ("PROJECT_DUPLICATE", "项目「甲项目」重复申报（项目名称和申报单位相同，另见 此前收到的申报），要求同一项目不能重复申报"),
     ]
 
 

@@ -41,7 +41,8 @@ def test_accept_mail_is_idempotent_per_uid(tmp_path):
     again = store.accept_mail(raw, account="a", folder="INBOX", uidvalidity=7, uid=1, received_at=now)
     assert first == again
     assert store.is_known_uid("a", "INBOX", 7, 1) and not store.is_known_uid("a", "INBOX", 8, 1)
-    assert store.is_known_message("0" * 64, "<a@x>")
+    assert store.is_known_message(hashlib.sha256(raw).hexdigest(), None)
+    assert not store.is_known_message("0" * 64, "<a@x>")  # a Message-ID alone is no proof (issue 14)
     # the same bytes under a new UIDVALIDITY are recorded but never processed twice
     store.accept_mail(raw, account="a", folder="INBOX", uidvalidity=8, uid=1, received_at=now)
     assert [r.state for r in store.inputs()] == ["received", "duplicate"]
@@ -75,3 +76,24 @@ def test_failures_quarantine_after_three_attempts(tmp_path):
     assert store.pending_inputs() == []
     assert store.requeue(input_id)
     assert [r.id for r in store.pending_inputs()] == [input_id]
+
+
+def test_unfinished_parses_count_only_when_they_had_turned_slow(tmp_path):
+    """GIVEN an input whose parses are started and never finished (the daemon killed each time)
+    WHEN the interrupted parses were quick (another input's crash), then slow (a hostile parse)
+    THEN the quick ones are not held against it; the slow ones are, up to quarantine."""
+    store = Store.open(tmp_path / "s.sqlite3", tmp_path / "archive")
+    f = tmp_path / "x.pdf"
+    f.write_bytes(b"%PDF-")
+    input_id = int(store.accept_path(f, taken_at=datetime.now(UTC)))
+    for _ in range(5):  # quick and interrupted: never counted
+        assert store.start_parse(input_id, 2)
+    assert store.get_input(input_id).parse_attempts == 1
+    store.mark_parse_slow(input_id)
+    assert store.start_parse(input_id, 2)  # the slow one counted: this is the 2nd
+    store.mark_parse_slow(input_id)
+    assert not store.start_parse(input_id, 2)
+    row = store.get_input(input_id)
+    assert row.state == "quarantined" and "interrupted 2 times" in (row.error or "")
+    assert store.requeue(input_id)
+    assert store.get_input(input_id).parse_attempts == 0

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from bot.config.model import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -28,6 +28,18 @@ from rules.campaign import CampaignError
 
 # Failures of the machine or the network, not of the program: reported in one line.
 OPERATIONAL_ERRORS = (OSError, sqlite3.Error, ImapError, ArchiveError, CampaignError, DeliveryFailure)
+
+_type_of = TyperOption.display_type_rich
+
+
+def _type_unless_flag(self: TyperOption, ctx) -> str | None:
+    """Help shows a value's type (``<str>``), but nothing for an on/off flag (typer prints ``<bool>``,
+    as if ``--once`` took a value)."""
+    return None if self.is_flag else _type_of(self, ctx)
+
+
+TyperOption.display_type_rich = _type_unless_flag  # type: ignore[method-assign]
+
 
 class _FriendlyGroup(TyperGroup):
     """Operational failures (a mailbox that cannot be reached, a folder that cannot be written)
@@ -98,7 +110,7 @@ def main_options(
         Path | None, typer.Option("--config", "-c", help="TOML configuration file [default: ./config.toml].")
     ] = None,
     log_format: Annotated[str | None, typer.Option(help="text | json")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (each file written, each settle decision) and full tracebacks on errors.")] = False,
 ) -> None:
     State.config, State.log_format, State.verbose = config, log_format, verbose
 
@@ -146,8 +158,9 @@ def _print_run(settings: Settings, report) -> None:
             out.print(f"[red]failed[/red] {o.input_name}: {o.error}")
         elif o.skipped:
             out.print(f"[yellow]ignored[/yellow] {o.input_name}: {o.skipped}")
-    for d in report.delivered:
-        out.print(f"wrote {d}")
+    if report.delivered and settings.outbox.transport == "file":
+        # each one is in the log already; here only where to find them
+        out.print(f"replies written to {settings.outbox.folder}/ ({len(report.delivered)})")
     for f in report.failed:
         out.print(f"[red]not delivered[/red] {f}")
 
@@ -222,10 +235,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 def _failed_replies(settings: Settings) -> list[dict]:
     """Replies that will not be delivered: id, tracking, kind, failure (perm|expired), last error."""
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
     from outbox.delivery.queue import failures
 
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         return [
             {"id": f.id, "tracking": f.tracking, "kind": f.kind, "failure": f.failure or "",
@@ -241,9 +254,19 @@ def summary(
     output: Annotated[Path, typer.Option("--out", help="Where to write the 汇总表 (.xlsx).")] = Path("汇总表.xlsx"),
 ) -> None:
     """Write the summary table (汇总表) of accepted dossiers in the notice's layout (附件3)."""
+    from bot.cli.status import open_existing
     from bot.upstream.summary import build_summary
 
+    if output.suffix.lower() != ".xlsx":
+        err.print(f"intake summary: --out {output}: the 汇总表 is an Excel workbook; give a file "
+                  "name ending in .xlsx", markup=False)
+        raise typer.Exit(2)
+    if not output.parent.is_dir():
+        err.print(f"intake summary: --out {output}: no such folder {output.parent}", markup=False)
+        raise typer.Exit(2)
+
     settings = _settings()
+    open_existing(settings).close()  # a missing store is said, not created empty
     path, counts = build_summary(settings, output)
     out.print(f"wrote {path} (recommended {counts['recommended']}, defective {counts['defective']}, "
               f"over quota {counts['over_quota']})")
@@ -298,10 +321,12 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
         for p in exc.problems:
             err.print(f"  - {p}", markup=False)
         raise typer.Exit(1) from None
-    from bot.config.lint import lint
+    from bot.config.lint import errors, lint
 
     warnings = lint(settings, file)
-    table = Table(title=f"{file}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
+    problems = errors(settings)
+    title = f"{file}: " + (f"{len(problems)} error(s)" if problems else "valid")
+    table = Table(title=title + (f", {len(warnings)} warning(s)" if warnings else ""))
     table.add_column("section")
     table.add_column("summary")
     table.add_row("office", f"{settings.office.level} {settings.office.unit} ({settings.office.division_code})")
@@ -311,5 +336,9 @@ def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to val
     table.add_row("outbox", f"{settings.outbox.transport} → "
                   + (str(settings.outbox.folder) if settings.outbox.transport == "file" else settings.smtp.host))
     out.print(table)
+    for p in problems:
+        err.print(f"  error: {p}", markup=False)
     for w in warnings:
         err.print(f"  warning: {w}", markup=False)
+    if problems:
+        raise typer.Exit(1)

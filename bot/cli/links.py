@@ -64,6 +64,7 @@ def fetched(
     """File a video downloaded from the applicant's link under dossier T (its next version)."""
     from bot.cli.app import _settings, err
     from bot.store.archive import ArchiveError
+    from bot.store.nofollow import UnsafeEntry
     from bot.store.database import Store
 
     settings = _settings()
@@ -78,9 +79,9 @@ def fetched(
             err.print(f"intake fetched: no dossier {tracking}", markup=False)
             raise typer.Exit(1)
         now = datetime.now(UTC)
-        try:  # put_file opens without following links or blocking: a swap after the check fails
+        try:  # opened without following links or blocking: a swap after the check is refused
             input_id = store.accept_path(file, taken_at=now)
-        except ArchiveError as exc:
+        except (ArchiveError, UnsafeEntry) as exc:
             err.print(f"intake fetched: {exc}", markup=False)
             raise typer.Exit(1) from exc
         with store.transaction():

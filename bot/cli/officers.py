@@ -84,13 +84,14 @@ def show(
 ) -> None:
     """A dossier's whole history: versions, files, findings, verdicts, replies, decisions."""
     from bot.cli.app import _settings, err
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
+    from bot.cli.terminal_text import plain
     from bot.store.history import dossier_history, history_text
     from rules.campaign import load_campaign
 
     settings = _settings()
     tz = load_campaign(settings.campaign.profile).timezone
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         history = dossier_history(store, tracking, tz)
     finally:
@@ -101,7 +102,7 @@ def show(
     if as_json:
         sys.stdout.write(json.dumps(history.to_json(), ensure_ascii=False, indent=1) + "\n")
     else:
-        sys.stdout.write(history_text(history))
+        sys.stdout.write(plain(history_text(history)))
 
 
 def waive(
@@ -119,7 +120,7 @@ def waive(
     ] = False,
 ) -> None:
     """Waive one finding on one dossier; the verdict is recomputed and the applicant's notice
-    queued. Refused when the dossier has no such finding now, unless ``--force``."""
+    queued. Refused when the dossier has no such finding now, unless --force."""
     _run("waive", tracking, code=code.strip().upper(), text=reason, officer=officer, force=force)
 
 

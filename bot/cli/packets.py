@@ -10,15 +10,23 @@ import typer
 packet_app = typer.Typer(no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
 
 
-def _intake():
+def _intake(*, read_only: bool = False):
+    """The instance; ``read_only`` (digest --out): refuse rather than create a missing store."""
     from bot.cli.app import _settings
+    from bot.cli.status import open_existing
     from bot.daemon import Intake
 
-    return Intake(_settings())
+    settings = _settings()
+    if read_only:
+        open_existing(settings).close()  # raises NoStoreYet when there is none
+    return Intake(settings)
+
+
+DIGEST_SUFFIXES = (".html", ".htm", ".txt", ".png")
 
 
 def digest(
-    output: Annotated[Path | None, typer.Option("--out", help="Write the digest (.html; .txt and .png beside it).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write the digest: FILE.html, FILE.txt and FILE.png (give any of the three names).")] = None,
     send: Annotated[bool, typer.Option("--send", help="Mail it to the officers now.")] = False,
 ) -> None:
     """Render the officers' digest to a file, or send it now."""
@@ -28,11 +36,14 @@ def digest(
     if not output and not send:
         err.print("intake digest: give --out FILE or --send")
         raise typer.Exit(2)
-    if output and output.suffix.lower() not in (".html", ".htm"):
-        err.print(f"intake digest: --out {output}: only .html is supported (the .txt and .png "
-                  "are written beside it); give a file name ending in .html", markup=False)
+    if output and output.suffix.lower() not in DIGEST_SUFFIXES:
+        err.print(f"intake digest: --out {output}: only .html, .txt or .png (all three are written "
+                  "side by side); give a file name ending in one of them", markup=False)
         raise typer.Exit(2)
-    intake = _intake()
+    if output and not output.parent.is_dir():
+        err.print(f"intake digest: --out {output}: no such folder {output.parent}", markup=False)
+        raise typer.Exit(2)
+    intake = _intake(read_only=not send)
     try:
         if output:
             paths = write_digest(intake, output)
@@ -50,7 +61,8 @@ def digest(
 
 @packet_app.command("build")
 def packet_build(
-    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default [packet] out_dir).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default \\[packet] out_dir).")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Build a new packet even when nothing changed since the last one.")] = False,
 ) -> None:
     """Build the packet: 汇总表.xlsx, 推荐报告.docx, one folder per dossier, manifest.json."""
     from bot.cli.app import err, out
@@ -59,13 +71,16 @@ def packet_build(
 
     intake = _intake()
     try:
-        result = build(intake.settings, intake.store, intake.campaign, output)
+        result = build(intake.settings, intake.store, intake.campaign, output, new=new)
     except PacketError as exc:
         err.print(f"intake packet build: {exc}", markup=False)
         raise typer.Exit(1) from None
     finally:
         intake.close()
     c = result.counts
+    if result.unchanged:
+        out.print(f"nothing changed since {result.path}: no new packet (--new builds one anyway)")
+        return
     out.print(f"wrote {result.path} (recommended {c['recommended']}, over quota {c['over_quota']}, "
               f"defective {c['defective']}; table check: {len(result.manifest['findings'])} problem(s))")
 
@@ -74,6 +89,7 @@ def packet_build(
 def packet_send(
     iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
     packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Send even though 推荐报告.docx still has 【请填写】 blanks.")] = False,
 ) -> None:
     """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
     from bot.cli.app import err, out
@@ -86,14 +102,17 @@ def packet_send(
             err.print("intake packet send: no upstream address: set [office] upstream in the config "
                       "(the next level's intake mailbox)", markup=False)
             raise typer.Exit(1)
-        report = send(intake, packet_dir, iso=iso or None)
+        report = send(intake, packet_dir, iso=iso or None, draft=draft)
     except PacketError as exc:
         err.print(f"intake packet send: {exc}", markup=False)
         raise typer.Exit(1) from None
     finally:
         intake.close()
-    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now {report.sent}, "
-              f"sent before {report.already}")
+    def parts(numbers: list[int]) -> str:
+        return ", ".join(map(str, numbers)) if numbers else "none"
+
+    out.print(f"packet {report.packet_id}: {report.total} part(s); sent now: {parts(report.sent)}; "
+              f"sent before: {parts(report.already)}")
     for k, e in sorted(report.failed.items()):
         out.print(f"[red]part {k}/{report.total} not sent[/red]: {e}")
     for p in report.isos:
@@ -110,64 +129,37 @@ def rank(
     current order. Warns when a listed dossier is 需补正 or 不予推荐 (it is not recommended)."""
     from bot.cli.app import err, out
     from bot.upstream import ranking
-    from bot.upstream.packets import candidates, ensure_schema
+    from bot.upstream.rank_order import rank as set_order
+    from bot.upstream.rank_order import rankable
 
     if from_table is not None and not from_table.is_file():
         err.print(f"intake rank: no such file: {from_table}", markup=False)
         raise typer.Exit(1)
     intake = _intake()
     try:
-        conn = intake.store.conn
-        ensure_schema(conn)
-        accepted, defective_rows = candidates(intake.store)
-        defective = [i for i, _, _ in defective_rows]
-        rejected = _rejected(intake.store)
-        items = accepted + defective + rejected
-        known = {i.tracking for i in items}
         try:
             if from_table:
-                listed = ranking.ranking_from_table(from_table, items)
+                accepted, defective, rejected = rankable(intake.store)
+                listed = ranking.ranking_from_table(from_table, accepted + defective + rejected)
             else:
                 listed = [t.strip().upper() for t in trackings or []]
             if not listed:
                 err.print("intake rank: give tracking numbers or --from-table FILE")
                 raise typer.Exit(2)
-            positions = ranking.officer_positions(conn)
-            current = accepted + [i for i in defective + rejected if i.tracking in positions]
-            order = ranking.with_others(listed, current, positions)
-            ranking.set_ranking(conn, order, known,
+            outcome = set_order(intake.store, listed,
                                 source=f"table:{from_table.name}" if from_table else "cli")
         except ranking.RankingError as exc:
             err.print(f"intake rank: {exc}", markup=False)
             raise typer.Exit(1) from None
     finally:
         intake.close()
-    out.print("ranking: " + " > ".join(order), soft_wrap=True)
-    listed_set = set(listed)
-    for item in defective:
-        if item.tracking in listed_set:
-            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 需补正 (defective): ranked, but "
-                      "not recommended until it is corrected", soft_wrap=True)
-    for item in rejected:
-        if item.tracking in listed_set:
-            err.print(f"[yellow]warning[/yellow]: {item.tracking} is 不予推荐 (rejected): ranked, but "
-                      "not recommended unless restored (intake restore)", soft_wrap=True)
-
-
-def _rejected(store):
-    """The dossiers set to 不予推荐 (``state = 'rejected'``) as ``ranking.Ranked`` items."""
-    from datetime import datetime
-
-    from bot.store.facts_codec import loads_facts
-    from bot.upstream import ranking
-
-    out = []
-    for d, v in store.current_versions():
-        if d.state == "rejected":
-            facts = loads_facts(v["facts"])
-            arrived = facts.received_at or datetime.fromisoformat(d.created_at)
-            out.append(ranking.Ranked(d.tracking, facts, arrived))
-    return out
+    out.print("ranking: " + " > ".join(outcome.order), soft_wrap=True)
+    for tracking in outcome.listed_defective:
+        err.print(f"[yellow]warning[/yellow]: {tracking} is 需补正 (defective): ranked, but "
+                  "not recommended until it is corrected", soft_wrap=True)
+    for tracking in outcome.listed_rejected:
+        err.print(f"[yellow]warning[/yellow]: {tracking} is 不予推荐 (rejected): ranked, but "
+                  "not recommended unless restored (intake restore)", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
+from bot.cli.terminal_text import cell
 from bot.config.model import Settings
 from bot.health.report import health_data
 from bot.store.bounces import bounces
@@ -15,11 +16,28 @@ from bot.store.database import Store
 from bot.store.history import local_iso
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
-STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows "-"
+STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows its verdict
+VERDICT_SHORT = {"accepted": "受理", "defective": "需补正"}
+
+
+class NoStoreYet(FileNotFoundError):
+    """A read-only command found no store: it says so instead of creating an empty one."""
+
+
+def open_existing(settings: Settings) -> Store:
+    """The store for a read-only command (status, show): never created by reading it.
+
+    Raises :class:`NoStoreYet` (an OSError: one ``intake: …`` line, exit 1) when it is not there.
+    """
+    db = settings.store.db_path
+    if not db.is_file():
+        raise NoStoreYet(f"no store at {db}: nothing has been taken yet (intake run), "
+                         "or [store] data_dir points elsewhere")
+    return Store.open(db, settings.store.archive_dir)
 
 
 def _open(settings: Settings) -> Store:
-    return Store.open(settings.store.db_path, settings.store.archive_dir)
+    return open_existing(settings)
 
 
 def _timezone(settings: Settings) -> ZoneInfo:
@@ -51,7 +69,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
         for row in store.inputs():
             states[row.state] = states.get(row.state, 0) + 1
             if row.state == "quarantined":
-                quarantined.append({"id": row.id, "name": row.name,
+                quarantined.append({"id": row.id, "name": row.name, "parse_attempts": row.parse_attempts,
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = {r[0]: r[1] for r in store.conn.execute(
             "SELECT status, COUNT(*) FROM outgoing GROUP BY status")}
@@ -64,19 +82,22 @@ def status_data(settings: Settings) -> dict[str, Any]:
 
 
 def dossier_table(settings: Settings) -> Table:
-    """Tracking number, applicant, project, state (不予推荐 when rejected), verdict, findings: one
-    row per dossier. The tracking number, state and verdict never wrap (an 80-column terminal
-    shows them whole); the other columns fold."""
+    """One row per dossier: tracking number, verdict (受理 / 需补正, or 不予推荐 when an officer
+    rejected it), finding codes one per line, applicant and project. Tracking numbers, verdicts
+    and codes never wrap (an 80-column terminal shows them whole); the names fold."""
     data = status_data(settings)
     table = Table(title="申报材料 dossiers", show_lines=False)
-    for col in ("tracking", "applicant", "project", "state", "verdict", "findings"):
-        # short fixed values stay whole; names and finding codes fold into the room left
-        table.add_column(col, no_wrap=col in ("tracking", "state", "verdict"), overflow="fold")
+    for col in ("tracking", "verdict", "findings"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("applicant / project", overflow="fold")
     for d in data["dossiers"]:
-        state = STATE_MARK.get(d["state"], "-" if d["state"] == "open" else d["state"])
-        table.add_row(d["tracking"], d["applicant"] or "-", d["project_name"] or "-",
-                      f"[red]{state}[/red]" if d["state"] == "rejected" else state,
-                      d["verdict"], ", ".join(d["findings"]) or "-")
+        if d["state"] == "open":
+            verdict = VERDICT_SHORT.get(d["verdict"], d["verdict"])
+        else:
+            verdict = STATE_MARK.get(d["state"], d["state"])
+        names = "\n".join(cell(x) for x in (d["applicant"], d["project_name"]) if x) or "-"
+        table.add_row(cell(d["tracking"]), f"[red]{verdict}[/red]" if d["state"] == "rejected" else verdict,
+                      "\n".join(dict.fromkeys(cell(c) for c in d["findings"])) or "-", names)
     return table
 
 
@@ -104,7 +125,7 @@ def status_tables(settings: Settings) -> list[Table]:
         q.add_column("name")
         q.add_column("last error")
         for row in data["quarantined"]:
-            q.add_row(str(row["id"]), row["name"], " ".join(row["error"]))
+            q.add_row(str(row["id"]), cell(row["name"]), cell(" ".join(row["error"])))
         tables.append(q)
     return tables
 
@@ -115,11 +136,13 @@ def check_table(result: dict[str, Any]) -> Table:
     for col in ("dossier", "verdict", "code", "severity", "clause", "where", "message"):
         table.add_column(col, overflow="fold")
     for d in result["dossiers"]:
-        label = f"{d.get('applicant') or '-'}\n{d.get('project_name') or d.get('source')}"
+        label = f"{cell(d.get('applicant') or '-')}\n{cell(d.get('project_name') or d.get('source'))}"
         if not d["findings"]:
             table.add_row(label, d["verdict"], "-", "", "", "", "")
         for f in d["findings"]:
-            table.add_row(label, d["verdict"], f["code"], f["severity"], f["clause"], f["where"], f["message"])
+            table.add_row(label, d["verdict"], f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
+                          cell(f["message"]))
     for f in result["findings"]:
-        table.add_row("(all)", "", f["code"], f["severity"], f["clause"], f["where"], f["message"])
+        table.add_row("(all)", "", f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
+                      cell(f["message"]))
     return table

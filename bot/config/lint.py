@@ -27,6 +27,13 @@ def _writable(path: Path) -> bool:
     return os.access(p, os.W_OK)
 
 
+def errors(settings: Settings) -> list[str]:
+    """What stops ``intake run`` from starting, each naming its key: ``config check`` fails on these."""
+    from bot.sources.folders import missing_drop_folders
+
+    return missing_drop_folders(settings.drop.folders)
+
+
 def lint(settings: Settings, path: Path | None = None) -> list[str]:
     """Plain-English warnings, each naming its key; empty when nothing looks wrong.
 
@@ -72,14 +79,38 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
     ):
         if not _writable(path):
             out.append(f"{key}: {path} cannot be written by this user")
-    if settings.campaign.profile is not None:
-        from rules.campaign import CampaignError, load_campaign
+    from rules.campaign import CampaignError, load_campaign
 
-        try:
-            load_campaign(settings.campaign.profile)
-        except CampaignError as exc:
-            out.append(f"campaign.profile: {exc}")
+    try:
+        campaign = load_campaign(settings.campaign.profile)
+    except CampaignError as exc:
+        out.append(f"campaign.profile: {exc}")
+    else:
+        out += _deadline_passed(settings, campaign)
     return out
+
+
+def _deadline_passed(settings: Settings, campaign) -> list[str]:
+    """The level's deadline is behind today (campaign zone) and no ``[campaign] now`` is pinned:
+    every dossier would be LATE_SUBMISSION."""
+    from datetime import UTC, datetime
+
+    from rules.campaign import CampaignError
+    from rules.wording import in_zone
+
+    if settings.campaign.now is not None:
+        return []
+    try:
+        deadline = campaign.level(settings.office.level).deadline
+    except CampaignError:
+        return []
+    today = in_zone(datetime.now(UTC), campaign.timezone).date()
+    if deadline is None or deadline >= today:
+        return []
+    return [f"campaign.now: not set, and the {settings.office.level} deadline of {campaign.name} "
+            f"({deadline.isoformat()}) passed {(today - deadline).days} days ago, so every dossier "
+            "will be LATE_SUBMISSION; pin [campaign] now to replay old material, or use this "
+            "year's campaign.profile"]
 
 
 # Providers whose SMTP signs what their accounts send (their own DKIM key): signing here is

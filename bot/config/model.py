@@ -68,6 +68,10 @@ class Officer(_Section):
     email: str
     categories: list[str] = Field(default_factory=list)  # empty: all categories
     lead: bool = False  # the lead receives the whole digest
+    # The web desk's login (``intake web``): an argon2 hash from ``intake web passwd NAME --print``;
+    # a hash set by ``intake web passwd NAME`` in the store (``<data_dir>/web/passwords.json``)
+    # takes precedence. "" and no stored hash: this officer cannot log in with a password.
+    password_hash: str = ""
 
 
 class OfficeSettings(_Section):
@@ -145,6 +149,21 @@ class PacketSettings(_Section):
     signing_key: Path | None = None
     # Units whose signed packets are accepted here (by mail and from drop folders).
     senders: list[PacketSender] = Field(default_factory=list)
+
+
+class WebSettings(_Section):
+    """The officers' web desk (``intake web``, ``bot/web/``)."""
+
+    listen: str = "127.0.0.1"  # address to bind; behind nginx keep it on loopback
+    port: int = Field(8470, gt=0, lt=65536)
+    # When set (e.g. "X-Remote-User"), a request from one of ``user_header_from`` carrying this
+    # header is logged in as the configured officer it names (name or email): the reverse proxy
+    # authenticated the user. Requests from other addresses never have the header honoured.
+    user_header: str = ""
+    user_header_from: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    session_hours: float = Field(12.0, gt=0)  # a login lasts this long
+    # Mark the session cookie Secure (sent over HTTPS only): set true behind an HTTPS proxy.
+    secure_cookie: bool = False
 
 
 class CampaignSettings(_Section):
@@ -269,6 +288,9 @@ class OutboxSettings(_Section):
     from_name: str = "申报受理"
     domain: str = "example.org"
     replies_per_sender_per_day: int = Field(10, ge=0)
+    # All replies to outsiders together, per rolling hour (a flood of forged senders); reaching it
+    # sends one alert to the officers. Digests and officers' mail are not counted.
+    replies_per_hour: int = Field(120, ge=1)
     retry_for_s: float = Field(2 * 24 * 3600, gt=0)
     retry_first_s: float = Field(60.0, gt=0)  # first retry delay after a temporary failure; doubles
     retry_max_s: float = Field(3600.0, gt=0)  # longest delay between two retries
@@ -284,6 +306,36 @@ class ParsingSettings(_Section):
     archive_max_total_bytes: int = Field(5 * 1024**3, gt=0)
     archive_max_ratio: int = Field(200, gt=0)
     archive_max_depth: int = Field(3, gt=0)
+
+
+MIB = 1024 * 1024
+
+
+class BudgetSettings(_Section):
+    """What parsing one file may cost, by kind: wall seconds and resident bytes of its worker
+    process (bot/processing/supervisor.py). Over either, the worker is killed, the file gets
+    FILE_TOO_COSTLY and the rest of the input is still read."""
+
+    pdf_s: float = Field(60.0, gt=0)
+    pdf_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    document_s: float = Field(120.0, gt=0)  # .docx/.doc/.wps (LibreOffice conversion included)
+    document_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    table_s: float = Field(60.0, gt=0)  # .xlsx/.xls/.csv
+    table_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    video_s: float = Field(90.0, gt=0)  # ffprobe runs within [parsing] probe_timeout_s of it
+    video_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    ffprobe_bytes: int = Field(1024 * MIB, ge=128 * MIB)  # ffprobe's address space (RLIMIT_AS)
+    archive_s: float = Field(120.0, gt=0)  # extracting one zip/7z/rar
+    archive_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    mail_s: float = Field(120.0, gt=0)  # decoding one mail (over it the input is quarantined)
+    mail_bytes: int = Field(768 * MIB, ge=64 * MIB)
+    other_s: float = Field(30.0, gt=0)  # any other file, and putting the dossier together
+    other_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    hold_s: float = Field(5.0, ge=0)  # an input parsing longer lets the inputs behind it go first
+    max_parse_attempts: int = Field(3, ge=1)  # parses killed or crashed before quarantine
+    archive_growth: int = Field(20, ge=1)  # bytes extracted per byte of the archive, at most
+    archive_growth_floor_bytes: int = Field(64 * MIB, ge=0)  # always allowed, whatever the ratio
+    sender_daily_bytes: int = Field(2048 * MIB, ge=0)  # material bytes archived per sender a day; 0: no cap
 
 
 class HealthSettings(_Section):
@@ -311,9 +363,11 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     packet: PacketSettings = Field(default_factory=PacketSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     log_format: Literal["text", "json"] = "text"
 
     @classmethod

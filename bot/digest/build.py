@@ -22,8 +22,10 @@ from bot.config.model import Officer, Settings
 from bot.processing.pipeline import findings_of
 from bot.store.bounces import bounces
 from bot.store.database import Store
+from bot.store.trust import TrustEvent, events_since
 from outbox.delivery import queue as outgoing
 from rules.campaign import Campaign, CampaignError
+from rules.wording import DEFAULT_TZ, in_zone
 
 log = logging.getLogger("intake.digest")
 
@@ -67,8 +69,11 @@ class DigestData:
     bounces: list[tuple[str, str]] = field(default_factory=list)  # tracking or kind, error
     quarantined: list[tuple[int, str, str]] = field(default_factory=list)  # input id, name, error line
     decisions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # trust events since the last digest (issue 14)
+    tasks: list[str] = field(default_factory=list)  # what officers must do (fetch a video, decide)
     links: list[str] = field(default_factory=list)  # cloud-drive videos to fetch (due / expired)
     snapshot: dict[str, str] = field(default_factory=dict)
+    timezone: str = DEFAULT_TZ  # the campaign's; ``now`` is in it
 
     @property
     def total(self) -> CategoryCounts:
@@ -110,7 +115,7 @@ def gather(
     now: datetime | None = None,
 ) -> DigestData:
     """The digest's data for ``categories`` (None or empty: all) as of ``now``."""
-    now = now or settings.campaign.now or datetime.now(UTC)
+    now = in_zone(now or settings.campaign.now or datetime.now(UTC), campaign.timezone)
     try:
         lv = campaign.level(settings.office.level)
     except CampaignError:
@@ -122,6 +127,7 @@ def gather(
         deadline=f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else None,
         days_left=(deadline - now.date()).days if deadline else None,
         scope="、".join(sorted(wanted)) if wanted else "全部类别",
+        timezone=campaign.timezone,
     )
     since, before = last_snapshot(store.conn, recipient)
     notices = {r[0] for r in store.conn.execute(
@@ -149,6 +155,7 @@ def gather(
             data.defects.append((d.tracking, d.project_name or "", d.applicant or "", errors))
         if any(f.code == "LATE_SUBMISSION" for f in findings):
             counts.late += 1
+        data.tasks += officer_tasks(d.tracking, d.applicant or d.project_name or "", findings)
         for f in findings:
             if f.code in LIMIT_CODES:
                 data.limits.append((d.tracking, d.applicant or "", f.message))
@@ -174,8 +181,23 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     data.decisions = _decisions(store, since)
+    data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]
     data.links = _links_to_fetch(store, campaign, now, wanted)
     return data
+
+
+def officer_tasks(tracking: str, who: str, findings) -> list[str]:
+    """What an officer has to do for one dossier before it can go on (one line each)."""
+    out = []
+    for f in findings:
+        if f.code == "VIDEO_LINK_ONLY":
+            out.append(f"[{tracking}] {who}：下载网盘视频并核验时长、能否播放（{f.message}）；"
+                       f"下载后 intake fetched {tracking} 文件")
+        elif f.code == "LATE_SUBMISSION":
+            out.append(f"[{tracking}] {who}：晚于截止日期收到，请决定是否受理（{f.message}）；"
+                       f"受理：intake waive {tracking} LATE_SUBMISSION --reason …，"
+                       f"不予受理：intake reject {tracking} --reason …")
+    return out
 
 
 def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set[str]) -> list[str]:
@@ -201,6 +223,18 @@ def _links_to_fetch(store: Store, campaign: Campaign, now: datetime, wanted: set
     return lines
 
 
+def _alert_text(e: TrustEvent) -> str:
+    """One trust event as a line for the officers."""
+    when = f"{e.at.month}月{e.at.day}日 {e.at:%H:%M}"
+    if e.kind == "foreign_tag":
+        how = {"tag": "主题中的受理编号", "reference": "回复我方邮件", "sender": "项目名称"}.get(e.detail, e.detail)
+        return (f"{when} {e.sender or '未知发件人'} 以{how}试图修改 [{e.tracking}]（非该申报的联系邮箱，未采用，"
+                f"已告知申报单位；如属实请 intake correspondent add {e.tracking} 地址；输入 {e.input_id}）")
+    if e.kind == "reply_rate":
+        return f"{when} 自动回复达到每小时上限，此后回复暂停：{e.detail.split(' ', 1)[-1]}"
+    return f"{when} {e.kind} {e.tracking or ''} {e.sender or ''} {e.detail}".strip()
+
+
 def _decisions(store: Store, since: datetime | None) -> list[str]:
     """Officers' decisions since the last digest, when ``bot.store.decisions`` is installed."""
     try:
@@ -222,6 +256,8 @@ def _decisions(store: Store, since: datetime | None) -> list[str]:
 def _decision_text(d) -> str:
     """One decision as a line: ``11月29日 张三 waive [tracking] CODE：reason``."""
     at = getattr(d, "at", None)
+    if isinstance(at, datetime):
+        at = in_zone(at)
     when = f"{at.month}月{at.day}日 {at:%H:%M} " if isinstance(at, datetime) else ""
     action = {"waive": "豁免", "reject": "不予推荐", "restore": "恢复", "note": "备注"}.get(
         getattr(d, "action", ""), getattr(d, "action", ""))
@@ -240,13 +276,13 @@ def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
 
 
 def write_digest(intake, out: Path) -> list[Path]:
-    """Render the whole digest (all categories) to ``out`` (.html) plus ``.txt`` and ``.png``
-    beside it; nothing is recorded as sent. Returns the paths written."""
+    """Render the whole digest (all categories) as ``.html``, ``.txt`` and ``.png`` named after
+    ``out`` (any of the three suffixes) in ``out``'s folder, which must exist; nothing is
+    recorded as sent. Returns the paths written. Raises OSError."""
     from outbox.documents.digest import render
 
     data = gather(intake.settings, intake.store, intake.campaign)
     text, html, png = render(data, inline_cid=None, png_name=out.with_suffix(".png").name)
-    out.parent.mkdir(parents=True, exist_ok=True)
     html_path = out if out.suffix.lower() in (".html", ".htm") else out.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
     txt = out.with_suffix(".txt")

@@ -94,7 +94,8 @@ class OfficerDesk:
         (``intake waive --force`` only): record a waiver of a code the dossier's current version
         does not have, so that later versions do not count it; without it such a waiver is
         refused (``not_present``), since it is most often a typo of the tracking number or code.
-        ``via``: ``cli`` or ``mail``; it decides how the message says the notice will be sent.
+        ``via``: ``cli``, ``mail`` or ``web`` (the web desk); it decides how the message says the
+        notice will be sent.
         ``evidence``: for mail, the confirming reply's envelope sender, Message-ID and token, kept in
         the audit row. Must run inside ``store.transaction()``. Raises DecisionError (see
         ``bot/store/decisions.py``).
@@ -167,7 +168,7 @@ class OfficerDesk:
             hint = (
                 "如确需为今后的版本预先豁免，请加 --force。"
                 if via == "cli"
-                else "邮件指令不能预先豁免；如确有需要，请在服务器上使用 intake waive --force。"
+                else "网页和邮件指令不能预先豁免；如确有需要，请在服务器上使用 intake waive --force。"
             )
             raise DecisionError(
                 "not_present",
@@ -266,4 +267,6 @@ def _told(notice: int | None, via: str) -> str:
         return "未通知申报单位（无收件地址，或此项无需通知）。"
     if via == "cli":
         return "给申报单位的通知已排队，将由运行中的 intake run 或下一次 intake run --once 发出。"
+    if via == "web":
+        return "给申报单位的通知已排队，由运行中的 intake run 发出。"
     return "给申报单位的通知已排队，随即自动发出。"

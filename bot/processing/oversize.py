@@ -23,11 +23,14 @@ from bot.store.database import InputRow, Store
 from outbox.delivery import queue as outgoing
 from outbox.mail.compose import format_size, new_message_id
 from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from outbox.mail.recipients import reply_address
+from outbox.mail.subject_echo import echo_subject
 from parsers.mime import parse_message
 
 log = logging.getLogger("intake.oversize")
 
 from outbox.mail.template_files import TEMPLATES  # noqa: E402
+from rules.wording import date_text  # noqa: E402
 
 HEAD_BYTES = 256 * 1024  # the header block is read from at most this many first bytes
 
@@ -57,11 +60,11 @@ def answer_oversize(
     end = end if end >= 0 else head.find(b"\n\n")
     mail = parse_message(head[: end + 4] if end >= 0 else head)
     why_not = replies.no_reply_reason(mail)
-    to = mail.reply_to or mail.from_addr
+    to = reply_address(mail)
     with store.transaction():
         if why_not is None and to:
-            if outgoing.sent_today(store.conn, to, now.date()) >= replies.settings.outbox.replies_per_sender_per_day:
-                why_not = "reply cap per sender per day reached"
+            if hold := replies.hold_reason(store.conn, to, now):
+                why_not = hold
             else:
                 msg = compose_oversize(replies, mail, to=to, size=row.size, limit_bytes=limit_bytes, now=now)
                 outgoing.enqueue(store.conn, msg, kind="oversize", tracking=None,
@@ -82,12 +85,12 @@ def compose_oversize(
     ctx = replies.context(now)
     values = {
         "salutation": mail.from_name or "申报单位",
-        "subject": mail.subject or "（无主题）",
+        "subject": echo_subject(mail.subject) or "（无主题）",
         "size": format_size(size),
         "limit": format_size(limit_bytes),
         "unit": ctx.unit,
         "officer_contact": ctx.officer_contact,
-        "date": f"{now.year}年{now.month}月{now.day}日",
+        "date": date_text(now, replies.campaign.timezone),
     }
     text = Template((TEMPLATES / "oversize.txt").read_text(encoding="utf-8")).substitute(values)
     escaped = {k: html.escape(v) for k, v in values.items()}
@@ -100,7 +103,7 @@ def compose_oversize(
     msg.add_alternative(page, subtype="html", charset="utf-8")
     set_header(msg, "From", address_header("From", [(ctx.from_name, ctx.from_addr)]))
     set_header(msg, "To", address_header("To", [("", to)]))
-    set_header(msg, "Subject", text_header("Subject", f"{ctx.reply_prefix}{mail.subject or ''}【邮件过大，未受理】".strip()))
+    set_header(msg, "Subject", text_header("Subject", f"{ctx.reply_prefix}{echo_subject(mail.subject)}【邮件过大，未受理】".strip()))
     set_header(msg, "Date", format_datetime(now if now.tzinfo else now.astimezone()))
     set_header(msg, "Message-ID", new_message_id("oversize", ctx.domain))
     if mail.message_id:

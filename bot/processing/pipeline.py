@@ -8,6 +8,7 @@ simply processed again, and the reply's dedupe key makes a second reply impossib
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,16 +26,19 @@ from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.processing.bounces import BounceDesk
 from bot.processing.oversize import answer_oversize, is_oversize
+from bot.processing.parse_worker import ParseJob
 from bot.processing.replies import ReplyBuilder
-from bot.processing.threading_rules import merge_versions, thread_key
+from bot.processing.supervisor import ParseInterrupted, ParseSupervisor
+from bot.processing.threading_rules import Claim, merge_versions, thread_claim, thread_key
 from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
 from bot.store.faults import StoreUnavailable, is_store_fault
+from bot.store.trust import record_event
+from outbox.mail.recipients import plain_address, reply_address
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts, MailFacts
-from parsers.inputs import read_input
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
 from rules.engine import evaluate
@@ -42,10 +47,11 @@ from rules.verdict import verdict
 
 log = logging.getLogger("intake.pipeline")
 
-# Inputs parsed ahead of the one being committed, in threads: ffprobe, LibreOffice and file I/O
-# run outside the GIL, so a batch uses every core (bench/ingest.py measures the gain).
-PARSE_WORKERS = min(4, os.cpu_count() or 1)
+# Inputs parsed ahead of the one being committed, each in a worker process watched by a thread
+# (bot/processing/supervisor.py): a batch uses every core, and one hostile file costs its budget.
+PARSE_WORKERS = min(4, os.cpu_count() or 1)  # parses running at once (slow ones not counted)
 PARSE_AHEAD = 2 * PARSE_WORKERS
+MAX_SLOW = 4  # slow parses (past [budgets] hold_s) running besides them, within their budgets
 
 
 @dataclass
@@ -61,7 +67,7 @@ class Outcome:
 
 
 def parse_options(settings: Settings) -> ParseOptions:
-    p = settings.parsing
+    p, b = settings.parsing, settings.budgets
     return ParseOptions(
         ffprobe=p.ffprobe,
         probe_timeout_s=p.probe_timeout_s,
@@ -71,7 +77,10 @@ def parse_options(settings: Settings) -> ParseOptions:
             max_total_bytes=p.archive_max_total_bytes,
             max_ratio=p.archive_max_ratio,
             max_depth=p.archive_max_depth,
+            max_growth=b.archive_growth,
+            growth_floor_bytes=b.archive_growth_floor_bytes,
         ),
+        ffprobe_max_bytes=b.ffprobe_bytes,
     )
 
 
@@ -84,6 +93,15 @@ class Pipeline:
         self.campaign = campaign
         self.options = parse_options(settings)
         self.replies = ReplyBuilder(settings, campaign)
+        self.supervisor = ParseSupervisor(settings.budgets)
+        self.stop: threading.Event | None = None  # set by process_pending: SIGTERM kills parses
+        # A parse holds a slot until it ends or turns slow: a hostile file never takes the cores
+        # that the inputs behind it need.
+        self._slots = threading.Semaphore(PARSE_WORKERS)
+        self._pool: ThreadPoolExecutor | None = None  # parse threads, kept across passes
+        # Inputs still parsing after hold_s, committed by a later pass once read.
+        self._slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
+        self.on_ready: Callable[[], None] | None = None  # called when a slow parse ends (daemon: wake)
         self.bounces = BounceDesk(store, self.replies)
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
@@ -98,30 +116,51 @@ class Pipeline:
         """The pinned clock from ``[campaign] now``, else the real one (aware, UTC)."""
         return self.settings.campaign.now or datetime.now(UTC)
 
-    def process_pending(self, stop: threading.Event | None = None) -> list[Outcome]:
+    def process_pending(self, stop: threading.Event | None = None, *, wait_slow: bool = True) -> list[Outcome]:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
 
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
-        by one in order; cross-dossier verdicts of the earlier dossiers are refreshed once at the
-        end of the batch (each new version is still judged against every current dossier).
+        by one in order; an input still parsing after ``[budgets] hold_s`` is set aside and
+        committed once read (within its budget), so the inputs behind it are not held up by a
+        hostile file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
+        the daemon passes False and its next pass commits them (``on_ready`` wakes it).
+        Cross-dossier verdicts of the earlier dossiers are refreshed once at the end of the
+        batch (each new version is still judged against every current dossier).
         ``stop`` (SIGTERM in the daemon) is checked between inputs: once set, the input being
-        committed is finished, the rest stay pending (parses already started are discarded).
+        committed is finished, the rest stay pending (parses running are killed).
         """
-        pending = self.store.pending_inputs()
+        slow_ids = {row.id for row, _ in self._slow}
+        pending = [row for row in self.store.pending_inputs() if row.id not in slow_ids]
         outcomes: list[Outcome] = []
         self._in_batch = True
+        self.stop = stop
+        hold_s = self.settings.budgets.hold_s
         try:
-            with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse") as pool:
-                ahead: dict[int, Future[list[DossierFacts]]] = {}
-                for i, row in enumerate(track(pending, "processing inputs")):
-                    if stop is not None and stop.is_set():
-                        for future in ahead.values():
-                            future.cancel()
-                        break
-                    for nxt in pending[i : i + PARSE_AHEAD]:
-                        if nxt.id not in ahead:
-                            ahead[nxt.id] = pool.submit(self._parse, nxt)
-                    outcomes.append(self.process(row, parsed=ahead.pop(row.id)))
+            pool = self._executor()
+            ahead: dict[int, Future[list[DossierFacts]]] = {}
+            outcomes += self._finish_ready()
+            for i, row in enumerate(track(pending, "processing inputs")):
+                if stop is not None and stop.is_set():
+                    for future in ahead.values():
+                        future.cancel()
+                    break
+                for nxt in pending[i : i + PARSE_AHEAD]:
+                    if nxt.id not in ahead:
+                        ahead[nxt.id] = pool.submit(self._parse, nxt)
+                outcomes += self._finish_ready()
+                parsed = ahead.pop(row.id)
+                if not _wait(parsed, hold_s):
+                    log.info("input %s (%s) still parsing after %g s: the inputs behind it go first",
+                             row.id, row.name, hold_s)
+                    self._slow.append((row, parsed))
+                    parsed.add_done_callback(self._slow_done)
+                    continue
+                outcomes.append(self.process(row, parsed=parsed))
+            # Within their budgets; killed at once on stop.
+            while self._slow and (wait_slow or (stop is not None and stop.is_set())):
+                wait([f for _, f in self._slow], return_when=FIRST_COMPLETED)
+                outcomes += self._finish_ready()
+            outcomes += self._finish_ready()
         finally:
             self._in_batch = False
         if any(o.trackings for o in outcomes):
@@ -129,18 +168,83 @@ class Pipeline:
                 self._refresh_verdicts()
         return outcomes
 
+    def _finish_ready(self) -> list[Outcome]:
+        """Process the slow inputs whose parse has ended (removed from ``_slow``), in order."""
+        ready = [(row, f) for row, f in self._slow if f.done()]
+        for item in ready:
+            self._slow.remove(item)
+        return [self.process(row, parsed=f) for row, f in ready]
+
+    def _slow_done(self, _future: Future) -> None:
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the parse threads (running parses end within their budgets, or at once on stop)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
     def _parse(self, row: InputRow) -> list[DossierFacts]:
-        """The dossiers of one input, read from its archived copy (thread-safe: no database)."""
-        work_root = self.settings.store.work_dir
-        src = self.store.materialise(row, work_root)
-        return read_input(
-            src,
-            work_root / f"input-{row.id}-parsed",
-            options=self.options,
-            # A pinned clock (demo, rehearsal) stands for the time of receipt too.
-            received_at=self.settings.campaign.now or row.received_at,
-            display_name=row.name,
-        )
+        """The dossiers of one input, read from its archived copy in a worker process.
+
+        The attempt is counted (and committed) before the worker starts, so a kill -9 during a
+        hostile parse counts (once the parse has run past ``hold_s``: ``Store.start_parse``);
+        past ``[budgets] max_parse_attempts`` unfinished parses the input is quarantined instead
+        (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
+        """
+        while not self._slots.acquire(timeout=0.2):
+            if self.stop is not None and self.stop.is_set():
+                raise ParseInterrupted(row.name)
+        held = [True]
+
+        def free() -> None:
+            if held[0]:
+                held[0] = False
+                self._slots.release()
+
+        def slow() -> None:  # past hold_s: the slot goes to the inputs behind, the attempt counts
+            free()
+            with contextlib.suppress(Exception):  # a store fault here only loses the mark
+                self.store.mark_parse_slow(row.id)
+
+        try:
+            if self.stop is not None and self.stop.is_set():
+                raise ParseInterrupted(row.name)
+            if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
+                raise InputQuarantined(self.store.get_input(row.id).error or "")
+            work_root = self.settings.store.work_dir
+            src = self.store.materialise(row, work_root)
+            job = ParseJob(
+                src=src,
+                workdir=work_root / f"input-{row.id}-parsed",
+                options=self.options,
+                # A pinned clock (demo, rehearsal) stands for the time of receipt too.
+                received_at=self.settings.campaign.now or row.received_at,
+                display_name=row.name,
+            )
+            try:
+                dossiers = self.supervisor.parse(
+                    job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=slow
+                )
+            except ParseInterrupted:
+                raise  # not finished: the attempt stays counted, the input is read again on restart
+            except StoreUnavailable:  # the disk's fault, not the input's: uncount it if the disk lets us
+                with contextlib.suppress(Exception):
+                    self.store.finish_parse(row.id)
+                raise
+            except Exception:
+                self.store.finish_parse(row.id)
+                raise
+        finally:
+            free()
+        self.store.finish_parse(row.id)
+        return dossiers
 
     def process(self, row: InputRow, parsed: Future[list[DossierFacts]] | None = None) -> Outcome:
         """Process one input; failures are recorded on it (quarantined after 3 attempts).
@@ -156,11 +260,20 @@ class Pipeline:
                 outcome.skipped = answer_oversize(self.store, self.replies, row, limit_bytes=limit, now=self.now())
                 return outcome
             dossiers = parsed.result() if parsed is not None else self._parse(row)
-            self.keep_materials(dossiers)
+            self.keep_materials(dossiers, sender=_sender_of(dossiers))
             desk = desk_problem(dossiers)
             if desk is not None:
                 raise DeskProblem(desk)
-            self._commit(row, dossiers, outcome)
+            # An oversize mail (only its header block archived) that an officer reprocesses is
+            # judged as it is, even without materials: the officer asked for a verdict.
+            asked = row.kind == "mail" and row.source == "imap" and row.size > limit
+            self._commit(row, dossiers, outcome, judge_anyway=asked)
+        except ParseInterrupted:  # SIGTERM: the input stays pending, its attempt counted
+            outcome.error = "interrupted"
+            log.info("input %s (%s): parse interrupted, read again after the restart", row.id, row.name)
+        except InputQuarantined as exc:
+            outcome.error = f"quarantined: {exc}"
+            log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
         except DeskProblem as exc:  # retrying cannot help: quarantined at once, nobody answered
             self.store.quarantine(row.id, f"DeskProblem: {exc}")
             log.error("input %s (%s) quarantined: %s", row.id, row.name, exc)
@@ -178,15 +291,38 @@ class Pipeline:
             shutil.rmtree(work_root / f"input-{row.id}-parsed", ignore_errors=True)
         return outcome
 
-    def keep_materials(self, dossiers: list[DossierFacts]) -> None:
+    def keep_materials(self, dossiers: list[DossierFacts], *, sender: str | None = None) -> None:
         """Archive every material's exact bytes by sha256, so packets can be built from the archive
-        long after the work folder is gone (a file already archived costs nothing)."""
-        for d in dossiers:
-            for m in d.materials:
-                if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256):
-                    self.store.archive.adopt(m.path)
+        long after the work folder is gone (a file already archived costs nothing).
 
-    def _commit(self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome) -> None:
+        ``sender``: counted against ``[budgets] sender_daily_bytes``; over it, none of the input's
+        new files is stored, each is marked ``storage_quota`` (FILE_TOO_COSTLY) instead.
+        """
+        new = {
+            m.sha256: m
+            for d in dossiers
+            for m in d.materials
+            if m.path is not None and m.path.is_file() and not self.store.archive.has(m.sha256)
+        }
+        cap = self.settings.budgets.sender_daily_bytes
+        day = self.now().date().isoformat()
+        adding = sum(m.size for m in new.values())
+        if sender and cap and new and self.store.storage_used(sender, day) + adding > cap:
+            log.warning("sender %s over the daily storage budget: %d new bytes refused", sender, adding)
+            for d in dossiers:
+                for m in d.materials:
+                    if m.sha256 in new:
+                        m.readable, m.problem, m.path = False, "storage_quota", None
+                        m.detail = f"the sender's materials today would pass {cap} bytes; not stored"
+            return
+        for m in new.values():
+            self.store.archive.adopt(m.path)
+        if sender and adding:
+            self.store.add_storage(sender, day, adding)
+
+    def _commit(
+        self, row: InputRow, dossiers: list[DossierFacts], outcome: Outcome, *, judge_anyway: bool = False
+    ) -> None:
         first_mail = dossiers[0].mail if dossiers else None
         if row.kind == "mail" and first_mail is not None and self._take_bounce(row, first_mail, outcome):
             return
@@ -198,6 +334,23 @@ class Pipeline:
                 return
         mail = dossiers[0].mail if dossiers else None
         no_reply = self.replies.no_reply_reason(mail) if mail else None
+        if mail is not None:
+            claims = [thread_claim(d, self.store) for d in dossiers]
+            foreign = next((c for c in claims if c is not None and not c.honoured), None)
+            if foreign is not None and not any(d.materials for d in dossiers):
+                # A question or a forged command quoting a tag: nothing to refuse, kept for officers.
+                why = f"reply to {foreign.tracking} without attachments"
+                with self.store.transaction():
+                    self.store.conn.execute(
+                        "UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+                outcome.skipped = why
+                return
+            if foreign is not None:
+                self._refuse_claim(row, mail, foreign, no_reply, outcome)
+                return
+            if not judge_anyway and not any(_has_materials(d) for d in dossiers) and not any(claims):
+                self._no_materials(row, mail, no_reply, outcome)
+                return
         if no_reply and not any(_has_materials(d) for d in dossiers):
             with self.store.transaction():
                 self.store.conn.execute(
@@ -209,6 +362,7 @@ class Pipeline:
         now = self.now()
         with self.store.transaction():
             placed: list[tuple[DossierRow | None, DossierFacts, int]] = []
+            same_as: dict[int, int] = {}  # part → earlier version whose files it repeats
             no_files: str | None = None
             for part, facts in enumerate(dossiers):
                 if self.store.version_for_input(row.id, part) is not None:
@@ -220,8 +374,11 @@ class Pipeline:
                     no_files = f"reply to {earlier.tracking} without attachments"
                     continue
                 if earlier is not None:
-                    previous = loads_facts(self.store.versions_of(earlier.id)[-1]["facts"])
+                    versions = self.store.versions_of(earlier.id)
+                    previous = loads_facts(versions[-1]["facts"])
                     facts = merge_versions(previous, facts)
+                    if _files(facts) == _files(previous):
+                        same_as[part] = versions[-1]["version"]
                 placed.append((earlier, facts, part))
             if not placed and no_files:
                 self.store.conn.execute(
@@ -245,7 +402,7 @@ class Pipeline:
                 if no_reply is None:
                     self.replies.enqueue(
                         self.store.conn, facts, findings, v, tracking, version,
-                        dedupe_key=f"reply:{row.id}:{part}", now=now,
+                        dedupe_key=f"reply:{row.id}:{part}", now=now, same_as=same_as.get(part),
                     )
             if not self._in_batch:
                 self._refresh_verdicts()
@@ -254,6 +411,56 @@ class Pipeline:
         crashpoint("after_commit")
         log.info("input %s processed: %s", row.id, ", ".join(
             f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
+
+    def _refuse_claim(self, row: InputRow, mail, claim: Claim, no_reply: str | None, outcome: Outcome) -> None:  # noqa: ANN001
+        """A stranger's mail names another sender's dossier: nothing changes (issue 14).
+
+        The sender is told the number is not theirs (to the From address, never a Reply-To), the
+        dossier's owner is warned once a day, and the officers see it in the digest (安全提示).
+        """
+        now = self.now()
+        sender = (mail.from_addr or "").strip().lower()
+        owner = self.store.dossier_by_tracking(claim.tracking)
+        with self.store.transaction():
+            record_event(self.store.conn, "foreign_tag", at=now, tracking=claim.tracking, sender=sender,
+                         input_id=row.id, detail=claim.how)
+            done = [self.replies.notice(
+                self.store.conn, "foreign_tag", to=plain_address(sender), original=mail,
+                dedupe_key=f"foreign-tag:{row.id}", now=now, tracking=claim.tracking,
+            ) if no_reply is None else f"foreign_tag: not sent ({no_reply})"]
+            if owner is not None:
+                when = f"{now.month}月{now.day}日 {now:%H:%M}"
+                done.append(self.replies.notice(
+                    self.store.conn, "owner_warning", to=plain_address(owner.sender), original=None,
+                    dedupe_key=f"owner-warning:{claim.tracking}:{now.date().isoformat()}", now=now,
+                    tracking=claim.tracking, values={"sender": sender or "未知发件人", "when": when},
+                ))
+            # The sender stays out of the log (contact details never go to logs); the input's
+            # record and the digest name it for the officers.
+            why = (f"{claim.how} names {claim.tracking}, but the sender is not one of its "
+                   f"correspondents: nothing changed; " + "; ".join(done))
+            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?",
+                                    (f"{why} (from {sender})", row.id))
+        outcome.skipped = why
+        log.warning("input %s: %s", row.id, why)
+
+    def _no_materials(self, row: InputRow, mail, no_reply: str | None, outcome: Outcome) -> None:  # noqa: ANN001
+        """A mail without any material that continues no dossier makes no dossier (issue 14):
+        at most one short note per sender per day, none to an auto-reply."""
+        now = self.now()
+        to = reply_address(mail)
+        with self.store.transaction():
+            if no_reply is not None:
+                done = f"no_materials: not sent ({no_reply})"
+            else:
+                done = self.replies.notice(
+                    self.store.conn, "no_materials", to=to, original=mail,
+                    dedupe_key=f"no-materials:{to}:{now.date().isoformat()}", now=now,
+                )
+            why = f"no materials and no known dossier: no dossier made; {done}"
+            self.store.conn.execute("UPDATE inputs SET state='ignored', error=? WHERE id=?", (why, row.id))
+        outcome.skipped = why
+        log.info("input %s: %s", row.id, why)
 
     def _take_bounce(self, row: InputRow, mail: MailFacts, outcome: Outcome) -> bool:
         """A bounce of one of our mails is recorded on its dossier and alerts the officers
@@ -347,6 +554,21 @@ class Pipeline:
             self.store.conn.execute("UPDATE dossiers SET verdict=? WHERE id=?", (new_v, d.id))
 
 
+def _wait(future: Future, seconds: float) -> bool:
+    """True once ``future`` is done (result or exception), False after ``seconds``."""
+    try:
+        future.exception(timeout=seconds)
+    except FuturesTimeout:
+        return False
+    except CancelledError:
+        return True
+    return True
+
+
+class InputQuarantined(Exception):
+    """Too many parses of the input started and never finished: it was set aside."""
+
+
 class DeskProblem(Exception):
     """This machine, not the applicant, prevents judging the input (e.g. ffprobe is missing)."""
 
@@ -367,6 +589,16 @@ def desk_problem(dossiers: list[DossierFacts]) -> str | None:
     return None
 
 
+def _sender_of(dossiers: list[DossierFacts]) -> str | None:
+    """The mail address that sent these dossiers (None for a drop folder)."""
+    for d in dossiers:
+        if d.mail is not None and d.mail.from_addr:
+            return d.mail.from_addr
+        if d.sender:
+            return d.sender
+    return None
+
+
 def _has_materials(d: DossierFacts) -> bool:
     return any(m.role in ("application_form", "scanned_copy", "video") for m in d.materials)
 
@@ -374,6 +606,11 @@ def _has_materials(d: DossierFacts) -> bool:
 def without_waived(findings: list[Finding], waived: set[str]) -> list[Finding]:
     """``findings`` minus those whose code an officer waived for this dossier."""
     return [f for f in findings if f.code not in waived] if waived else findings
+
+
+def _files(facts: DossierFacts) -> list[tuple[str, str]]:
+    """(role, sha256) of a version's files, sorted: equal lists mean nothing changed."""
+    return sorted((m.role, m.sha256) for m in facts.materials)
 
 
 def findings_of(version_row) -> list[Finding]:

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config.model import Officer, Settings
+from bot.store.trust import record_event
 from outbox.delivery import queue as outgoing
 from outbox.mail.compose import compose_defect_notice, compose_receipt
 from outbox.mail.context import ReplyContext
 from outbox.mail.headers import address_header, set_header
 from outbox.mail.loops import should_not_reply
+from outbox.mail.notices import compose_notice
+from outbox.mail.recipients import plain_address, reply_address
 from outbox.mail.tracking import make_tracking
 from parsers.facts import DossierFacts, MailFacts
 from rules.campaign import Campaign, CampaignError
+from rules.catalog import OFFICER_ONLY
 from rules.finding import Finding
 
 log = logging.getLogger("intake.replies")
+
+# Mail to outsiders that the hourly reply rate counts (digests and officers' mail are not).
+REPLY_KINDS = ("receipt", "defect_notice", "oversize", "foreign_tag", "owner_warning", "no_materials")
 
 
 class ReplyBuilder:
@@ -42,7 +49,7 @@ class ReplyBuilder:
             mail, own_addresses=self.own_addresses, loop_header_value=self.loop_value
         )
 
-    def context(self, now: datetime) -> ReplyContext:
+    def context(self, now: datetime, *, version_note: str = "") -> ReplyContext:
         """The office and campaign facts every reply is written with."""
         s = self.settings
         try:
@@ -61,9 +68,11 @@ class ReplyBuilder:
             next_steps=next_steps(level, s.office.unit) if level else [],
             now=now,
             loop_header_value=self.loop_value,
+            timezone=self.campaign.timezone,
             large_file_note=(
                 "视频文件较大、邮件无法发送时，请刻录光盘报送，或联系我们获取共享文件夹地址。"
             ),
+            extra={"version_note": version_note} if version_note else {},
         )
 
     def responsible_officers(self, category: str | None) -> list[Officer]:
@@ -73,10 +82,68 @@ class ReplyBuilder:
         return named or [o for o in officers if not o.categories]
 
     def recipient(self, facts: DossierFacts) -> str | None:
-        """Who gets the reply: the mail's sender (Reply-To first), else the form's email."""
+        """Who gets the reply: the mail's sender (a Reply-To only in the From's own domain,
+        ``outbox/mail/recipients.py``), else the form's email."""
         if facts.mail is not None:
-            return facts.mail.reply_to or facts.mail.from_addr or None
-        return facts.contact.email or None
+            return reply_address(facts.mail)
+        return plain_address(facts.contact.email)
+
+    def hold_reason(self, conn: sqlite3.Connection, to: str, now: datetime) -> str | None:
+        """Why no reply to ``to`` may be queued now, or None: the sender's daily cap
+        (``outbox.replies_per_sender_per_day``), or the rate of all replies to outsiders per hour
+        (``outbox.replies_per_hour``; reaching it alerts the officers once per clock hour)."""
+        cap = self.settings.outbox.replies_per_sender_per_day
+        if outgoing.sent_today(conn, to, now.date()) >= cap:
+            return f"reply cap of {cap} per day reached for this sender"
+        hourly = self.settings.outbox.replies_per_hour
+        if outgoing.queued_since(conn, now - timedelta(hours=1), REPLY_KINDS) >= hourly:
+            self._alert_rate(conn, hourly, now)
+            return f"reply rate of {hourly} per hour reached"
+        return None
+
+    def _alert_rate(self, conn: sqlite3.Connection, hourly: int, now: datetime) -> None:
+        """One alert to the officers (and one trust event) per clock hour the limit is hit."""
+        hour = now.strftime("%Y-%m-%dT%H")
+        if conn.execute("SELECT 1 FROM trust_events WHERE kind='reply_rate' AND detail LIKE ?",
+                        (f"{hour}%",)).fetchone():
+            return
+        text = (f"{now:%Y-%m-%d %H:%M}：一小时内发出的自动回复已达上限 {hourly} 封（[outbox] replies_per_hour），"
+                "此后的回复暂不发送，申报材料照常存档和审查。这通常表示有人批量伪造发件人来信，"
+                "请查看 intake status 与汇总邮件中的安全提示。")
+        record_event(conn, "reply_rate", at=now, detail=f"{hour} {text}")
+        log.error("reply rate of %d per hour reached: further replies are withheld", hourly)
+        officers = [o.email for o in self.settings.office.officers if plain_address(o.email)]
+        for addr in officers:
+            msg = compose_notice("officer_alert", self.context(now), to=addr, values={"text": text})
+            outgoing.enqueue(conn, msg, kind="alert", tracking=None,
+                             dedupe_key=f"reply-rate:{hour}:{addr}", now=now, commit=False)
+
+    def notice(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        *,
+        to: str | None,
+        original: MailFacts | None,
+        dedupe_key: str,
+        now: datetime,
+        tracking: str | None = None,
+        values: dict[str, str] | None = None,
+    ) -> str:
+        """Queue a short notice (``outbox/mail/notices.py``) unless loop defence or a limit forbids;
+        returns what was done (for the input's record)."""
+        if not to:
+            return f"{kind}: no address to answer"
+        if original is not None and (why := self.no_reply_reason(original)):
+            return f"{kind}: not sent ({why})"
+        if conn.execute("SELECT 1 FROM outgoing WHERE dedupe_key=?", (dedupe_key,)).fetchone():
+            return f"{kind}: already sent"
+        if why := self.hold_reason(conn, to, now):
+            return f"{kind}: not sent ({why})"
+        msg = compose_notice(kind, self.context(now), to=to, original=original,
+                             values=values, tracking=tracking)
+        outgoing.enqueue(conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, now=now, commit=False)
+        return f"{kind}: sent"
 
     def enqueue(
         self,
@@ -89,23 +156,26 @@ class ReplyBuilder:
         *,
         dedupe_key: str,
         now: datetime,
+        same_as: int | None = None,
     ) -> int | None:
         """Compose the reply and put it in the outgoing queue (idempotent on ``dedupe_key``).
 
-        Returns the queue id, or None when there is nobody to answer or the sender's daily cap
-        (``outbox.replies_per_sender_per_day``) is reached.
+        Returns the queue id, or None when there is nobody to answer or a limit holds it
+        (:meth:`hold_reason`). ``same_as``: the earlier version whose files this one repeats
+        unchanged (said in the reply).
         """
+        findings = [f for f in findings if f.code not in OFFICER_ONLY]
         to = self.recipient(facts)
         if not to:
             log.info("%s: no address to answer (no sender, no email in the form)", tracking)
             return None
-        cap = self.settings.outbox.replies_per_sender_per_day
-        if outgoing.sent_today(conn, to, now.date()) >= cap:
-            log.warning("%s: reply cap of %d per day reached for a sender", tracking, cap)
+        if why := self.hold_reason(conn, to, now):
+            log.warning("%s: no reply: %s", tracking, why)
             return None
         compose = compose_receipt if verdict == "accepted" else compose_defect_notice
         msg = compose(
-            self.context(now), facts, findings, tracking, to=to, original=facts.mail, version=version
+            self.context(now, version_note=f"（与第 {same_as} 版相同，未作改动）" if same_as else ""),
+            facts, findings, tracking, to=to, original=facts.mail, version=version
         )
         kind = "receipt" if verdict == "accepted" else "defect_notice"
         cc = []

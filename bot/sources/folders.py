@@ -235,7 +235,13 @@ class FolderWatcher:
         Scans at start, on events (``settle_s`` later), every ``settle_s / 4`` while something is
         settling, and in full every ``rescan_s``.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        said = False
+        while not self.root.is_dir():  # unmounted under a running daemon: wait, never create it
+            if not said:
+                log.error("drop folder %s is missing (unmounted share?); waiting for it", self.root)
+                said = True
+            if stop.wait(self.rescan_s):
+                return
         observer = PollingObserver(timeout=self.poll_interval_s) if self.polling else Observer()
         observer.schedule(_Nudge(self), str(self.root), recursive=True)
         observer.start()
@@ -271,6 +277,28 @@ class FolderWatcher:
             self.scan_once()
         except Exception:  # noqa: BLE001 - keep watching; the next scan retries
             log.exception("scan of %s failed", self.root)
+
+
+class DropFolderMissing(FileNotFoundError):
+    """A configured drop folder is not there (a typo, an unmounted share): never created for it."""
+
+
+def missing_drop_folders(folders: list[Path]) -> list[str]:
+    """One line per configured drop folder that is not an existing directory (empty: all fine)."""
+    out = []
+    for n, root in enumerate(folders):
+        if not root.is_dir():
+            what = "is not a directory" if root.exists() else "does not exist"
+            out.append(f"drop.folders[{n}]: {root} {what} (a typo or an unmounted share? "
+                       f"create it or fix the path)")
+    return out
+
+
+def require_drop_folders(folders: list[Path]) -> None:
+    """Raise :class:`DropFolderMissing` naming every missing drop folder."""
+    problems = missing_drop_folders(folders)
+    if problems:
+        raise DropFolderMissing("; ".join(problems))
 
 
 def _same(a: Path, b: Path) -> bool:

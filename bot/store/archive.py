@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import tempfile
 from pathlib import Path
 
@@ -45,31 +44,30 @@ class Archive:
         """Store a file's bytes by streaming (hash while copying, constant memory).
 
         Returns (sha256, size in bytes). Raises ArchiveError (and OSError for an unreadable source).
-        ``src`` must be a regular file and is opened without following a symlink (O_NOFOLLOW)
-        and without blocking (O_NONBLOCK): a file swapped for a symlink or a FIFO after the
-        caller's check is refused with ArchiveError instead of being read or blocking forever.
+        For our own work files only: drop-folder files go through :meth:`put_fd`.
         """
-        dest_dir = self.root / "incoming"
-        dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            src_fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:
-            raise ArchiveError(f"cannot archive {src.name}: {exc.strerror or exc}") from exc
-        inp = None
-        try:
-            if not stat.S_ISREG(os.fstat(src_fd).st_mode):
-                raise ArchiveError(f"cannot archive {src.name}: not a regular file")
-            os.set_blocking(src_fd, True)
-            inp = os.fdopen(src_fd, "rb")
-            fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
-        except BaseException:
-            inp.close() if inp is not None else os.close(src_fd)
-            raise
-        tmp = Path(tmp_name)
+        with src.open("rb") as inp:
+            return self._put_stream(inp, src.name)
+
+    def put_fd(self, fd: int, name: str) -> tuple[str, int]:
+        """Store the bytes of an already opened (and checked) file descriptor, from offset 0.
+
+        The descriptor is neither closed nor re-opened by path, so the bytes hashed are those of
+        the file that was checked (``bot/store/nofollow.py``). Returns (sha256, size in bytes).
+        """
+        os.lseek(fd, 0, os.SEEK_SET)
+        with os.fdopen(os.dup(fd), "rb") as inp:
+            return self._put_stream(inp, name)
+
+    def _put_stream(self, inp, name: str) -> tuple[str, int]:  # noqa: ANN001 - a binary file object
         digest = hashlib.sha256()
         size = 0
+        dest_dir = self.root / "incoming"
+        dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".put-")
+        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, inp:
+            with os.fdopen(fd, "wb") as out:
                 while chunk := inp.read(CHUNK):
                     digest.update(chunk)
                     size += len(chunk)
@@ -84,7 +82,7 @@ class Archive:
             return sha, size
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise ArchiveError(f"cannot archive {src.name}: {exc}") from exc
+            raise ArchiveError(f"cannot archive {name}: {exc}") from exc
 
     def adopt(self, src: Path) -> tuple[str, int]:
         """Store a file this process wrote itself (a spilled attachment in a work folder) by

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.store import trust as trust_schema
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
+from bot.store.nofollow import FolderListing, open_entry, walk_folder
 from outbox.delivery import queue as outgoing_queue
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
@@ -49,6 +52,8 @@ CREATE TABLE IF NOT EXISTS inputs(
   taken_at TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
   attempts INTEGER NOT NULL DEFAULT 0,
+  parse_attempts INTEGER NOT NULL DEFAULT 0,  -- parses started and not finished (a kill counts)
+  parse_slow INTEGER NOT NULL DEFAULT 0,      -- the last started parse ran past [budgets] hold_s
   error TEXT,
   UNIQUE(account, folder, uidvalidity, uid)
 );
@@ -77,6 +82,9 @@ CREATE TABLE IF NOT EXISTS versions(
   created_at TEXT NOT NULL,
   UNIQUE(dossier_id, version),
   UNIQUE(input_id, part)
+);
+CREATE TABLE IF NOT EXISTS storage_use(    -- material bytes archived per sender per day (issue 15)
+  sender TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(sender, day)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- UIDs under a new UIDVALIDITY that hold mail already archived (a renumbered folder): never
@@ -113,6 +121,7 @@ class InputRow:
     state: str
     attempts: int
     error: str | None
+    parse_attempts: int = 0
 
 
 @dataclass
@@ -195,7 +204,11 @@ class Store:
 
     def _migrate(self) -> None:
         # executescript commits on its own, so it runs outside an explicit transaction.
-        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA)
+        self.conn.executescript(SCHEMA + outgoing_queue.SCHEMA + trust_schema.SCHEMA)
+        input_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(inputs)")}
+        for column in ("parse_attempts", "parse_slow"):  # a store made before parses were counted
+            if column not in input_columns:
+                self.conn.execute(f"ALTER TABLE inputs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
         columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(dossiers)")}
         if "signer" not in columns:  # schema 1 → 2
             self.conn.execute("ALTER TABLE dossiers ADD COLUMN signer TEXT")
@@ -256,9 +269,12 @@ class Store:
         )
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
+        """True when these exact bytes were archived already. ``message_id`` is not consulted:
+        a sender chooses it, and a different mail reusing one (a client's "resend", a forger)
+        must still be archived, judged and answered (issue 14)."""
+        del message_id
         row = self.conn.execute(
-            "SELECT 1 FROM inputs WHERE kind='mail' AND (sha256=? OR (? IS NOT NULL AND message_id=?))",
-            (sha256, message_id, message_id),
+            "SELECT 1 FROM inputs WHERE kind='mail' AND sha256=?", (sha256,)
         ).fetchone()
         return row is not None
 
@@ -316,23 +332,29 @@ class Store:
         """Archive a file or a dossier folder from a drop folder and record it.
 
         The same content (file bytes, or folder manifest of names and hashes) taken twice returns
-        the first input's id: dropping a dossier again creates nothing new.
+        the first input's id: dropping a dossier again creates nothing new. Every component is
+        opened with ``O_NOFOLLOW`` relative to its parent's descriptor and archived from that
+        descriptor (``bot/store/nofollow.py``): a symlink, a hard-linked file or a special file
+        is never read. Raises ``UnsafeEntry`` when ``path`` itself is one of those.
         """
-        if path.is_dir():
-            manifest = []
-            for p in sorted(path.rglob("*")):
-                if p.is_file() and not p.is_symlink() and not any(is_junk_name(part) for part in p.relative_to(path).parts):
-                    sha, size = self.archive.put_file(p)
-                    manifest.append([p.relative_to(path).as_posix(), sha, size])
-            blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
-            sha = hashlib.sha256(blob).hexdigest()
-            size = sum(m[2] for m in manifest)
-            kind = "folder"
-            manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
-        else:
-            sha, size = self.archive.put_file(path)
-            kind = "mail" if path.suffix.lower() == ".eml" else "file"
-            manifest_json = None
+        with open_entry(path) as (fd, st):
+            if stat.S_ISDIR(st.st_mode):
+                manifest = []
+                listing = FolderListing()
+                for rel, file_fd, _ in walk_folder(fd, listing, skip=is_junk_name):
+                    sha, size = self.archive.put_fd(file_fd, rel)
+                    manifest.append([rel, sha, size])
+                for rel, why in listing.refused:
+                    log.warning("%s/%s not taken: %s", path.name, rel, why)
+                blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+                sha = hashlib.sha256(blob).hexdigest()
+                size = sum(m[2] for m in manifest)
+                kind = "folder"
+                manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
+            else:
+                sha, size = self.archive.put_fd(fd, path.name)
+                kind = "mail" if path.suffix.lower() == ".eml" else "file"
+                manifest_json = None
         row = self.conn.execute(
             "SELECT id FROM inputs WHERE source='folder' AND sha256=? AND name=?", (sha, path.name)
         ).fetchone()
@@ -374,6 +396,7 @@ class Store:
             state=r["state"],
             attempts=r["attempts"],
             error=r["error"],
+            parse_attempts=r["parse_attempts"],
         )
 
     def materialise(self, row: InputRow, work_root: Path) -> Path:
@@ -416,6 +439,56 @@ class Store:
             self.conn.execute("UPDATE inputs SET state=? WHERE id=?", (state, input_id))
         return state
 
+    def start_parse(self, input_id: int, max_attempts: int) -> bool:
+        """Count a parse of the input about to start, committed before it starts: a crash or a
+        kill -9 during a hostile parse still counts. Returns False, and quarantines the input
+        instead, when ``max_attempts`` parses of it have started without finishing.
+
+        An unfinished attempt counts only if it had turned slow (``mark_parse_slow``): a normal
+        parse cut short by a crash elsewhere (parses run several at a time) is not held against
+        its input; a hostile one is always slow long before anyone kills the daemon.
+        """
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT parse_attempts, parse_slow FROM inputs WHERE id=?", (input_id,)
+            ).fetchone()
+            counted = row["parse_attempts"] - (1 if row["parse_attempts"] and not row["parse_slow"] else 0)
+            if counted >= max_attempts:
+                self.conn.execute(
+                    "UPDATE inputs SET state='quarantined', parse_attempts=?, error=? WHERE id=?",
+                    (counted, f"parsing was interrupted {counted} times (killed, crashed or stopped"
+                     " during a long parse); `intake reprocess` tries again", input_id),
+                )
+                return False
+            self.conn.execute(
+                "UPDATE inputs SET parse_attempts=?, parse_slow=0 WHERE id=?", (counted + 1, input_id)
+            )
+        return True
+
+    def mark_parse_slow(self, input_id: int) -> None:
+        """The running parse passed ``[budgets] hold_s``: if it never finishes, it counts."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_slow=1 WHERE id=?", (input_id,))
+
+    def finish_parse(self, input_id: int) -> None:
+        """The parse ended (read, or over budget and answered): unfinished attempts back to 0."""
+        with self.transaction():
+            self.conn.execute("UPDATE inputs SET parse_attempts=0, parse_slow=0 WHERE id=?", (input_id,))
+
+    def storage_used(self, sender: str, day: str) -> int:
+        """Material bytes archived for ``sender`` on ``day`` (YYYY-MM-DD)."""
+        row = self.conn.execute("SELECT bytes FROM storage_use WHERE sender=? AND day=?", (sender, day)).fetchone()
+        return int(row["bytes"]) if row else 0
+
+    def add_storage(self, sender: str, day: str, n: int) -> None:
+        """Count ``n`` more material bytes archived for ``sender`` on ``day``."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO storage_use(sender, day, bytes) VALUES(?, ?, ?)"
+                " ON CONFLICT(sender, day) DO UPDATE SET bytes=bytes+excluded.bytes",
+                (sender, day, n),
+            )
+
     def quarantine(self, input_id: int, error: str) -> None:
         """Set an input aside at once (a problem retrying cannot fix); ``intake reprocess`` retries it."""
         self.conn.execute(
@@ -426,7 +499,8 @@ class Store:
     def requeue(self, input_id: int) -> bool:
         """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
         cur = self.conn.execute(
-            "UPDATE inputs SET state='received', attempts=0, error=NULL WHERE id=? AND state!='duplicate'",
+            "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, parse_slow=0, error=NULL"
+            " WHERE id=? AND state!='duplicate'",
             (input_id,),
         )
         return cur.rowcount == 1

@@ -65,7 +65,7 @@ class Decision:
     tracking: str
     code: str | None
     reason: str
-    via: str  # cli | mail
+    via: str  # cli | mail | web (the web desk)
     envelope_sender: str | None = None  # mail: Return-Path of the authorising mail
     message_id: str | None = None  # mail: its Message-ID
     token: str | None = None  # mail: the confirmation token used

@@ -22,7 +22,10 @@ class Ledger(Protocol):
         renumbered under a new UIDVALIDITY): ``is_known_uid`` is then true for it, across restarts."""
 
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
-        """True when a message with these raw bytes (or this Message-ID) was already archived."""
+        """True when a message with these exact raw bytes (sha256) was already archived.
+
+        Never by Message-ID alone: the sender writes it, and a different mail may reuse it.
+        """
 
     def accept_mail(
         self,

@@ -10,10 +10,11 @@ each part acknowledged, so a second ``send`` after a failure sends only the miss
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from outbox.delivery.smtp import DeliveryFailure
 from outbox.documents.packet import (
     MANIFEST,
     PACKET_ROLES,
+    REPORT,
     TABLE,
     PacketEntry,
     PacketError,
@@ -36,10 +38,13 @@ from outbox.documents.packet import (
     part_zip,
     payload_budget,
     read_manifest,
+    sha256_file,
     short_name,
     split_parts,
+    unit_short_name,
     write_iso,
 )
+from outbox.documents.recommendation_report import unfilled
 from outbox.mail.headers import to_bytes
 from outbox.mail.packet_mail import Sender, compose_part, part_message_id
 from parsers.facts import DossierFacts
@@ -135,7 +140,7 @@ def plan_packet(settings: Settings, store: Store, campaign: Campaign, packet_id:
         title=campaign.table.title or f"{campaign.name}推荐项目汇总表",
         campaign_name=campaign.name,
         unit=office.unit,
-        unit_short=office.unit_short or short_name(office.unit),
+        unit_short=office.unit_short or unit_short_name(office.unit),
         division_code=office.division_code,
         level=office.level,
         created_at=(settings.campaign.now or datetime.now(UTC)).isoformat(),
@@ -152,20 +157,56 @@ class BuildResult:
     path: Path
     manifest: dict
     counts: dict[str, int]
+    unchanged: bool = False  # the latest packet, returned because nothing changed since
 
 
-def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | None = None) -> BuildResult:
-    """Build a new packet (a new packet id each time) under ``out_dir`` (``[packet] out_dir``).
+def plan_fingerprint(plan: PacketPlan) -> str:
+    """sha256 of what a packet holds (entries, files, findings, title, unit), id and time left out:
+    two builds with the same fingerprint would send the same thing."""
+    content = asdict(plan)
+    content.pop("packet_id")
+    content.pop("created_at")
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _unchanged(store: Store, fingerprint: str, out: Path) -> BuildResult | None:
+    """The latest packet when it holds exactly this content and still lies in ``out``."""
+    root = latest_packet(store)
+    if root is None or root.parent.resolve() != out.resolve() or not root.is_dir():
+        return None
+    try:
+        manifest = read_manifest(root)
+    except PacketError:
+        return None
+    if manifest.get("content_sha256") != fingerprint:
+        return None
+    counts = {"recommended": len(manifest.get("dossiers", [])),
+              "over_quota": len(manifest.get("not_recommended", [])),
+              "defective": len(manifest.get("defective", []))}
+    return BuildResult(root, manifest, counts, unchanged=True)
+
+
+def build(
+    settings: Settings, store: Store, campaign: Campaign, out_dir: Path | None = None, *, new: bool = False
+) -> BuildResult:
+    """Build a packet under ``out_dir`` (``[packet] out_dir``) with a new packet id, unless the
+    latest packet there holds exactly the same content (then that one is returned, ``unchanged``;
+    ``new`` builds anyway).
 
     The 汇总表 is read back and checked against the packet's dossiers (``table_findings``); its
     findings go into the manifest. Raises PacketError when an archived file is missing.
     """
     ensure_schema(store.conn)
+    out = out_dir or settings.packet.out_dir
+    plan = plan_packet(settings, store, campaign, "")
+    fingerprint = plan_fingerprint(plan)
+    if not new and (same := _unchanged(store, fingerprint, out)) is not None:
+        log.info("nothing changed since packet %s: not building a new one", same.manifest.get("packet_id"))
+        return same
     with store.transaction():
         seq = store.next_seq("packet")
     packet_id = f"{campaign.code}-{settings.office.division_code}-P{seq:02d}"
-    plan = plan_packet(settings, store, campaign, packet_id)
-    out = out_dir or settings.packet.out_dir
+    plan.packet_id = packet_id
     root = build_packet(out, plan, store.archive.path_for)
     manifest = read_manifest(root)
     from parsers.tables import read_table
@@ -183,6 +224,7 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     no_video = [e.tracking for e, f in zip(plan.recommended, rec_facts, strict=True)
                 if not any(m.role == "video" for m in f.materials)]
     manifest["videos_to_fetch"] = no_video
+    manifest["content_sha256"] = fingerprint
     for tracking in no_video:
         log.warning("packet %s: %s has no video file (cloud-drive link only): download it into "
                     "the dossier's folder before burning the disc", packet_id, tracking)
@@ -195,7 +237,8 @@ def build(settings: Settings, store: Store, campaign: Campaign, out_dir: Path | 
     )
     counts = {"recommended": len(plan.recommended), "over_quota": len(plan.not_recommended),
               "defective": len(plan.defective)}
-    log.info("packet %s: %s", packet_id, counts)
+    log.info("packet %s: %d recommended, %d over the quota, %d defective", packet_id,
+             counts["recommended"], counts["over_quota"], counts["defective"])
     return BuildResult(root, manifest, counts)
 
 
@@ -235,11 +278,34 @@ class SendReport:
     isos: list[Path] = field(default_factory=list)
 
 
-def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> SendReport:
+def _report_as_completed(root: Path, manifest: dict, *, sent_before: bool) -> dict:
+    """The manifest with the 推荐报告's size and sha256 as the officers left it (they complete the
+    draft in place after ``packet build``); rewritten to disk when it changed. Raises PacketError
+    when it changed after parts of this packet were already sent (build a new packet then)."""
+    name = manifest.get("report", REPORT)
+    path = root / name
+    entry = next((f for f in manifest.get("files", []) if f.get("path") == name), None)
+    if entry is None or not path.is_file():
+        return manifest
+    size, sha = path.stat().st_size, sha256_file(path)
+    if (entry["size"], entry["sha256"]) == (size, sha):
+        return manifest
+    if sent_before:
+        raise PacketError(f"{path} changed after parts of packet {manifest['packet_id']} were "
+                          "sent: build a new packet (intake packet build) and send that")
+    entry.update(size=size, sha256=sha)
+    (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    (root / signing.SIGNATURE_FILE).unlink(missing_ok=True)  # signed again below, as it now is
+    log.info("%s: completed by the officers; manifest updated", name)
+    return manifest
+
+
+def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None, draft: bool = False) -> SendReport:
     """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
 
     Parts already acknowledged for this packet are not sent again. A part that fails is
-    reported and the others are still tried. Raises PacketError when no upstream is configured.
+    reported and the others are still tried. Raises PacketError when no upstream is configured,
+    and, unless ``draft``, while the 推荐报告 still has 【请填写】 blanks or its （草稿） title.
     """
     settings: Settings = intake.settings
     store: Store = intake.store
@@ -250,6 +316,17 @@ def send(intake, packet_dir: Path | None = None, *, iso: bool | None = None) -> 
     root = packet_dir or latest_packet(store) or build(settings, store, intake.campaign).path
     manifest = read_manifest(root)
     pid = manifest["packet_id"]
+    report_path = root / manifest.get("report", REPORT)
+    if not draft and report_path.is_file():
+        left = unfilled(report_path)
+        if left:
+            raise PacketError(
+                f"{report_path} is still a draft ({len(left)} place(s) to complete, first: "
+                f"{left[0][:60]}): fill in the 【请填写】 blanks and remove （草稿） from the title, "
+                "then send again; or give --draft to send it as a draft")
+    sent_before = store.conn.execute(
+        "SELECT COUNT(*) FROM packet_sends WHERE packet_id=?", (pid,)).fetchone()[0]
+    manifest = _report_as_completed(root, manifest, sent_before=bool(sent_before))
     raw_manifest = (root / MANIFEST).read_bytes()
     sig_path = root / signing.SIGNATURE_FILE
     signature = sig_path.read_bytes() if sig_path.is_file() else sign_packet(settings, root)

@@ -253,6 +253,18 @@ def sent_today(conn: sqlite3.Connection, rcpt: str, day: date) -> int:
     return int(row[0])
 
 
+def queued_since(conn: sqlite3.Connection, since: datetime, kinds: tuple[str, ...]) -> int:
+    """How many messages of ``kinds`` were queued at or after ``since`` (not permanent failures):
+    the global reply rate (``[outbox] replies_per_hour``)."""
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM outgoing WHERE created_at >= ? AND kind IN ({marks})"
+        " AND NOT (status = 'failed' AND failure = 'perm')",
+        (_ts(since), *kinds),
+    ).fetchone()
+    return int(row[0])
+
+
 def oldest_pending_at(conn: sqlite3.Connection) -> float | None:
     """POSIX time at which the oldest reply still pending was queued, or None when none waits."""
     row = conn.execute("SELECT MIN(created_at) FROM outgoing WHERE status='pending'").fetchone()

@@ -14,6 +14,10 @@ from outbox.delivery.smtp import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("intake.outbox")
 
+# From this many failed attempts in a row a temporary failure is a lasting one (the relay is down,
+# the password changed): logged as WARNING so that someone looks, not as INFO among the retries.
+LASTING_ATTEMPTS = 3
+
 
 class Transport(Protocol):
     """What the sender needs: ``FileTransport`` and ``SmtpTransport`` both have it."""
@@ -88,7 +92,7 @@ async def deliver_pending(
             queue.mark_failed(conn, item.id, "perm", str(exc), None, now=now)
             report.failed.append(item.id)
             report.errors[item.id] = str(exc)
-            log.warning("%s %s: permanent failure: %s", item.tracking, item.message_id, exc)
+            log.warning("%s %s: permanent failure: %s", _who(item), item.message_id, exc)
             continue
         except (TemporaryFailure, OSError) as exc:
             connection_down = getattr(exc, "code", 0) == 0
@@ -98,8 +102,13 @@ async def deliver_pending(
             hook("after_send")
         queue.mark_sent(conn, item.id, now=now, response=answer)
         report.sent.append(item.id)
-        log.info("%s %s: delivered (%s)", item.tracking, item.message_id, answer)
+        log.info("%s %s: handed over: %s", _who(item), item.message_id, answer)
     return report
+
+
+def _who(item: queue.Outgoing) -> str:
+    """What a log line names: the tracking number, else the kind (``digest``, ``officer_reply``)."""
+    return item.tracking or item.kind
 
 
 def _retry_or_expire(
@@ -115,11 +124,20 @@ def _retry_or_expire(
     if age_s >= backoff.give_up_after_s:
         queue.mark_failed(conn, item.id, "expired", error, None, now=now)
         report.expired.append(item.id)
-        log.warning("%s %s: gave up after %.0f s: %s", item.tracking, item.message_id, age_s, error)
+        log.warning("%s %s: gave up after %.0f s: %s", _who(item), item.message_id, age_s, error)
         return
-    retry_at = now + timedelta(seconds=backoff.delay_s(item.attempts + 1))
+    attempts = item.attempts + 1
+    retry_at = now + timedelta(seconds=backoff.delay_s(attempts))
     queue.mark_failed(conn, item.id, "temp", error, retry_at, now=now)
     report.retrying.append(item.id)
+    if attempts >= LASTING_ATTEMPTS:
+        log.warning(
+            "%s %s: still not delivered after %d attempts over %.0f min (is the mail relay down?); "
+            "next try at %s: %s", _who(item), item.message_id, attempts, age_s / 60,
+            retry_at.isoformat(timespec="seconds"), error,
+        )
+        return
     log.info(
-        "%s %s: temporary failure, retry at %s: %s", item.tracking, item.message_id, retry_at, error
+        "%s %s: temporary failure (attempt %d), next try at %s: %s", _who(item),
+        item.message_id, attempts, retry_at.isoformat(timespec="seconds"), error,
     )

@@ -46,7 +46,7 @@ class FileTransport:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        log.info("wrote %s (%d bytes) for %s", final.name, len(raw), msg_id)
+        log.debug("wrote %s (%d bytes) for %s", final.name, len(raw), msg_id)
         return final
 
     async def deliver(self, raw: bytes, *, mail_from: str, rcpts: list[str], msg_id: str) -> str:

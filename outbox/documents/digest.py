@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from outbox.mail.headers import address_header, set_header, text_header, to_bytes
 from outbox.mail.template_files import load_template
+from rules.wording import in_zone, time_text
 
 if TYPE_CHECKING:
     from bot.digest.build import DigestData
@@ -36,7 +37,13 @@ FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home
 @cache
 def cjk_font() -> str | None:
     """The family name of an installed CJK font matplotlib can use, or None."""
+    import logging
+
     from matplotlib import font_manager
+
+    # "findfont: Failed to find font weight normal for WenQuanYi Zen Hei, now using 500": the
+    # font has one weight, which is what is wanted; not a warning for the person running demo.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
     names = {f.name for f in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
@@ -89,7 +96,7 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
     given (mail), else ``png_name`` (a file beside the HTML)."""
     png, legend = chart_png({c: (n.accepted, n.defective) for c, n in data.counts.items()},
                             font=cjk_font())
-    now_text = f"{data.now.year}年{data.now.month}月{data.now.day}日 {data.now:%H:%M}"
+    now_text = time_text(data.now, data.timezone, zone=True)
     if data.deadline is None:
         deadline_line = "本级截止日期：未设定"
     elif data.days_left and data.days_left > 0:
@@ -99,16 +106,18 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
     else:
         deadline_line = f"本级截止日期：{data.deadline}，已过 {-(data.days_left or 0)} 天"
     sections = {
+        "tasks": data.tasks,
         "changes": data.changes,
         "defects": [f"[{t}] {p}（{a}）：" + "；".join(e or ["见补正通知"]) for t, p, a, e in data.defects],
         "limits": [f"[{t}] {a}：{m}" for t, a, m in data.limits],
         "quota": ([f"{data.quota[2]}推荐名额 {data.quota[1]} 个，已受理 {data.quota[0]} 个"
                    + ("，超出名额的按排序列为不推荐" if data.quota[0] > data.quota[1] else "")]
-                  if data.quota else ["未设定名额（[office] unit_kind）"]),
+                  if data.quota else ["本单位推荐名额未设定（请系统管理员在配置中填写本单位类型）"]),
         "bounces": [f"{t}：{e}" for t, e in data.bounces],
         "quarantined": [f"输入 {i}（{n}）：{e}（intake reprocess {i}）" for i, n, e in data.quarantined],
         "decisions": data.decisions,
         "links": data.links,
+        "alerts": data.alerts,
     }
     common = {
         "unit": data.unit, "scope": data.scope, "campaign_name": data.campaign_name,
@@ -156,7 +165,8 @@ def compose_digest(
     msg.add_alternative(page, subtype="html", charset="utf-8")
     html_part = msg.get_payload()[1]
     html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename="chart.png")
-    subject = f"【申报受理汇总】{data.unit} {data.now.month}月{data.now.day}日（{data.scope}）"
+    local = in_zone(data.now, data.timezone)
+    subject = f"【申报受理汇总】{data.unit} {local.month}月{local.day}日（{data.scope}）"
     set_header(msg, "From", address_header("From", [(from_name, from_addr)]))
     set_header(msg, "To", address_header("To", [(to_name, to_addr)]))
     set_header(msg, "Subject", text_header("Subject", subject))

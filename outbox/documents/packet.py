@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -111,6 +112,41 @@ def short_name(name: str) -> str:
     return s[:16] or "申报单位"
 
 
+# How bureaus shorten their own names (the place stays: "经信局" alone could be any city's).
+_UNIT_ABBREVIATIONS = (
+    ("经济和信息化委员会", "经信委"), ("经济和信息化局", "经信局"), ("经济和信息化厅", "经信厅"),
+    ("工业和信息化局", "工信局"), ("工业和信息化厅", "工信厅"), ("工业和信息化委员会", "工信委"),
+)
+
+
+def unit_short_name(unit: str) -> str:
+    """An office's 简称 for the manifest and disc labels, place kept:
+    ``武汉市经济和信息化局`` → ``武汉市经信局``."""
+    s = re.sub(r'[\\/:*?"<>|\s]', "", (unit or "").strip())
+    for long, short in _UNIT_ABBREVIATIONS:
+        if s.endswith(long):
+            return s[: -len(long)] + short
+    return s[:16] or "推荐单位"
+
+
+def folder_names(entries: Sequence[PacketEntry]) -> list[str]:
+    """``01-<简称>`` per entry; when one applicant has several projects, each also gets its
+    project name (the part the projects do not share, at most 10 characters)."""
+    by_short: dict[str, list[int]] = {}
+    for i, e in enumerate(entries):
+        by_short.setdefault(e.short_name, []).append(i)
+    names = [f"{i:02d}-{e.short_name}" for i, e in enumerate(entries, 1)]
+    for indices in by_short.values():
+        if len(indices) < 2:
+            continue
+        projects = [re.sub(r'[\\/:*?"<>|\s]', "", entries[i].row.project_name or "") for i in indices]
+        common = len(os.path.commonprefix(projects))
+        for i, project in zip(indices, projects, strict=True):
+            tail = project[common:] or project or entries[i].tracking
+            names[i] = f"{names[i]}-{tail[:10]}"
+    return names
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -143,8 +179,7 @@ def build_packet(
 
     write_report(root / REPORT, plan)
     dossiers = []
-    for seq, entry in enumerate(plan.recommended, 1):
-        folder = f"{seq:02d}-{entry.short_name}"
+    for seq, (entry, folder) in enumerate(zip(plan.recommended, folder_names(plan.recommended), strict=True), 1):
         (root / folder).mkdir()
         files = []
         used: set[str] = set()

@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     from outbox.documents.packet import PacketPlan
 
 BLANK = "【请填写】"
+DRAFT_MARK = "（草稿）"
+
+
+def unfilled(path: Path) -> list[str]:
+    """What still marks the report as a draft: each paragraph or table cell holding a 【请填写…】
+    blank, and a title still ending in （草稿）. Empty when the officers completed it."""
+    from docx import Document
+
+    doc = Document(str(path))
+    texts = [p.text for p in doc.paragraphs]
+    texts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return [t.strip() for t in texts if "【请填写" in t or t.rstrip().endswith(DRAFT_MARK)]
 
 
 def write_report(path: Path, plan: PacketPlan) -> Path:
@@ -21,7 +33,7 @@ def write_report(path: Path, plan: PacketPlan) -> Path:
     from docx import Document
 
     doc = Document()
-    doc.add_heading(f"{plan.unit}关于推荐{plan.campaign_name}项目的报告（草稿）", level=1)
+    doc.add_heading(f"{plan.unit}关于推荐{plan.campaign_name}项目的报告{DRAFT_MARK}", level=1)
     n_rec = len(plan.recommended)
     n_all = n_rec + len(plan.not_recommended) + len(plan.defective)
     doc.add_paragraph(

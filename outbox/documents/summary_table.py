@@ -4,13 +4,16 @@ Layout (sheet ``汇总表``): row 1 the title merged across the six columns; row
 ``推荐单位（盖章）：<unit>`` merged likewise; row 3 the header ``序号 | 项目名称 | 项目类别和方向 |
 申报单位名称 | 联系人 | 联系方式（手机与邮箱）``; from row 4 one row per recommended project in
 priority order, 序号 1..n, 联系方式 ``mobile / email``. Thin borders, wrapped text, A4 landscape
-fitted to one page wide, rows 1–3 repeated on every printed page, print area set.
+fitted to one page wide, rows 1–3 repeated on every printed page, print area set; each data row
+as tall as its most-wrapped cell needs (neither Excel nor LibreOffice grows rows on opening).
 Extra sheets: ``未推荐（超出名额）`` (beyond the quota, notice 二（五）) and ``存在问题`` (defective
 dossiers with their outstanding defects), when given.
 """
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
+
+from outbox.documents.cell_text import put_text
 
 HEADERS = ("序号", "项目名称", "项目类别和方向", "申报单位名称", "联系人", "联系方式（手机与邮箱）")
 WIDTHS = (7, 38, 22, 32, 10, 34)  # characters; a CJK character counts about 2
@@ -29,6 +34,12 @@ SHEET_DEFECTIVE = "存在问题"
 _THIN = Side(style="thin", color="000000")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FONT = "宋体"
+# Row heights (points) for wrapped text: neither Excel nor LibreOffice grows a row on opening a
+# file, so each data row is given the height its tallest cell needs. One line of 11 pt 宋体 takes
+# about 15 pt; a full-width (CJK) character is about 2.2 column-width units wide, others 1.1.
+LINE_PT = 15.0
+PAD_PT = 6.0
+MIN_ROW_PT = 20.0
 
 
 @dataclass(frozen=True)
@@ -107,11 +118,11 @@ def _fill(
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     left = Alignment(horizontal="left", vertical="center", wrap_text=True)
 
-    ws.cell(row=1, column=1, value=title).font = Font(name=_FONT, size=16, bold=True)
+    put_text(ws, 1, 1, title).font = Font(name=_FONT, size=16, bold=True)
     ws.cell(row=1, column=1).alignment = center
     ws.merge_cells(f"A1:{last_col}1")
     ws.row_dimensions[1].height = 36
-    ws.cell(row=2, column=1, value=unit_line).font = Font(name=_FONT, size=12)
+    put_text(ws, 2, 1, unit_line).font = Font(name=_FONT, size=12)
     ws.cell(row=2, column=1).alignment = Alignment(horizontal="left", vertical="center")
     ws.merge_cells(f"A2:{last_col}2")
     ws.row_dimensions[2].height = 24
@@ -136,8 +147,9 @@ def _fill(
         ]
         if extra_values is not None:
             values.append(extra_values[i - 1])
+        ws.row_dimensions[r].height = row_height(values, widths)
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
+            cell = put_text(ws, r, col, value)  # applicant text: a string cell, never a formula
             cell.font = Font(name=_FONT, size=11)
             cell.alignment = center if col in (1, 5) else left
             cell.border = _BORDER
@@ -155,3 +167,22 @@ def _fill(
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
+
+
+def text_units(text: str) -> float:
+    """Width of ``text`` in column-width units (the width of ``0``): full-width characters 2.2,
+    others 1.1 (11 pt 宋体 against the default 11 pt font the unit is measured in)."""
+    return sum(2.2 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a wrapped cell ``width`` units wide (each ``\\n`` starts
+    a line; about one unit is cell padding)."""
+    usable = max(1.0, width - 1.0)
+    return sum(max(1, math.ceil(text_units(part) / usable)) for part in str(text).split("\n"))
+
+
+def row_height(values: Sequence[object], widths: Sequence[float]) -> float:
+    """Points a data row needs so that its tallest wrapped cell shows whole."""
+    lines = max(wrapped_lines(str(v), w) for v, w in zip(values, widths, strict=False))
+    return max(MIN_ROW_PT, lines * LINE_PT + PAD_PT)

@@ -4,10 +4,12 @@ Subject layout:
 
 - a fresh message: ``【回执】<project name> [<tracking>]`` / ``【补正通知】<project name> [<tracking>]``;
 - a reply to a mail whose subject carries none of our tracking numbers (a first submission):
-  ``回复：【回执】<exact original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
+  ``回复：【回执】<original subject> [<tracking>]`` / ``回复：【补正通知】…``. The tag comes
   first so a phone, which shows only the start of a subject, shows what the mail is; the original
-  subject follows whole so the clerk recognises it (case C20: the decoded subject starts with
-  ``回复：`` and contains the original subject); the tracking tag ends it for the resubmission
+  subject follows so the clerk recognises it (case C20: the decoded subject starts with
+  ``回复：`` and contains the original subject), but only as
+  :func:`outbox.mail.subject_echo.echo_subject` leaves it: no URLs, at most 60 characters (a
+  stranger's subject must not travel under the bureau's name); the tracking tag ends it for the resubmission
   matcher. Reply prefixes the original already carries (``Re:``, ``回复：``, ``答复：`` …) are
   dropped, so the subject never reads ``回复：【回执】RE: …``;
 - a reply to a mail that already carries one of our tracking numbers (a resubmission answering
@@ -32,11 +34,13 @@ from email.utils import format_datetime
 
 from outbox.mail.context import ReplyContext
 from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
+from outbox.mail.subject_echo import echo_subject
 from outbox.mail.template_files import load_template
-from outbox.mail.threads import strip_reply_prefixes
 from outbox.mail.tracking import parse_tracking
 from parsers.facts import CloudLink, DossierFacts, MailFacts, Material
+from rules.cross_dossier import NOT_FIXED_BY_FILES
 from rules.finding import Finding
+from rules.wording import date_text, time_text
 
 REPLY_PREFIXES = re.compile(r"^\s*(re|aw|fw|fwd|回复|答复|转发)\s*[:：]\s*", re.I)
 ROLE_LABELS = {
@@ -54,6 +58,45 @@ SECTIONS: dict[str, list[str]] = {
     "receipt": ["materials", "warnings", "steps", "contact"],
     "defect": ["errors", "warnings", "materials", "how", "contact"],
 }
+
+# A late 回执 never says 予以受理 while its LATE_SUBMISSION warning says an officer decides.
+ACCEPTANCE_LATE = ("经形式审查，材料齐全；因晚于截止日期收到，材料已登记，", "是否受理由经办人决定")
+LATE_STEP = "经办人决定受理后，请按其通知报送纸质材料和光盘。"
+
+
+REPLY_WITH_FILES = "请直接回复本邮件，附上修改后的文件即可；未改动的材料无需重发，系统会保留上一版。"
+
+
+def how_to_correct(errors: Sequence[Finding], tracking: str) -> dict[str, str]:
+    """The 补正通知's "如何补正" lines fitted to its defects: files to send back, an officer to
+    contact (``NOT_FIXED_BY_FILES``), or both (naming which numbered problems are which)."""
+    by_contact = [i for i, f in enumerate(errors, 1) if f.code in NOT_FIXED_BY_FILES]
+    keep = f"请保留主题中的编号 [{tracking}]。"
+    if not by_contact or not errors:
+        how = REPLY_WITH_FILES + keep
+        label = "补正截止"
+    elif len(by_contact) == len(errors):
+        how = ("以上问题无法通过补发文件解决，请按每个问题所列的处理方式，联系我局经办人员（见下方联系方式）"
+               "说明情况；联系时请告知受理编号 [" + tracking + "]。")
+        label = "办理截止"
+    else:
+        numbers = "、".join(f"第 {i} 项" for i in by_contact)
+        how = (f"{numbers}无法通过补发文件解决，请按该项所列的处理方式联系我局经办人员；其余问题"
+               + REPLY_WITH_FILES.removeprefix("请") + keep)
+        label = "补正截止"
+    return {"how": how, "deadline_label": label}
+
+
+def acceptance_sentence(findings: Sequence[Finding], *, video_by_link: bool) -> tuple[str, str]:
+    """The 回执's opening verdict as (plain text, HTML): 予以受理 only when no officer has to decide
+    first (LATE_SUBMISSION), and said as unverified for a video sent as a link."""
+    if any(f.code == "LATE_SUBMISSION" for f in findings):
+        lead, outcome = ACCEPTANCE_LATE
+        return f"{lead}{outcome}。", f'{html.escape(lead)}<b style="color: #9a6700;">{outcome}</b>。'
+    if video_by_link:
+        return ACCEPTANCE_LINK, html.escape(ACCEPTANCE_LINK)
+    return ACCEPTANCE, '经形式审查，材料齐全，<b style="color: #1a7f37;">予以受理</b>。'
+
 
 Attachment = tuple[str, bytes, str]  # (file name, bytes, MIME type "application/pdf")
 
@@ -120,7 +163,7 @@ def reply_subject(
         return fresh
     if parse_tracking(orig):
         return prefix + fresh
-    return f"{prefix}{tag}{strip_reply_prefixes(orig) or project_name} [{tracking}]"
+    return f"{prefix}{tag}{echo_subject(orig) or project_name} [{tracking}]"
 
 
 def _compose(
@@ -140,6 +183,15 @@ def _compose(
     warnings = [f for f in findings if f not in errors]
     values = reply_values(ctx, dossier, project, tracking, version)
     values["error_count"] = str(len(errors))
+    values.update(how_to_correct(errors, tracking))
+    if errors and all(f.code in NOT_FIXED_BY_FILES for f in errors):
+        values["large_file_note"] = ""  # nothing to send
+    late = kind == "receipt" and any(f.code == "LATE_SUBMISSION" for f in warnings)
+    values["warnings_title"] = "提示（请留意）" if late else "提示（不影响受理，请留意）"
+    steps = list(ctx.next_steps)
+    if late:
+        # The notice's "请于<deadline>前报送纸质版" has passed: the officer's decision comes first.
+        steps = [LATE_STEP] + [s for s in steps if not s.startswith("请于")]
 
     sections = SECTIONS[kind] if warnings else [s for s in SECTIONS[kind] if s != "warnings"]
     numbers = section_numbers(sections)
@@ -147,7 +199,9 @@ def _compose(
     links = [link_row(link) for link in dossier.cloud_links]
     video_by_link = bool(links) and not any(m.role == "video" for m in dossier.materials)
     text_vals = dict(values, **numbers)
-    text_vals["acceptance"] = ACCEPTANCE_LINK if video_by_link else ACCEPTANCE
+    acceptance_text, acceptance_html = acceptance_sentence(warnings if kind == "receipt" else [],
+                                                           video_by_link=video_by_link)
+    text_vals["acceptance"] = acceptance_text
     text_vals["materials"] = items_text("material_item.txt", material_rows(dossier.materials))
     first = len(dossier.materials) + 1
     text_vals["links_text"] = "".join(
@@ -156,20 +210,17 @@ def _compose(
     text_vals["errors"] = items_text("finding_item.txt", [finding_row(f) for f in errors])
     text_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.txt").substitute(
-            numbers, warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings])
+            numbers, warnings_title=values["warnings_title"],
+            warnings=items_text("finding_item.txt", [finding_row(f) for f in warnings]),
         )
         if warnings
         else ""
     )
-    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in ctx.next_steps])
+    text_vals["next_steps"] = items_text("step_item.txt", [{"text": s} for s in steps])
     body_text = load_template(f"{kind}.txt").substitute(text_vals)
 
     html_vals = {k: html.escape(v) for k, v in values.items()} | numbers
-    html_vals["acceptance"] = (
-        html.escape(ACCEPTANCE_LINK)
-        if video_by_link
-        else '经形式审查，材料齐全，<b style="color: #1a7f37;">予以受理</b>。'
-    )
+    html_vals["acceptance"] = acceptance_html
     html_vals["materials"] = items_html("material_item.html", material_rows(dossier.materials)) + (
         "".join(load_template("link_item.html").substitute({k: html.escape(v) for k, v in row.items()})
                 for row in links)
@@ -177,12 +228,13 @@ def _compose(
     html_vals["errors"] = items_html("finding_item.html", [finding_row(f) for f in errors])
     html_vals["warnings_section"] = (
         load_template(f"{kind}_warnings.html").substitute(
-            numbers, warnings=items_html("finding_item.html", [finding_row(f) for f in warnings])
+            numbers, warnings_title=values["warnings_title"],
+            warnings=items_html("finding_item.html", [finding_row(f) for f in warnings]),
         )
         if warnings
         else ""
     )
-    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in ctx.next_steps])
+    html_vals["next_steps"] = items_html("step_item.html", [{"text": s} for s in steps])
     content = load_template(f"{kind}.html").substitute(html_vals)
     title = "回执" if kind == "receipt" else "补正通知"
     body_html = load_template("page.html").substitute(
@@ -243,8 +295,10 @@ def reply_values(
         "tracking": tracking,
         "unit": ctx.unit,
         "campaign_name": ctx.campaign_name,
-        "received_at": _fmt_datetime(received),
+        "received_at": time_text(received, ctx.timezone, zone=True),
         "version": str(version),
+        # "（与第 1 版相同，未作改动）" when the resubmission brought no changed file
+        "version_note": ctx.extra.get("version_note", ""),
         "officer_contact": ctx.officer_contact,
         "large_file_note": ctx.large_file_note,
         "deadline": deadline_text(ctx.deadline, ctx.now),
@@ -352,11 +406,7 @@ def items_html(template: str, rows: list[dict[str, str]]) -> str:
 
 
 def _fmt_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _fmt_datetime(dt: datetime) -> str:
-    return f"{_fmt_date(dt.date())} {dt:%H:%M}"
+    return date_text(d)
 
 
 def aware(dt: datetime) -> datetime:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from rules.wording import DEFAULT_TZ, in_zone
+
 
 @dataclass
 class ReplyContext:
@@ -19,6 +21,10 @@ class ReplyContext:
     - ``now``: the time the reply is written (aware datetime preferred); ``loop_header_value``: the
       value of our ``X-Intake-Loop`` header (unique per instance).
     - ``large_file_note``: optional line saying where videos too large for mail go (drop folder, disc).
+    - ``timezone``: the campaign's zone (``Campaign.timezone``); ``now`` is converted into it, so
+      every date and time a reader sees is that zone's whatever the machine's TZ.
+    - ``extra``: optional values; ``version_note`` follows the version number (a resubmission
+      whose files are the previous version's: ``（与第 1 版相同，未作改动）``).
     - ``reply_prefix``: prefix of a reply subject (``回复：``; ``Re: `` also passes C20).
     """
 
@@ -36,3 +42,7 @@ class ReplyContext:
     large_file_note: str = ""
     reply_prefix: str = "回复："
     extra: dict[str, str] = field(default_factory=dict)
+    timezone: str = DEFAULT_TZ
+
+    def __post_init__(self) -> None:
+        self.now = in_zone(self.now, self.timezone)

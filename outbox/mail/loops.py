@@ -25,6 +25,12 @@ _AUTO_SUBJECT = re.compile(
     r"Mail delivery failed|Returned mail|Delivery Failure)",
     re.I,
 )
+# Out-of-office words anywhere in a subject (after 【】, "Re:" …): Chinese clients write
+# "【自动回复】…", "回复：休假中" or "Re: Out of Office: …" as often as they start with them.
+_AUTO_ANYWHERE = re.compile(
+    r"(自动回复|自动答复|自動回覆|休假|Auto:|Automatic reply|Auto(matic)?[- ]?reply|Out of (the )?office)",
+    re.I,
+)
 _PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _REPORT_TYPES = (
     "message/delivery-status",
@@ -105,7 +111,7 @@ def should_not_reply(
         return "auto_response_suppress"
     if any(name.startswith("list-") for name in mail.headers):
         return "mailing_list"
-    if _AUTO_SUBJECT.match(mail.subject or ""):
+    if _AUTO_SUBJECT.match(mail.subject or "") or _AUTO_ANYWHERE.search(mail.subject or ""):
         return "auto_reply_subject"
     return None
 

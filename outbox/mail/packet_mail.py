@@ -19,6 +19,7 @@ from email.utils import format_datetime
 
 from outbox.mail.headers import address_header, param_header, set_header, text_header, to_bytes
 from outbox.mail.template_files import load_template
+from rules.wording import date_text
 
 HEADER_PACKET = "X-Intake-Packet"
 HEADER_PART = "X-Intake-Packet-Part"
@@ -189,4 +190,4 @@ def _reparse(msg: EmailMessage) -> EmailMessage:
 
 
 def _date(now: datetime) -> str:
-    return f"{now.year}年{now.month}月{now.day}日"
+    return date_text(now)  # the campaign's zone (Beijing), whatever the machine's TZ

@@ -52,12 +52,17 @@ def test_hostile_inputs_through_the_daemon_are_all_processed_and_answered_once(t
     try:
         first = intake.run_once()
         states = {r.name: r.state for r in intake.store.inputs()}
+        ignored = [r for r in intake.store.inputs() if r.state == "ignored"]
         second = intake.run_once()
         versions = intake.store.current_versions()
     finally:
         intake.close()
     assert len(states) == entries
-    assert set(states.values()) == {"processed"}, states
+    # A mail in which no 申报书, 扫描件 or 视频 survived makes no dossier (issue 14): it is kept,
+    # recorded as ignored with the reason, and its sender told once.
+    assert set(states.values()) <= {"processed", "ignored"}, states
+    assert "processed" in states.values()
+    assert all((r.error or "").startswith("no materials") for r in ignored)
     assert not any(o.error for o in first.outcomes)
     assert all(json.loads(v["findings"]) for _, v in versions)
     assert second.delivered == [] and second.outcomes == []
@@ -66,13 +71,15 @@ def test_hostile_inputs_through_the_daemon_are_all_processed_and_answered_once(t
 
 
 def test_a_flood_from_one_sender_gets_at_most_the_daily_cap_of_replies(tmp_path: Path) -> None:
-    """GIVEN 40 different mails from one sender in one day (replies_per_sender_per_day = 10)
+    """GIVEN 40 different mails with a 申报书 each from one sender in one day
+    (replies_per_sender_per_day = 10)
     THEN all 40 are kept and processed, 10 replies go out, and a second pass sends none."""
     settings = make_settings(tmp_path, drop={"processed_dir": None})
     drop = tmp_path / "dropbox"
-    drop.mkdir(parents=True)
+    drop.mkdir(parents=True, exist_ok=True)
     for i in range(40):
-        raw = H.mail_with_files([], subject=f"申报材料 第{i}次")
+        form = H.form(tmp_path / f"form-{i}", H.FormData(project_name=f"智能工厂项目第{i}期"))
+        raw = H.mail_with_files([form], subject=f"申报材料 第{i}次")
         (drop / f"flood-{i:02d}.eml").write_bytes(raw)
     intake = Intake(settings)
     try:
@@ -85,6 +92,28 @@ def test_a_flood_from_one_sender_gets_at_most_the_daily_cap_of_replies(tmp_path:
     replies = sorted(settings.outbox.folder.glob("*.eml"))
     assert len(replies) == settings.outbox.replies_per_sender_per_day == 10
     assert again.delivered == []
+
+
+def test_a_flood_without_materials_makes_no_dossier_and_one_note(tmp_path: Path) -> None:
+    """GIVEN 40 mails without any material from one sender in one day (issue 14: a naive
+    auto-responder, a spammer) THEN all 40 are kept and recorded as ignored with the reason, no
+    dossier is made, and one short "no materials found" note goes out."""
+    settings = make_settings(tmp_path, drop={"processed_dir": None})
+    drop = tmp_path / "dropbox"
+    drop.mkdir(parents=True, exist_ok=True)
+    for i in range(40):
+        (drop / f"flood-{i:02d}.eml").write_bytes(H.mail_with_files([], subject=f"申报材料 第{i}次"))
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        inputs = intake.store.inputs()
+        dossiers = intake.store.dossiers()
+    finally:
+        intake.close()
+    assert len(inputs) == 40 and {r.state for r in inputs} == {"ignored"}
+    assert all((r.error or "").startswith("no materials") for r in inputs)
+    assert dossiers == []
+    assert len(list(settings.outbox.folder.glob("*.eml"))) == 1
 
 
 @pytest.fixture

@@ -202,26 +202,30 @@ def test_g4_sixty_striped_a4_pages(tmp_path: Path) -> None:
 
 
 _PUT = r"""
-import json, os, sys
+import json, sys
+from datetime import UTC, datetime
 from pathlib import Path
-from bot.store.archive import Archive, ArchiveError
-archive = Archive(Path(sys.argv[1]))
+from bot.store.archive import ArchiveError
+from bot.store.database import Store
+from bot.store.nofollow import UnsafeEntry
+store = Store.open(Path(sys.argv[1]) / "intake.sqlite3", Path(sys.argv[1]) / "archive")
 out = {}
 for name in sys.argv[2:]:
     try:
-        archive.put_file(Path(name))
+        store.accept_path(Path(name), taken_at=datetime.now(UTC))
         out[Path(name).name] = "archived"
-    except ArchiveError as exc:
+    except (ArchiveError, UnsafeEntry):
         out[Path(name).name] = "refused"
 print(json.dumps(out))
 """
 
 
-def test_f1_archive_refuses_a_fifo_or_symlink_given_after_the_check(tmp_path: Path) -> None:
-    """F1: ``intake fetched T FILE`` (and a drop folder) check "regular file, not a link" and
-    then archive the path; a FIFO or a symlink put there in between blocked the command forever
-    or archived the link's target (/etc/passwd). ``Archive.put_file`` now opens with O_NOFOLLOW
-    and O_NONBLOCK and refuses what is not a regular file."""
+def test_f1_fetched_file_swapped_for_a_fifo_or_symlink_after_the_check(tmp_path: Path) -> None:
+    """F1: ``intake fetched T FILE`` checks "regular file, not a link" and then archives the path
+    (``Store.accept_path``); a FIFO or a symlink put there in between blocked the command forever
+    or archived the link's target (/etc/passwd). The path is now opened with O_NOFOLLOW and
+    O_NONBLOCK and only a regular file is read (``bot/store/nofollow.py``); ``intake fetched``
+    exits 1 with the reason."""
     import os
 
     fifo = tmp_path / "video.mp4"
@@ -230,7 +234,8 @@ def test_f1_archive_refuses_a_fifo_or_symlink_given_after_the_check(tmp_path: Pa
     link.symlink_to("/etc/passwd")
     real = tmp_path / "real.mp4"
     real.write_bytes(b"\x00" * 100)
-    out = _child(_PUT, str(tmp_path / "archive"), str(fifo), str(link), str(real))
+    (tmp_path / "store").mkdir()
+    out = _child(_PUT, str(tmp_path / "store"), str(fifo), str(link), str(real))
     assert out == {"video.mp4": "refused", "link.mp4": "refused", "real.mp4": "archived"}
 
 

@@ -39,6 +39,24 @@ class ImapLoginRefused(ImapError):
     """The server refused the credentials (or the ID/SELECT that follows login)."""
 
 
+# Providers whose IMAP login takes a 授权码 (a client authorisation code made in the web mail's
+# settings), never the account's login password.
+AUTH_CODE_DOMAINS = ("163.com", "126.com", "yeah.net", "qq.com", "foxmail.com", "sina.com", "sohu.com")
+
+
+def login_hint(host: str, password: str, oauth2_token: str | None = None) -> str:
+    """``"; hint: …"`` naming the setting to fill after a refused login, or ``""``."""
+    if oauth2_token:
+        return ""
+    if not password:
+        return ("; hint: imap.password is empty: set INTAKE_IMAP__PASSWORD in the environment or "
+                "the env file (for 163.com/126.com/QQ mail: the 授权码 from the web mail's settings)")
+    if host.lower().rstrip(".").endswith(AUTH_CODE_DOMAINS):
+        return (f"; hint: {host} takes the 授权码 (设置 → POP3/SMTP/IMAP → 授权码), not the login "
+                "password, in INTAKE_IMAP__PASSWORD")
+    return ""
+
+
 TRANSIENT = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort, EOFError)
 
 
@@ -97,12 +115,14 @@ def open_mailbox(
         send_id(mailbox)
     except MailboxLoginError as e:
         close_quietly(mailbox)
-        raise ImapLoginRefused(f"login as {username} at {host}:{port} refused: {e}") from e
+        hint = login_hint(host, password, oauth2_token)
+        raise ImapLoginRefused(f"login as {username} at {host}:{port} refused: {e}{hint}") from e
     except (imaplib.IMAP4.error, ImapToolsError) as e:
         close_quietly(mailbox)
         if isinstance(e, imaplib.IMAP4.abort):
             raise ImapConnectionLost(f"{host}:{port}: {e}") from e
-        raise ImapLoginRefused(f"login as {username} at {host}:{port}: {e}") from e
+        hint = login_hint(host, password, oauth2_token)
+        raise ImapLoginRefused(f"login as {username} at {host}:{port}: {e}{hint}") from e
     except TRANSIENT as e:
         close_quietly(mailbox)
         raise ImapConnectionLost(f"{host}:{port}: {e}") from e

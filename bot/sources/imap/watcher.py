@@ -195,7 +195,7 @@ class ImapWatcher:
         if state is not None and state.uidvalidity != uidvalidity:
             log.warning(
                 "[%s] %s: UIDVALIDITY changed %s -> %s; rescanning (archived mail is recognised by "
-                "sha256/Message-ID)",
+                "sha256)",
                 name,
                 folder,
                 state.uidvalidity,

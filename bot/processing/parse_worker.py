@@ -1,0 +1,93 @@
+"""The child side of a parse: one input read in a worker process, each file announced first.
+
+Runs in a process started by ``bot/processing/supervisor.py`` (forkserver: the parsers are
+imported once, each worker is a cheap fork of that server). The worker sends, over its pipe:
+
+- ``("file", name, kind)`` before each file (and ``"mail"`` before decoding the mail,
+  ``"assemble"`` before putting the dossier together): the supervisor starts that kind's budget;
+- ``("done", [DossierFacts, ...])`` at the end (plain picklable dataclasses, ``parsers/facts.py``);
+- ``("error", traceback text, medium fault)`` when ``read_input`` raised (medium fault: the
+  disk under the work folder is full or failing, ``bot/store/faults.py``: not the input's fault).
+
+No database here: the SQLite transaction stays in the main process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.store.faults import is_store_fault
+from parsers.facts import DossierFacts
+from parsers.inputs import read_input
+from parsers.materials import ParseOptions
+
+TOO_COSTLY = "too_costly"  # problem slug of a file whose parse ran over its budget
+
+
+@dataclass
+class ParseJob:
+    """One input to read: its materialised copy, the work folder, the parser options.
+
+    ``skip``: names of files an earlier run of this job went over budget on, with the reason
+    (English, for officers); they are hashed but not read again, marked ``too_costly``.
+    """
+
+    src: Path
+    workdir: Path
+    options: ParseOptions
+    received_at: datetime | None
+    display_name: str
+    skip: dict[str, str] = field(default_factory=dict)
+
+
+def work(conn, job: ParseJob) -> None:
+    """The worker's main: read ``job`` and send the result over ``conn`` (see the module doc)."""
+    os.setpgrp()  # ffprobe and LibreOffice started below die with the worker (killpg)
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when a worker stops
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def before_file(name: str, path: Path, kind: str) -> str | None:
+        conn.send(("file", name, kind))
+        return TOO_COSTLY if name in job.skip else None
+
+    job.options.before_file = before_file
+    try:
+        dossiers = read_input(
+            job.src, job.workdir, options=job.options, received_at=job.received_at,
+            display_name=job.display_name,
+        )
+        _explain(dossiers, job.skip)
+        conn.send(("done", dossiers))
+    except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which records it
+        conn.send(("error", "".join(traceback.format_exception(exc)), is_store_fault(exc)))
+    finally:
+        conn.close()
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this worker when its parent (the fork server, which ends with the daemon) dies:
+    after a kill -9 of the daemon no orphaned parse keeps a core busy (Linux prctl)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the supervisor's kill still applies
+        pass
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _explain(dossiers: list[DossierFacts], skip: dict[str, str]) -> None:
+    for d in dossiers:
+        for m in d.materials:
+            if m.problem == TOO_COSTLY and m.name in skip:
+                m.detail = skip[m.name]

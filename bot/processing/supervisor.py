@@ -1,0 +1,234 @@
+"""Parse each input in a supervised worker process, within a time and memory budget per file.
+
+A hostile file (a 68 KB PDF that takes pypdf half an hour, a docx that grows to 3 GB) must cost
+one finding, not the desk. ``ParseSupervisor.parse`` starts a worker (``parse_worker.work``) for
+the input and watches it: the worker announces each file before reading it and the file's kind
+budget (``[budgets]``: seconds and resident bytes) starts then. A worker over budget is killed
+with its whole process group (ffprobe, LibreOffice); the job is run again with that file
+skipped (hashed, marked ``too_costly`` → FILE_TOO_COSTLY for the sender), so the rest of the
+dossier is still read. Over budget while decoding the mail itself, nobody can be answered: the
+input fails (``ParseOverBudget``) and the pipeline records it.
+
+``stop`` (SIGTERM) kills the worker at once (``ParseInterrupted``): the input stays pending, its
+attempt already counted in the ledger (``Store.start_parse``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bot.config.model import BudgetSettings
+from bot.processing.parse_worker import ParseJob, work
+from bot.store.faults import StoreUnavailable
+from parsers.classify import VIDEO_KINDS
+from parsers.facts import DossierFacts
+
+log = logging.getLogger("intake.supervisor")
+
+POLL_S = 0.05  # seconds between two looks at a worker (pipe, clock, memory)
+MAX_ROUNDS = 20  # runs of one job (each skipping one more over-budget file) before giving up
+# Stages over whose budget the whole input fails: no file to skip.
+WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+# The fork server imports the parsers and their libraries once; each worker is a fork of it
+# (importing pypdf, python-docx and openpyxl anew took ~2 s of CPU per input).
+_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker", "pypdf", "docx", "docx.table", "openpyxl", "lxml.etree", "pypdfium2"])
+
+
+class ParseInterrupted(Exception):
+    """``stop`` was set during the parse; the worker was killed, the input stays pending."""
+
+
+class ParseOverBudget(Exception):
+    """The input as a whole (its mail, not one file) ran over budget."""
+
+
+class ParseFailed(Exception):
+    """``read_input`` raised in the worker (the traceback text is the message)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    seconds: float
+    rss_bytes: int
+
+
+_DOCUMENT_KINDS = frozenset({"docx", "doc", "wps", "odt", "rtf"})
+_TABLE_KINDS = frozenset({"xlsx", "xls", "csv", "et", "ods"})
+_ARCHIVE_KINDS = frozenset({"zip", "7z", "rar"})
+
+
+def budget_group(kind: str) -> str:
+    """The ``[budgets]`` group of a content kind: pdf, document, table, video, archive, mail, other."""
+    if kind == "pdf":
+        return "pdf"
+    if kind in _DOCUMENT_KINDS:
+        return "document"
+    if kind in _TABLE_KINDS:
+        return "table"
+    if kind in VIDEO_KINDS:
+        return "video"
+    if kind in _ARCHIVE_KINDS:
+        return "archive"
+    if kind in ("mail", "eml"):
+        return "mail"
+    return "other"
+
+
+def budget_for(budgets: BudgetSettings, kind: str) -> Budget:
+    group = budget_group(kind)
+    return Budget(getattr(budgets, f"{group}_s"), getattr(budgets, f"{group}_bytes"))
+
+
+@dataclass
+class _Overrun:
+    name: str
+    kind: str
+    reason: str
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident bytes of process ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class ParseSupervisor:
+    """Runs parse jobs in worker processes under ``budgets`` (one worker per job at a time;
+    call ``parse`` from several threads to run several)."""
+
+    def __init__(self, budgets: BudgetSettings):
+        self.budgets = budgets
+        self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
+
+    def parse(
+        self,
+        job: ParseJob,
+        stop: threading.Event | None = None,
+        *,
+        slow_after_s: float | None = None,
+        on_slow: Callable[[], None] | None = None,
+    ) -> list[DossierFacts]:
+        """The dossiers of ``job``; files over budget come back marked ``too_costly``.
+
+        A job still running after ``slow_after_s`` seconds is slow: its worker is reniced
+        (``SLOW_NICE``, so the normal parses get the cores first) and ``on_slow()`` is called once.
+        Raises ParseInterrupted (``stop`` set), ParseOverBudget (the mail itself over budget),
+        ParseFailed (the parser raised).
+        """
+        slow = _Slow(time.monotonic() + slow_after_s if slow_after_s is not None else None, on_slow)
+        for _ in range(MAX_ROUNDS):
+            result = self._run_once(job, stop, slow)
+            if not isinstance(result, _Overrun):
+                return result
+            log.warning("input %s: %s %s", job.display_name, result.name, result.reason)
+            if result.kind in WHOLE_INPUT_KINDS or result.name in job.skip:
+                raise ParseOverBudget(f"{result.name}: {result.reason}")
+            shutil.rmtree(job.workdir, ignore_errors=True)
+            job = replace(job, skip={**job.skip, result.name: f"{result.kind} file {result.reason}"})
+        raise ParseOverBudget(f"more than {MAX_ROUNDS} files over budget")
+
+    def _run_once(self, job: ParseJob, stop: threading.Event | None, slow: _Slow) -> list[DossierFacts] | _Overrun:
+        recv, send = _CONTEXT.Pipe(duplex=False)
+        proc = _CONTEXT.Process(target=work, args=(send, job), name=f"parse:{job.display_name}"[:60], daemon=True)
+        proc.start()
+        send.close()
+        log.info("input %s: reading in worker %s", job.display_name, proc.pid)
+        if slow.marked:
+            _renice(proc.pid)
+        name, kind = job.display_name, "start"
+        budget = budget_for(self.budgets, "other")
+        deadline = time.monotonic() + budget.seconds
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    raise ParseInterrupted(job.display_name)
+                if recv.poll(POLL_S):
+                    try:
+                        msg = recv.recv()
+                    except EOFError:  # the worker died without a word: a crash in a parser
+                        proc.join(1)
+                        return _Overrun(name, kind, f"crashed the reader (exit {proc.exitcode})")
+                    if msg[0] == "file":
+                        name, kind = msg[1], msg[2]
+                        budget = budget_for(self.budgets, kind)
+                        deadline = time.monotonic() + budget.seconds
+                        continue
+                    if msg[0] == "done":
+                        return msg[1]
+                    if len(msg) > 2 and msg[2]:  # a full or failing disk: retried, nothing counted
+                        raise StoreUnavailable(f"parsing {job.display_name}: {msg[1].strip().splitlines()[-1]}")
+                    raise ParseFailed(msg[1])
+                if slow.due():
+                    _renice(proc.pid)
+                    log.info("input %s is slow: its worker %s yields the cores", job.display_name, proc.pid)
+                    slow.mark()
+                if time.monotonic() > deadline:
+                    return _Overrun(name, kind, f"took longer than {budget.seconds:g} s to read")
+                rss = rss_bytes(proc.pid)
+                self.peak_rss = max(self.peak_rss, rss)
+                if rss > budget.rss_bytes:
+                    return _Overrun(name, kind, f"needed more than {budget.rss_bytes // (1024 * 1024)} MB to read")
+        finally:
+            _kill(proc)
+            recv.close()
+
+
+SLOW_NICE = 10  # niceness added to a slow parse's worker
+
+
+@dataclass
+class _Slow:
+    at: float | None  # monotonic time the job becomes slow, None: never
+    on_slow: Callable[[], None] | None
+    marked: bool = False
+
+    def due(self) -> bool:
+        return not self.marked and self.at is not None and time.monotonic() > self.at
+
+    def mark(self) -> None:
+        self.marked = True
+        if self.on_slow is not None:
+            self.on_slow()
+
+
+def _renice(pid: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, SLOW_NICE)
+    except OSError:  # gone already, or not allowed: it keeps its budget either way
+        pass
+
+
+def _kill(proc) -> None:
+    """Kill the worker and everything it started (its own process group), then reap it."""
+    if proc.exitcode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except (OSError, ValueError):
+            pass
+    proc.join(5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # what the worker left behind (an orphaned ffprobe)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.close()
+    except ValueError:  # still running after SIGKILL and 5 s (uninterruptible I/O): let it be
+        log.warning("parse worker %s did not end after SIGKILL", proc.pid)

@@ -1,0 +1,61 @@
+"""``--out`` says what it writes (issue 17, item 10): the digest as .html, .txt or .png, the 汇总表
+only as .xlsx, and never into a folder that does not exist."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from bot.cli.main import app
+
+
+def _config(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[store]\ndata_dir = "{tmp_path / "store"}"\n[drop]\nfolders = ["{drop}"]\n'
+                   '[campaign]\nnow = 2023-11-29T10:00:00+08:00\n', encoding="utf-8")
+    return cfg
+
+
+def _intake(cfg, *args):
+    return CliRunner().invoke(app, ["--config", str(cfg), *args])
+
+
+def test_digest_out_takes_any_of_its_three_names(tmp_path):
+    cfg = _config(tmp_path)
+    assert _intake(cfg, "run", "--once").exit_code == 0
+    for n, suffix in enumerate((".txt", ".png", ".html")):
+        target = tmp_path / f"d{n}{suffix}"
+        res = _intake(cfg, "digest", "--out", str(target))
+        assert res.exit_code == 0, res.output
+        assert {p.suffix for p in tmp_path.glob(f"d{n}.*")} == {".txt", ".png", ".html"}
+    assert "申报受理汇总" in (tmp_path / "d0.txt").read_text(encoding="utf-8")
+
+
+def test_summary_out_must_be_xlsx_and_folders_must_exist(tmp_path):
+    cfg = _config(tmp_path)
+    assert _intake(cfg, "run", "--once").exit_code == 0
+    res = _intake(cfg, "summary", "--out", str(tmp_path / "s.csv"))
+    assert res.exit_code == 2 and ".xlsx" in res.stderr
+    assert not (tmp_path / "s.csv").exists()
+    for args in (("summary", "--out", str(tmp_path / "nope" / "x.xlsx")),
+                 ("digest", "--out", str(tmp_path / "nope" / "d.html"))):
+        res = _intake(cfg, *args)
+        assert res.exit_code == 2 and "no such folder" in res.stderr, args
+        assert not (tmp_path / "nope").exists()
+    res = _intake(cfg, "summary", "--out", str(tmp_path / "汇总表.xlsx"))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "汇总表.xlsx").is_file()
+
+
+def test_read_only_commands_create_no_store(tmp_path):
+    """Issue 17, item 14: status, show, digest --out and summary on a store that does not exist
+    say so (exit 1, one line) and create nothing."""
+    cfg = _config(tmp_path)
+    for args in (("status",), ("status", "--json"), ("show", "IIP2023-420100-0001-O"),
+                 ("digest", "--out", str(tmp_path / "d.html")), ("summary", "--out", str(tmp_path / "s.xlsx"))):
+        res = _intake(cfg, *args)
+        assert res.exit_code == 1, (args, res.output)
+        assert "no store at" in res.stderr and "intake run" in res.stderr, args
+        assert not (tmp_path / "store").exists(), args
+    assert not list(tmp_path.glob("d.*")) and not (tmp_path / "s.xlsx").exists()

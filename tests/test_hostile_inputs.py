@@ -1,0 +1,269 @@
+"""Issue 15: one hostile or broken file costs its budget and one finding, never the desk.
+
+Small versions of the issue's files (tests/hostile_files.py), processed by the real pipeline:
+each input is parsed in a worker process under ``[budgets]``; a worker over budget is killed,
+the file gets FILE_TOO_COSTLY and the rest of the dossier (and the next dossier) is read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from bot.daemon import Intake
+from parsers.archives import ArchiveLimits, extract_archive
+from parsers.materials import sha256_file
+from parsers.mime import MAX_SUBJECT_CHARS, parse_message_file
+from tests.conftest import make_settings
+from tests.factories import FormData, make_dossier_dir, make_form_docx, make_submission_eml
+from tests.hostile_files import (
+    amplifying_zip,
+    fake_adts_video,
+    heavy_pdf,
+    huge_subject_mail,
+    slow_docx,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(settings) -> tuple[Intake, list]:
+    intake = Intake(settings)
+    report = intake.run_once()
+    return intake, report.outcomes
+
+
+def _findings_by_project(intake: Intake) -> dict[str, list[dict]]:
+    out = {}
+    for d, v in intake.store.current_versions():
+        out[d.project_name or d.tracking] = json.loads(v["findings"])
+    return out
+
+
+def _codes(findings: list[dict]) -> set[str]:
+    return {f["code"] for f in findings}
+
+
+def test_heavy_pdf_is_killed_at_its_budget_and_the_rest_is_read(tmp_path):
+    """GIVEN a dossier folder whose 全套扫描件.pdf has 40 pages sharing one text-heavy content
+    stream (8 KB; ~50 s of pypdf), then a normal dossier
+    WHEN processed with [budgets] pdf_s = 2
+    THEN the PDF is FILE_TOO_COSTLY (named, with what to send instead), the form and the video of
+    the same dossier are read, and the next dossier is judged as usual; replies go to both."""
+    settings = make_settings(tmp_path, budgets={"pdf_s": 2.0})
+    drop = settings.drop.folders[0]
+    hostile = make_dossier_dir(drop / "甲单位", FormData(project_name="甲项目", email="a@example.com"), scan=False)
+    heavy_pdf(hostile / "全套扫描件.pdf", pages=40)
+    make_dossier_dir(drop / "乙单位", FormData(project_name="乙项目", email="b@example.com", applicant="乙公司"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None, None]
+        found = _findings_by_project(intake)
+        costly = [f for f in found["甲项目"] if f["code"] == "FILE_TOO_COSTLY"]
+        assert [f["where"] for f in costly] == ["全套扫描件.pdf"]
+        assert "PDF" in costly[0]["fix"]
+        assert "FORM_MISSING" not in _codes(found["甲项目"])  # the form of the same dossier was read
+        assert not _codes(found["甲项目"]) & {"VIDEO_MISSING", "VIDEO_UNREADABLE"}
+        assert "FILE_TOO_COSTLY" not in _codes(found["乙项目"])
+        assert len(list(settings.outbox.folder.glob("*.eml"))) == 2
+        row = intake.store.inputs()[0]
+        assert (row.state, row.parse_attempts) == ("processed", 0)
+    finally:
+        intake.close()
+
+
+def test_slow_docx_form_is_killed_at_its_budget(tmp_path):
+    """GIVEN a 申报书.docx of one 500 × 30 table (~56 KB; python-docx walks it in quadratic time)
+    WHEN processed with [budgets] document_s = 2
+    THEN 申报书.docx is FILE_TOO_COSTLY and the form is judged missing; the scan and video are read."""
+    settings = make_settings(tmp_path, budgets={"document_s": 2.0})
+    drop = settings.drop.folders[0]
+    folder = make_dossier_dir(drop / "丙单位", form=False)
+    slow_docx(folder / "申报书.docx", rows=500, cols=30)
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        (findings,) = _findings_by_project(intake).values()
+        codes = _codes(findings)
+        assert {"FILE_TOO_COSTLY", "FORM_MISSING"} <= codes
+        assert not codes & {"SCAN_MISSING", "VIDEO_MISSING", "VIDEO_UNREADABLE"}
+        assert [f["where"] for f in findings if f["code"] == "FILE_TOO_COSTLY"] == ["申报书.docx"]
+    finally:
+        intake.close()
+
+
+def test_memory_budget_kills_a_growing_parse(tmp_path):
+    """GIVEN the same slow docx, a generous time budget and a small memory budget
+    WHEN processed
+    THEN the worker is killed for its memory (the finding's detail for officers says so)."""
+    settings = make_settings(tmp_path, budgets={"document_s": 600.0, "document_bytes": 64 * 1024 * 1024})
+    folder = make_dossier_dir(settings.drop.folders[0] / "丁单位", form=False)
+    slow_docx(folder / "申报书.docx", rows=1500, cols=30)
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        (d, v), = intake.store.current_versions()
+        facts = json.loads(v["facts"])
+        (form,) = [m for m in facts["materials"] if m["name"] == "申报书.docx"]
+        assert form["problem"] == "too_costly" and "MB" in form["detail"]
+    finally:
+        intake.close()
+
+
+def test_fake_adts_video_probe_stays_small(tmp_path):
+    """GIVEN 5 MB of 8-byte ADTS frames named 项目视频.mp4 (625,000 packets)
+    WHEN probed
+    THEN it is no_video_stream and the probing process stays under 100 MB (it listed every
+    packet into ~220 MB of JSON objects before; 2.2 GB for the issue's 50 MB)."""
+    video = fake_adts_video(tmp_path / "项目视频.mp4")
+    code = textwrap.dedent(f"""
+        import re
+        from pathlib import Path
+        from parsers.video import probe_video
+        facts = probe_video(Path({str(video)!r}))
+        peak = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)
+        print(facts.problem, peak)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    problem, maxrss_kb = out.stdout.split()
+    assert problem == "no_video_stream"
+    assert int(maxrss_kb) < 100 * 1024
+
+
+def test_ffprobe_address_space_is_capped(tmp_path):
+    """GIVEN the fake ADTS file (ffprobe needs ~350 MB to probe it)
+    WHEN probed with max_bytes = 128 MB
+    THEN ffprobe cannot take more: the probe fails cleanly (a fact, not a crash)."""
+    from parsers.video import probe_video
+
+    facts = probe_video(fake_adts_video(tmp_path / "v.mp4"), max_bytes=128 * 1024 * 1024)
+    assert not facts.has_video or not facts.readable
+    assert facts.problem in ("probe_failed", "no_video_stream")
+    assert facts.problem == "probe_failed"  # uncapped, ffprobe reads it as audio (no_video_stream)
+
+
+def test_amplifying_zip_is_refused_whole(tmp_path):
+    """GIVEN a 290 KB zip of 40 distinct members each ~146:1 (under the 200:1 ratio limit), 40 MB
+    in all, and [budgets] archive_growth = 20 with a 1 MB floor
+    WHEN dropped
+    THEN the archive is refused whole (ARCHIVE_UNSAFE, archive_growth): no member is read or
+    stored, the permanent archive grows by about the input only."""
+    settings = make_settings(tmp_path, budgets={"archive_growth_floor_bytes": 1024 * 1024})
+    drop = settings.drop.folders[0]
+    drop.mkdir(parents=True, exist_ok=True)
+    zipped = amplifying_zip(drop / "申报材料.zip")
+    size = zipped.stat().st_size
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        (findings,) = _findings_by_project(intake).values()
+        unsafe = [f for f in findings if f["code"] == "ARCHIVE_UNSAFE"]
+        assert unsafe and "倍" in unsafe[0]["message"]
+        stored = sum(p.stat().st_size for p in settings.store.archive_dir.rglob("*") if p.is_file())
+        assert stored < 2 * size
+    finally:
+        intake.close()
+
+
+def test_archive_growth_limit_in_the_parser(tmp_path):
+    """The parser alone: over max_growth × the archive's size, no member comes back."""
+    zipped = amplifying_zip(tmp_path / "a.zip", members=10)
+    limits = ArchiveLimits(max_growth=20, growth_floor_bytes=1024 * 1024)
+    result = extract_archive(zipped, tmp_path / "out", limits=limits)
+    assert result.members == []
+    assert [p.kind for p in result.problems] == ["archive_growth"]
+    roomy = extract_archive(zipped, tmp_path / "out2", limits=ArchiveLimits(max_growth=200))
+    assert len(roomy.members) == 10
+
+
+def test_huge_subject_is_capped_in_facts_reply_and_database(tmp_path):
+    """GIVEN a mail with a 4 MB Subject of encoded words and a normal form attached
+    WHEN processed
+    THEN the Subject kept is at most MAX_SUBJECT_CHARS, the reply is small, and the database
+    grows by well under a megabyte (a 40 MB Subject made a 68 MB reply and +218 MB before)."""
+    settings = make_settings(tmp_path)
+    drop = settings.drop.folders[0]
+    form = make_form_docx(tmp_path / "申报书.docx", FormData(project_name="戊项目", email="e@example.com"))
+    mail = huge_subject_mail(drop / "huge.eml", attachment=form)
+    facts = parse_message_file(mail)
+    assert len(facts.subject) <= MAX_SUBJECT_CHARS
+    assert sum(len(v) for v in facts.headers.values()) < 64 * 1024
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        (reply,) = settings.outbox.folder.glob("*.eml")
+        assert reply.stat().st_size < 256 * 1024
+        db = settings.store.db_path
+        db_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        assert db_bytes < 2 * 1024 * 1024
+    finally:
+        intake.close()
+
+
+def test_normal_mail_still_parses_in_a_worker(tmp_path):
+    """GIVEN an ordinary submission mail dropped as .eml
+    WHEN processed (in a worker process)
+    THEN its form is read as before and the attempt counter is back to 0."""
+    settings = make_settings(tmp_path)
+    drop = settings.drop.folders[0]
+    drop.mkdir(parents=True, exist_ok=True)
+    form = make_form_docx(tmp_path / "申报书.docx", FormData(project_name="己项目", email="f@example.com"))
+    (drop / "m.eml").write_bytes(make_submission_eml([form]))
+    intake, outcomes = _run(settings)
+    try:
+        assert [len(o.trackings) for o in outcomes] == [1]
+        assert "己项目" in _findings_by_project(intake)
+        assert intake.store.inputs()[0].parse_attempts == 0
+        assert os.path.isdir(settings.store.work_dir)
+    finally:
+        intake.close()
+
+
+def test_a_slow_input_does_not_hold_up_the_inputs_behind_it(tmp_path):
+    """GIVEN a dossier with the heavy PDF taken first, then a normal dossier
+    WHEN processed with [budgets] hold_s = 0.5 and pdf_s = 4
+    THEN the normal dossier is answered first; the slow one is answered once its budget ran out."""
+    settings = make_settings(tmp_path, budgets={"pdf_s": 4.0, "hold_s": 0.5})
+    drop = settings.drop.folders[0]
+    first = make_dossier_dir(drop / "a-甲单位", FormData(project_name="甲项目", email="a@example.com"), scan=False)
+    heavy_pdf(first / "全套扫描件.pdf", pages=40)
+    make_dossier_dir(drop / "b-乙单位", FormData(project_name="乙项目", email="b@example.com", applicant="乙公司"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [row.name for row in intake.store.inputs()] == ["a-甲单位", "b-乙单位"]
+        assert [o.input_name for o in outcomes] == ["b-乙单位", "a-甲单位"]
+        assert all(len(o.trackings) == 1 for o in outcomes)
+    finally:
+        intake.close()
+
+
+def test_sender_daily_storage_budget_refuses_the_input_whole(tmp_path):
+    """GIVEN [budgets] sender_daily_bytes just above one form, and two mails from one sender,
+    each with its own form and scan
+    WHEN processed
+    THEN the one answered first is stored; the other's new files are all refused
+    (FILE_TOO_COSTLY with the quota wording) and none of them is in the archive."""
+    form1 = make_form_docx(tmp_path / "1" / "申报书.docx", FormData(project_name="庚项目", email="g@example.com"))
+    form2 = make_form_docx(tmp_path / "2" / "申报书.docx", FormData(project_name="辛项目", email="g@example.com"))
+    cap = form1.stat().st_size + 1024
+    settings = make_settings(tmp_path, budgets={"sender_daily_bytes": cap})
+    drop = settings.drop.folders[0]
+    drop.mkdir(parents=True, exist_ok=True)
+    (drop / "1.eml").write_bytes(make_submission_eml([form1], sender="g@example.com"))
+    (drop / "2.eml").write_bytes(make_submission_eml([form2], sender="g@example.com"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [len(o.trackings) for o in outcomes] == [1, 1]
+        found = _findings_by_project(intake)
+        (refused,) = [p for p, fs in found.items() if "FILE_TOO_COSTLY" in _codes(fs)]
+        (costly,) = [f for f in found[refused] if f["code"] == "FILE_TOO_COSTLY"]
+        assert "存储限额" in costly["fix"]
+        kept, lost = (form2, form1) if refused == "庚项目" else (form1, form2)
+        assert intake.store.archive.has(sha256_file(kept)[0])
+        assert not intake.store.archive.has(sha256_file(lost)[0])
+    finally:
+        intake.close()
