@@ -64,8 +64,8 @@ def fetched(
     """File a video downloaded from the applicant's link under dossier T (its next version)."""
     from bot.cli.app import _settings, err
     from bot.store.archive import ArchiveError
-    from bot.store.nofollow import UnsafeEntry
     from bot.store.database import Store
+    from bot.store.nofollow import UnsafeEntry
 
     settings = _settings()
     tracking = tracking.strip().upper()
