@@ -545,9 +545,9 @@ def test_forged_unknown_tokens_do_not_use_up_the_officers_confirmations(desk: In
 def test_an_applicants_mail_that_says_confirm_and_a_checksum_is_still_a_submission(desk: Intake):
     """Attack T5: a mail from a non-officer holding "confirm <40 hex digits>" (a SHA-1 of a
     video, say) was taken for a confirmation with an unknown token and dropped: never judged,
-    never answered. It is ordinary mail now."""
+    never answered. It is ordinary mail now (judged and answered)."""
     raw = command_mail("申报材料补充", f"视频文件的 SHA1 校验值，请 confirm: {'ab' * 20}",
                        sender="wang@applicant.example.com")
     (o,) = _drop_and_run(desk, "applicant.eml", raw).outcomes
     assert not (o.skipped or "").startswith("confirmation")
-    assert o.trackings
+    assert any("wang@applicant.example.com" in str(m["To"]) for m in _outbox(desk))  # answered
