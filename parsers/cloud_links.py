@@ -25,15 +25,20 @@ _PROVIDERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("baidu", ("pan.baidu.com", "yun.baidu.com")),
     ("aliyun", ("aliyundrive.com", "alipan.com")),
 )
-_CODE = re.compile(r"(?:提取码|提取密码|访问码|取件码|密码)\s*[:：]?\s*([A-Za-z0-9]{4,8})(?![A-Za-z0-9])")
+# Gaps between a word and its value are bounded ({0,8}): two unbounded ``\s*`` around an
+# optional colon made a word followed by a long run of blanks take quadratic time.
+_GAP = r"\s{0,8}[:：]?\s{0,8}"
+_CODE = re.compile(r"(?:提取码|提取密码|访问码|取件码|密码)" + _GAP + r"([A-Za-z0-9]{4,8})(?![A-Za-z0-9])")
 _UNTIL = re.compile(
-    r"(?:有效期至|有效期到|到期时间|过期时间|截止日期|链接有效期至)\s*[:：]?\s*"
-    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})"
+    r"(?:有效期至|有效期到|到期时间|过期时间|截止日期|链接有效期至)" + _GAP
+    + r"(\d{4})\s{0,4}[年/.-]\s{0,4}(\d{1,2})\s{0,4}[月/.-]\s{0,4}(\d{1,2})"
 )
 _DATE_THEN = re.compile(
-    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?[^\n，。,]{0,12}?(?:到期|过期|失效)"
+    r"(\d{4})\s{0,4}[年/.-]\s{0,4}(\d{1,2})\s{0,4}[月/.-]\s{0,4}(\d{1,2})\s{0,4}日?[^\n，。,]{0,12}?"
+    r"(?:到期|过期|失效)"
 )
-_DAYS = re.compile(r"(?:(\d{1,3})\s*天后(?:过期|失效|到期)|有效期\s*[:：]?\s*(\d{1,3})\s*天)")
+_DAYS = re.compile(r"(?:(\d{1,3})\s{0,4}天后(?:过期|失效|到期)|有效期" + _GAP + r"(\d{1,3})\s{0,4}天)")
+MAX_CLOUD_LINKS = 20  # kept per dossier: each is listed in the 回执, the digest and `intake links`
 _WINDOW = 300  # characters after a link in which its own code and expiry are looked for
 
 
@@ -63,8 +68,8 @@ def _is_transfer(url: str) -> bool:
 def find_cloud_links(
     urls: list[str], text: str, *, sent_at: datetime | None, other_hosts: tuple[str, ...] = ()
 ) -> list[CloudLink]:
-    """The cloud-drive links among ``urls``, with the code and expiry read from ``text`` (the
-    plain bodies) near each link, or anywhere in ``text`` when only one link is there.
+    """The first ``MAX_CLOUD_LINKS`` cloud-drive links among ``urls``, with the code and expiry
+    read from ``text`` (the plain bodies) near each link, or anywhere in ``text`` when only one link is there.
 
     Codes: ``?pwd=…`` in the URL, or 提取码/访问码/密码 followed by 4–8 letters or digits. Expiry:
     有效期至/到期时间 + a date, or “N 天后过期” / “有效期 N 天” counted from ``sent_at`` (the mail's
@@ -72,22 +77,35 @@ def find_cloud_links(
     """
     found: list[CloudLink] = []
     for url in dict.fromkeys(urls):
+        if len(found) >= MAX_CLOUD_LINKS:
+            break
         provider = provider_of(url, other_hosts)
         if provider is None:
             continue
         found.append(CloudLink(provider=provider, url=url, code=None, expires_at=None))
-    for link in found:
-        near = _near(text, link.url) if len(found) > 1 else text
+    spans = _spans(text, [link.url for link in found])
+    for link, near in zip(found, spans, strict=True):
+        if len(found) == 1:
+            near = text
         link.code = _code_in_url(link.url) or _first(_CODE, near)
         link.expires_at = _expiry(near, sent_at)
     return found
 
 
-def _near(text: str, url: str) -> str:
-    at = text.find(url)
-    if at < 0:
-        return ""
-    return text[max(0, at - 60) : at + len(url) + _WINDOW]
+def _spans(text: str, urls: list[str]) -> list[str]:
+    """For each url, the text around it: from 60 characters before it (not before the end of the
+    link written before it) to ``_WINDOW`` characters after it (not past the next link), so one
+    link never takes the code written for its neighbour; "" when the url is not in ``text``."""
+    at = {url: text.find(url) for url in urls}
+    placed = sorted((pos, url) for url, pos in at.items() if pos >= 0)
+    spans = {}
+    for i, (pos, url) in enumerate(placed):
+        prev_end = placed[i - 1][0] + len(placed[i - 1][1]) if i else 0
+        next_at = placed[i + 1][0] if i + 1 < len(placed) else len(text)
+        start = max(prev_end, pos - 60)
+        # What follows the link first (providers write "链接… 提取码…"), then the lead-in.
+        spans[url] = text[pos : min(next_at, pos + len(url) + _WINDOW)] + "\n" + text[start:pos]
+    return [spans.get(url, "") for url in urls]
 
 
 def _code_in_url(url: str) -> str | None:

@@ -9,7 +9,10 @@ We read the XML ourselves with defusedxml rather than through easyofd (the only 
 library: it renders, with known rendering bugs, and we need no rendering): the page count from
 ``Document.xml``; electronic seals from ``Signs/`` (each ``Signature``'s ``StampAnnot`` names its
 page; present, not verified: no Python library verifies SM2 seals); seal impressions by decoding
-each page's images (Pillow, JPEG draft mode at low resolution) and searching them for red seal
+each page's images (Pillow, JPEG draft mode at low resolution; an image is decoded once
+however often it is drawn; one over ``MAX_IMAGE_PIXELS`` after the draft reduction, or past
+``MAX_PIXELS_PER_FILE`` for the whole file, is not decoded: a file of huge PNG pages is checked
+on its first pages only) and searching them for red seal
 marks (parsers/seals.py). Elements are matched by local name, so a producer that omits the
 ``ofd:`` namespace is read too. A damaged package is ``readable=False, problem="corrupt"``.
 """
@@ -33,6 +36,8 @@ log = logging.getLogger("intake.scans")
 MAX_XML_BYTES = 4 * 1024 * 1024  # one XML part; a bigger one is not an OFD we can trust
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # one page image, compressed
 MAX_IMAGES_PER_PAGE = 8
+MAX_IMAGE_PIXELS = 40_000_000  # one page image after JPEG draft reduction (a 600 dpi A4 is 35 Mpx)
+MAX_PIXELS_PER_FILE = 200_000_000  # decoded for the seal search in one file, all images together
 MAX_PAGES_CHECKED = 60  # pages searched for seal impressions (as for PDFs)
 SEAL_DPI = 36.0
 
@@ -200,6 +205,8 @@ def _image_seal_pages(
 
     media = _media(pkg, document, doc_dir)
     found: set[int] = set()
+    seen: dict[tuple[str, float], bool] = {}  # each image searched once, however often drawn
+    budget = [MAX_PIXELS_PER_FILE]
     for number, (_, content_path) in enumerate(pages[:MAX_PAGES_CHECKED], start=1):
         try:
             content = pkg.xml(content_path)
@@ -215,8 +222,11 @@ def _image_seal_pages(
             width_mm = _width_mm(obj.get("Boundary"))
             if target is None or width_mm is None:
                 continue
-            rgb, px_width = _decode(pkg, target)
-            if rgb is not None and find_seals(rgb, px_width / (width_mm / 25.4)):
+            key = (target, width_mm)
+            if key not in seen:
+                rgb, px_width = _decode(pkg, target, budget)
+                seen[key] = rgb is not None and bool(find_seals(rgb, px_width / (width_mm / 25.4)))
+            if seen[key]:
                 found.add(number)
                 break
     return found
@@ -231,8 +241,10 @@ def _width_mm(boundary: str | None) -> float | None:
     return width if width > 0 else None
 
 
-def _decode(pkg: _Package, target: str) -> tuple[Any, int]:
-    """A page image as a small RGB array (JPEG draft mode) and its width in pixels as drawn."""
+def _decode(pkg: _Package, target: str, budget: list[int]) -> tuple[Any, int]:
+    """A page image as a small RGB array (JPEG draft mode) and its width in pixels as drawn;
+    ``(None, 0)`` when it is not decoded (damaged, too big, or ``budget[0]``, the pixels this
+    file may still decode, is spent)."""
     import numpy as np
     from PIL import Image
 
@@ -241,6 +253,11 @@ def _decode(pkg: _Package, target: str) -> tuple[Any, int]:
         with Image.open(io.BytesIO(data)) as img:
             full_width = img.width
             img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+            pixels = img.width * img.height
+            if pixels > min(MAX_IMAGE_PIXELS, budget[0]):  # a PNG/TIFF has no draft mode
+                log.info("ofd image %s not decoded: %d x %d pixels", target, img.width, img.height)
+                return None, 0
+            budget[0] -= pixels
             small = img.convert("RGB")
             if small.width > 1200:
                 small = small.resize((1200, max(1, small.height * 1200 // small.width)))

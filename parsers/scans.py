@@ -5,11 +5,14 @@ Seals: each page is rendered at ``SEAL_DPI`` with pypdfium2 and searched for red
 electronic seals, present but not verified (no Python library verifies SM2 seals). At most
 ``SEAL_MAX_PAGES`` pages are rendered (about 30 ms a page at this resolution: a 40-page scan in
 about a second on one core); later pages are not looked at, and ``seal_pages_checked`` says so.
+A page is rendered at most ``SEAL_MAX_PIXELS`` large whatever its MediaBox says, and no page is
+started after ``SEAL_BUDGET_S`` seconds (a content stream can make pdfium slow on every page).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ from parsers.facts import ScanFacts, SealFound
 
 SEAL_DPI = 36.0  # render resolution for the seal search (a seal is still ~55 pixels across)
 SEAL_MAX_PAGES = 60
+SEAL_BUDGET_S = 10.0  # wall time for the seal search of one file; later pages are not rendered
+SEAL_MAX_PIXELS = 250_000  # one rendered page: A4 at SEAL_DPI is 0.13 Mpx, A3 0.25 Mpx
 
 log = logging.getLogger("intake.scans")
 
@@ -114,17 +119,27 @@ def _seal_pages(path: Path, facts: ScanFacts) -> set[int]:
     except Exception as exc:  # noqa: BLE001 - pdfium's errors on damaged files: no seal search
         log.info("pdf %s not rendered for seals: %s", path.name, exc)
         return found
+    started = time.monotonic()
     try:
         for index in range(min(len(pdf), SEAL_MAX_PAGES)):
+            if time.monotonic() - started > SEAL_BUDGET_S:
+                log.info("seal search of %s stopped after %d pages (%.0f s budget)",
+                         path.name, index, SEAL_BUDGET_S)
+                break
             try:
                 page = pdf[index]
-                bitmap = page.render(scale=SEAL_DPI / 72.0, rev_byteorder=True)
+                width_pt, height_pt = page.get_size()
+                # A page bigger than A3 (a MediaBox may say 200 inches) is rendered smaller:
+                # seals on it are then too small to find, which is right for no real scan.
+                scale = min(SEAL_DPI / 72.0,
+                            (SEAL_MAX_PIXELS / max(1.0, width_pt * height_pt)) ** 0.5)
+                bitmap = page.render(scale=scale, rev_byteorder=True)
                 rgb = bitmap.to_numpy()
             except Exception as exc:  # noqa: BLE001 - one page that will not render is skipped
                 log.debug("page %d of %s not rendered: %s", index + 1, path.name, exc)
                 continue
             facts.seal_pages_checked += 1
-            if find_seals(rgb, SEAL_DPI):
+            if find_seals(rgb, scale * 72.0):
                 found.add(index + 1)
     finally:
         pdf.close()

@@ -27,6 +27,7 @@ MIN_MM, MAX_MM = 20.0, 60.0  # seal size range, millimetres across
 MIN_ASPECT = 0.6
 MIN_FILL, MAX_FILL = 0.10, 0.85
 MAX_CORNER_FILL = 0.2  # share of the bounding box's corner cells (outside the ellipse) that are red
+MAX_RED_SHARE = 0.35  # a page whose (joined) grid is redder than this is no sealed sheet: not walked
 _RED_MIN = 110  # 0–255
 _RED_MARGIN = 45  # red must exceed green and blue by this much
 
@@ -53,7 +54,8 @@ def find_seals(rgb: np.ndarray, dpi: float) -> list[SealMark]:
 
     ``rgb``: ``(h, w, 3)`` or ``(h, w, 4)`` uint8. Returns the marks found, largest first; never
     raises on an image too small or without red. Cost: one pass of numpy over the pixels, and a
-    breadth-first walk over the red grid cells only (an A4 page has at most ~62,000 cells).
+    breadth-first walk over the red grid cells only (an A4 page has at most ~62,000 cells);
+    a grid more than ``MAX_RED_SHARE`` red after joining is not walked (no seals found).
     """
     if rgb.ndim != 3 or rgb.shape[0] < 4 or rgb.shape[1] < 4 or dpi <= 0:
         return []
@@ -72,6 +74,10 @@ def find_seals(rgb: np.ndarray, dpi: float) -> list[SealMark]:
     joined[:-1, :] |= grid[1:, :]
     joined[:, 1:] |= grid[:, :-1]
     joined[:, :-1] |= grid[:, 1:]
+    if float(joined.mean()) > MAX_RED_SHARE:
+        # A red page, or a pattern made to be walked cell by cell (the walk is Python): a
+        # seal covers a few per cent of a sheet, red letterheads a few more.
+        return []
     mm = cell * 25.4 / dpi  # millimetres per grid cell
     seen = np.zeros_like(joined)
     marks: list[SealMark] = []

@@ -519,3 +519,35 @@ def test_dkim_pass_counts_only_for_the_officers_domain():
     raw = b"Authentication-Results: mx; dkim=pass header.d=bureau.example.org\r\n\r\n"
     assert dkim_pass_for(read_trace(raw, "mx"), "bureau.example.org")
     assert not dkim_pass_for(read_trace(raw, "mx"), "example.org")
+
+
+def test_forged_unknown_tokens_do_not_use_up_the_officers_confirmations(desk: Intake):
+    """Attack (tests/robustness/README.md T4): 40 mails with a forged From of 张科长, each
+    "confirm <random token>", used to spend the daily cap shared by notes and confirmation
+    requests, so 张科长's genuine command that day was ignored without a word. Notes now have a
+    cap of their own; the genuine command still gets its confirmation request."""
+    import secrets
+
+    from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
+
+    (tracking,) = [d.tracking for d in desk.store.dossiers()]
+    for n in range(NOTES_PER_OFFICER_PER_DAY + 10):
+        (desk.settings.drop.folders[0] / f"forged-{n}.eml").write_bytes(
+            command_mail(f"回复：confirm {secrets.token_hex(20)}"))
+    desk.run_once()
+    notes = [m for m in _outbox(desk) if m["X-Intake-Confirm"] == "note"]
+    assert 1 <= len(notes) < NOTES_PER_OFFICER_PER_DAY
+    (o,) = _drop_and_run(desk, "zhang.eml", command_mail(f"不予推荐 {tracking} 原因：重复申报")).outcomes
+    assert o.skipped == "officer commands: 1 awaiting confirmation"
+    assert _request(desk)["To"] == ZHANG["email"]
+
+
+def test_an_applicants_mail_that_says_confirm_and_a_checksum_is_still_a_submission(desk: Intake):
+    """Attack T5: a mail from a non-officer holding "confirm <40 hex digits>" (a SHA-1 of a
+    video, say) was taken for a confirmation with an unknown token and dropped: never judged,
+    never answered. It is ordinary mail now (judged and answered)."""
+    raw = command_mail("申报材料补充", f"视频文件的 SHA1 校验值，请 confirm: {'ab' * 20}",
+                       sender="wang@applicant.example.com")
+    (o,) = _drop_and_run(desk, "applicant.eml", raw).outcomes
+    assert not (o.skipped or "").startswith("confirmation")
+    assert any("wang@applicant.example.com" in str(m["To"]) for m in _outbox(desk))  # answered

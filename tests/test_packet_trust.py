@@ -259,3 +259,26 @@ def test_verify_manifest_refuses_missing_garbled_and_foreign_signatures():
     assert "not a readable" in verify_manifest(raw, b"\x00garbage", accepted)
     assert "not listed" in verify_manifest(raw, sign_manifest(KEY_STRANGER, raw), accepted)
     assert "bad signature" in verify_manifest(raw + b" ", sign_manifest(KEY_A, raw), accepted)
+
+
+def test_a_signer_cannot_take_another_units_packet_id_first(tmp_path):
+    """Attack (tests/robustness/README.md K6): packet ids are predictable
+    (``IIP2023-420100-P01``: campaign, division, sequence). 乙市, a listed signer, signs an empty
+    packet under 甲市's next id and drops it first; 甲市's real packet with that id was then
+    skipped as "already registered": its dossiers never reached the province. Now a packet id is
+    registered per signer (``registry_key``), so 甲市's packet is registered; 乙市's stays its own."""
+    intake = province(tmp_path / "prov")
+    drop = intake.settings.drop.folders[0]
+    try:
+        write_packet(drop / "squat", KEY_B, [], packet_id="IIP2023-420100-P01", unit=CITY_B)
+        intake.run_once()
+        write_packet(drop / "real", KEY_A, [(tracking(3), "01-甲", FORM)], packet_id="IIP2023-420100-P01")
+        intake.run_once()
+        assert [(d.tracking, d.signer) for d in intake.store.dossiers()] == [(tracking(3), CITY_A)]
+        assert sorted(tuple(r) for r in intake.store.conn.execute("SELECT packet_id, unit FROM packets_in")) == [
+            ("IIP2023-420100-P01", CITY_B), (f"IIP2023-420100-P01 [{CITY_A}]", CITY_A)]
+        write_packet(drop / "again", KEY_A, [(tracking(3), "01-甲", FORM)], packet_id="IIP2023-420100-P01")
+        intake.run_once()  # the same packet again: already registered for 甲市
+        assert intake.store.dossier_by_tracking(tracking(3)).current_version == 1
+    finally:
+        intake.close()

@@ -63,7 +63,9 @@ def fetched(
 ) -> None:
     """File a video downloaded from the applicant's link under dossier T (its next version)."""
     from bot.cli.app import _settings, err
+    from bot.store.archive import ArchiveError
     from bot.store.database import Store
+    from bot.store.nofollow import UnsafeEntry
 
     settings = _settings()
     tracking = tracking.strip().upper()
@@ -77,7 +79,11 @@ def fetched(
             err.print(f"intake fetched: no dossier {tracking}", markup=False)
             raise typer.Exit(1)
         now = datetime.now(UTC)
-        input_id = store.accept_path(file, taken_at=now)
+        try:  # opened without following links or blocking: a swap after the check is refused
+            input_id = store.accept_path(file, taken_at=now)
+        except (ArchiveError, UnsafeEntry) as exc:
+            err.print(f"intake fetched: {exc}", markup=False)
+            raise typer.Exit(1) from exc
         with store.transaction():
             store.file_under(int(input_id), tracking, officer=officer_name(settings, officer), at=now)
     finally:

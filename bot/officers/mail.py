@@ -55,7 +55,10 @@ from parsers.facts import DossierFacts, MailFacts
 
 log = logging.getLogger("intake.officers")
 
-NOTES_PER_OFFICER_PER_DAY = 30  # confirmation requests + notes to one officer per day (flood brake)
+NOTES_PER_OFFICER_PER_DAY = 30  # confirmation requests to one officer per day (flood brake)
+# Notes ("not run: unknown token" …) have their own, smaller cap: anyone can make one by forging
+# the officer's From, and they must not use up the requests the officer's real commands need.
+UNASKED_NOTES_PER_OFFICER_PER_DAY = 10
 MAX_LINE_CHARS = 200  # a command line as echoed in a confirmation request
 
 
@@ -75,7 +78,12 @@ class OfficerMail:
         if mail is None:
             return None
         token = confirmations.find_token(mail.subject, mail.body_text)
-        if token is not None:
+        if token is not None and (
+            self.desk.officer_by_address(mail.from_addr) is not None
+            or confirmations.get_request(self.store.conn, token) is not None
+        ):
+            # "confirm <40 hex digits>" from anyone else, with a token we never issued, is
+            # ordinary mail (an applicant quoting a SHA-1), not a confirmation to drop.
             return self._confirmation(row, mail, token)
         officer = self.desk.officer_by_address(mail.from_addr)
         if officer is None:
@@ -117,7 +125,7 @@ class OfficerMail:
             for i in items
         ]
         with self.store.transaction() as conn:
-            if self._notes_today(officer.email, now) >= NOTES_PER_OFFICER_PER_DAY:
+            if self._notes_today(officer.email, now, "officer_confirm") >= NOTES_PER_OFFICER_PER_DAY:
                 self.store.close_input(row.id, "ignored", "officer confirmation cap reached")
                 log.warning("input %s: command mail for %s not confirmed: daily cap of %d reached",
                             row.id, officer.name, NOTES_PER_OFFICER_PER_DAY)  # fmt: skip
@@ -262,7 +270,7 @@ class OfficerMail:
         """Run nothing; tell the officer's configured address why, in a short note (capped)."""
         now = self.pipeline.now()
         with self.store.transaction() as conn:
-            if self._notes_today(officer.email, now) < NOTES_PER_OFFICER_PER_DAY:
+            if self._notes_today(officer.email, now, "officer_note") < UNASKED_NOTES_PER_OFFICER_PER_DAY:
                 note = compose_officer_note(
                     self.pipeline.replies.context(now), to=officer.email,
                     officer_name=officer.name, subject=subject("officer_note"), message=message,
@@ -284,9 +292,9 @@ class OfficerMail:
         raw = self.store.archive.path_for(row.sha256).read_bytes()
         return read_trace(raw, self.settings.office.trusted_authserv_id)
 
-    def _notes_today(self, officer_email: str, now: datetime) -> int:
-        return outgoing.queued_on(self.store.conn, officer_email, now.date(),
-                                  kinds=("officer_confirm", "officer_note"))
+    def _notes_today(self, officer_email: str, now: datetime, kind: str) -> int:
+        """Mails of ``kind`` (``officer_confirm`` or ``officer_note``) to the officer today."""
+        return outgoing.queued_on(self.store.conn, officer_email, now.date(), kinds=(kind,))
 
 
 def _short(text: str, limit: int = MAX_LINE_CHARS) -> str:

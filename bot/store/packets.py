@@ -48,9 +48,20 @@ def record_part_sent(conn: sqlite3.Connection, packet_id: str, part: int, total:
     )
 
 
-def is_registered(conn: sqlite3.Connection, packet_id: str) -> bool:
-    """True when a packet from below with this id was registered already."""
-    return conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet_id,)).fetchone() is not None
+def registry_key(conn: sqlite3.Connection, packet_id: str, unit: str) -> str:
+    """The ``packets_in`` key of ``packet_id`` as signed by ``unit``: the id itself, unless another
+    signer registered that id first (ids are predictable: campaign, division, sequence), then
+    ``"<id> [<unit>]"``, so one signer cannot make another's packet look already registered."""
+    row = conn.execute("SELECT unit FROM packets_in WHERE packet_id=?", (packet_id,)).fetchone()
+    return packet_id if row is None or row[0] == unit else f"{packet_id} [{unit}]"
+
+
+def is_registered(conn: sqlite3.Connection, packet_id: str, *, unit: str | None = None) -> bool:
+    """True when a packet from below with this id (signed by ``unit``, when given) was registered already."""
+    if unit is None:
+        return conn.execute("SELECT 1 FROM packets_in WHERE packet_id=?", (packet_id,)).fetchone() is not None
+    return conn.execute("SELECT 1 FROM packets_in WHERE packet_id=? AND unit=?",
+                        (packet_id, unit)).fetchone() is not None
 
 
 def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int, input_id: int,

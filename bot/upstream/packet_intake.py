@@ -125,6 +125,11 @@ def recognise(intake: Instance, row: InputRow) -> PacketInput | None:
                        mail.message_id, mail, zips, None, raw, sig)
 
 
+def _parts_key(packet_id: str, unit: str) -> str:
+    """The ``packet_parts_in`` key: parts are gathered per signer, never across signers."""
+    return f"{packet_id} [{unit}]"
+
+
 def _json(data: bytes) -> dict | None:
     try:
         value = json.loads(data.decode("utf-8"))
@@ -155,13 +160,14 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     problem = manifest_problem(packet.manifest)
     if problem:
         return _refuse(intake, row, packet, problem, outcome)
-    if packet_table.is_registered(conn, packet.packet_id):
+    key = packet_table.registry_key(conn, packet.packet_id, signer.unit)
+    if packet_table.is_registered(conn, key, unit=signer.unit):
         store.mark_processed(row.id)
         outcome.skipped = f"packet {packet.packet_id} already registered"
         return outcome
     with store.transaction():
-        have = packet_table.add_part_in(conn, packet.packet_id, packet.part, packet.total, row.id,
-                                        packet.sender)
+        have = packet_table.add_part_in(conn, _parts_key(packet.packet_id, signer.unit), packet.part,
+                                        packet.total, row.id, packet.sender)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -282,6 +288,7 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
               bad: list[str], outcome: Outcome, now: datetime) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
     conn = store.conn
+    key = packet_table.registry_key(conn, packet.packet_id, signer.unit)
     manifest = packet.manifest
     results: dict[str, ProjectResult] = {}
     new: list[tuple[int, dict, DossierFacts]] = []
@@ -356,10 +363,10 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
                 in_reply_to=packet.message_id,
             )
             outgoing.enqueue(conn, msg, kind="packet_receipt", tracking=None,
-                             dedupe_key=f"packet-receipt:{packet.packet_id}", now=now, commit=False)
+                             dedupe_key=f"packet-receipt:{key}", now=now, commit=False)
         pipeline.refresh_verdicts()
         packet_table.record_registered(
-            conn, packet.packet_id, sender=packet.sender, unit=signer.unit, input_id=row.id,
+            conn, key, sender=packet.sender, unit=signer.unit, input_id=row.id,
             results=[{"tracking": r.tracking, "result": r.result} for r in ordered])
         store.mark_processed(row.id)
     log.info("packet %s registered: %s", packet.packet_id,

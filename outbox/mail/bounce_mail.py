@@ -10,6 +10,7 @@ second alert.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -46,6 +47,16 @@ class BounceAlert:
     reason: str  # the remote server's words
 
 
+_SCHEME = re.compile(r"(?i)\b(https?|ftp)://")
+
+
+def defang(text: str) -> str:
+    """``text`` with every link made unclickable (``http://x`` → ``http[:]//x``): a bounce's
+    reason is written by whoever sent the bounce (an applicant can forge one for their own
+    receipt), and the bureau's own alert must not carry a clickable link to officers."""
+    return _SCHEME.sub(r"\1[:]//", text or "")
+
+
 def compose_bounce_alert(
     ctx: ReplyContext,
     officers: Sequence[tuple[str, str]],
@@ -73,7 +84,7 @@ def compose_bounce_alert(
         "rcpt": alert.rcpt or "（退信未写明）",
         "sent_at": alert.sent_at,
         "cause": alert.cause,
-        "reason": alert.reason or "（未写明）",
+        "reason": defang(alert.reason) or "（未写明）",
         "unit": ctx.unit,
         "date": f"{aware(ctx.now).year}年{aware(ctx.now).month}月{aware(ctx.now).day}日",
     }

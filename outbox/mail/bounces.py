@@ -41,7 +41,9 @@ CAUSE_ZH: dict[str, str] = {
 # A remote SMTP answer quoted in a free-text bounce: "550 Mail content denied", "554 DT:SPM 163 …",
 # "550 5.1.1 <a@b>: Recipient address rejected".
 _SMTP_LINE = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]+(\d\.\d{1,3}\.\d{1,3}))?[ -]+([^\r\n]{0,300})")
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Anchored at the start of a word and bounded (RFC 5321 §4.5.3.1: 64-octet local part, 255-octet
+# domain): unanchored and unbounded, a long word without "@" took quadratic time.
+_ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 _QUOTED_TO = re.compile(r"^To:\s*(.+(?:\r?\n[ \t].+)*)", re.I | re.M)
 _FAILED = {"failed"}
 
