@@ -58,7 +58,7 @@ def make_instance(
         "[drop]", f"folders = [{_q(root / 'dropbox')}]", f"processed_dir = {_q(root / 'processed')}",
         "settle_s = 0.0",
         "[outbox]", f"transport = {_q('smtp' if smtp else 'file')}", f"folder = {_q(root / 'outbox')}",
-        "replies_per_sender_per_day = 100000",
+        "replies_per_sender_per_day = 100000", "replies_per_hour = 100000",
         "[campaign]",
     ]  # fmt: skip
     if pinned_clock:
