@@ -76,6 +76,10 @@ def sweep_expired(pipeline: Pipeline, store: Store, now: datetime) -> list[str]:
     told: list[str] = []
     with store.transaction():
         before = {d.tracking: {f.code for f in findings_of(v)} for d, v in store.current_versions()}
+        # Only a dossier judged link-only (VIDEO_LINK_ONLY) can newly have its link expire: when
+        # none is, judging every dossier again (O(N), already done by the batch) is skipped.
+        if not any("VIDEO_LINK_ONLY" in codes for codes in before.values()):
+            return told
         pipeline.refresh_verdicts()
         for d, v in store.current_versions():
             if d.state != "open" or v["verdict"] != "defective":
