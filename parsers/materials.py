@@ -11,6 +11,7 @@ from pathlib import Path
 from parsers.archives import ArchiveLimits
 from parsers.classify import EXT_KINDS, detect_kind, extension, is_forbidden_kind, role_for
 from parsers.facts import Material
+from parsers.ffprobe_locate import FfprobeTool
 from parsers.forms import read_form
 from parsers.ofd import read_ofd
 from parsers.scans import read_scan
@@ -36,6 +37,9 @@ class ParseOptions:
     # time each file against its budget (bot/processing/parse_worker.py).
     before_file: Callable[[str, Path, str], str | None] | None = None
     ffprobe_max_bytes: int | None = None  # address-space limit of ffprobe (RLIMIT_AS), bytes
+    # The ffprobe found by the caller (``parsers.ffprobe_locate``), so a fresh worker process
+    # does not run ``ffprobe -version`` again for each input (~70 ms); None: located per probe.
+    ffprobe_tool: FfprobeTool | None = None
 
 
 def announce(opts: ParseOptions, name: str, path: Path, kind: str) -> str | None:
@@ -135,7 +139,7 @@ def _read_role_facts(material: Material, path: Path, opts: ParseOptions) -> None
     elif material.role == "video":
         facts = material.video = probe_video(
             path, timeout_s=opts.probe_timeout_s, ffprobe=opts.ffprobe, bundled=opts.ffprobe_bundled,
-            max_bytes=opts.ffprobe_max_bytes,
+            max_bytes=opts.ffprobe_max_bytes, tool=opts.ffprobe_tool,
         )
     elif material.role == "summary_table":
         facts = material.table = read_table(path, kind=material.kind)

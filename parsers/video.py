@@ -2,17 +2,17 @@
 
 ffprobe is run directly rather than through ffmpeg-python's ``probe``: that helper has no
 timeout and cannot kill a hanging ffprobe, and a hostile or truncated upload can make ffprobe
-hang (issue 9); the arguments are the same (``-show_format -show_streams -of json``) plus
-``-protocol_whitelist file``. Each run is bounded (issue 15): a deadline, an address-space
-limit (RLIMIT_AS, set in the child before exec), at most ``MAX_JSON_BYTES`` of JSON, and the
-packet listing of the picture stream alone (``-select_streams``) read line by line and folded
-into a first/last timestamp, never kept: 50 MB of 8-byte ADTS frames named .mp4 once made
+hang (issue 9). One run per file (issue 16: each ffprobe start costs ~70 ms of CPU): the
+picture streams' packets, streams and format (``-select_streams v -show_entries packet=…
+-show_streams -show_format -of compact``, ``-protocol_whitelist file``), read line by line.
+Each run is bounded (issue 15): a deadline, an address-space limit (RLIMIT_AS, set in the child
+before exec), at most ``MAX_JSON_BYTES`` of stream and format lines, and packets folded into a
+first/last timestamp as they come, never kept: 50 MB of 8-byte ADTS frames named .mp4 once made
 ffprobe list six million packets into 2.7 GB.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import resource
@@ -26,7 +26,7 @@ from typing import Any
 
 from parsers.classify import VIDEO_KINDS, detect_kind
 from parsers.facts import VideoFacts
-from parsers.ffprobe_locate import locate_ffprobe
+from parsers.ffprobe_locate import FfprobeTool, locate_ffprobe
 from parsers.mp4_boxes import walk_boxes
 
 log = logging.getLogger("intake.video")
@@ -54,11 +54,8 @@ class _PacketScan:
     end_s: float | None = None
     partial: bool = False  # the demuxer warned "partial file": packet data past the end
 
-    def add_line(self, line: bytes) -> None:
-        """Fold one ``-of compact=p=0`` packet line (``pts_time=…|dts_time=…|duration_time=…``)."""
-        fields = dict(
-            kv.split("=", 1) for kv in line.decode("ascii", "replace").strip().split("|") if "=" in kv
-        )
+    def add(self, fields: dict[str, str]) -> None:
+        """Fold one packet (its ``pts_time``, ``dts_time``, ``duration_time``; "N/A" when unknown)."""
         t = _time(fields.get("pts_time", "N/A"))
         if t is None:
             t = _time(fields.get("dts_time", "N/A"))
@@ -76,9 +73,88 @@ class _PacketScan:
         return max(0.0, self.end_s - min(self.start_s, self.end_s))
 
 
+_FIELD_RE = re.compile(rb"(?:[^|\\]|\\.)*")  # one field of a compact line: "\\|" is an escaped bar
+_UNESCAPE = {b"n": "\n", b"r": "\r", b"t": "\t", b"b": "\b", b"f": "\f"}
+_INT_KEYS = frozenset({"index", "width", "height"})
+
+
+class _Listing:
+    """ffprobe's ``-of compact`` output, folded line by line (``_run``'s ``on_line``).
+
+    ``packet|stream_index=0|pts_time=…`` lines are folded into one ``_PacketScan`` per stream
+    and never kept; ``stream|…`` and ``format|…`` lines become dicts shaped like ffprobe's JSON
+    (``tags``, ``disposition``, ``side_data_list``), at most ``MAX_JSON_BYTES`` of them.
+    """
+
+    def __init__(self) -> None:
+        self.packets: dict[int, _PacketScan] = {}
+        self.streams: list[dict[str, Any]] = []
+        self.format: dict[str, Any] = {}
+        self.kept = 0  # bytes of stream and format lines read
+        self.too_much = False
+
+    def add_line(self, line: bytes) -> bool:
+        """Fold one line; True (stop ffprobe) once the stream and format lines pass the cap."""
+        if line.startswith(b"packet|"):
+            fields = dict(_split(line[7:]))
+            index = _int(fields.get("stream_index"))
+            self.packets.setdefault(index, _PacketScan()).add(fields)
+            return False
+        self.kept += len(line)
+        if self.kept > MAX_JSON_BYTES:
+            self.too_much = True
+            return True
+        section, _, rest = line.partition(b"|")
+        if section == b"stream":
+            self.streams.append(_section(rest))
+        elif section == b"format":
+            self.format = _section(rest)
+        return False
+
+
+def _split(rest: bytes) -> list[tuple[str, str]]:
+    """The ``key=value`` fields of a compact line (escapes undone); a bare name opens a subsection."""
+    out = []
+    for m in _FIELD_RE.finditer(rest.rstrip(b"\r\n")):
+        raw = m.group(0)
+        if not raw:
+            continue
+        key, eq, value = raw.partition(b"=")
+        text = re.sub(rb"\\(.)", lambda e: _UNESCAPE.get(e.group(1), e.group(1).decode("latin-1")).encode(), value)
+        out.append((key.decode("utf-8", "replace"), text.decode("utf-8", "replace") if eq else ""))
+    return out
+
+
+def _section(rest: bytes) -> dict[str, Any]:
+    """One stream or format line as ffprobe's JSON would give it."""
+    out: dict[str, Any] = {}
+    target = out
+    for key, value in _split(rest):
+        if key.startswith("tag:"):
+            out.setdefault("tags", {})[key[4:]] = value
+        elif key.startswith("disposition:"):
+            out.setdefault("disposition", {})[key[12:]] = _int(value)
+        elif key == "side_data" and not value:
+            target = {}
+            out.setdefault("side_data_list", []).append(target)
+        elif target is out and key in _INT_KEYS:
+            out[key] = _int(value, None)
+        else:
+            target[key] = value
+    return out
+
+
+def _int(value: Any, default: Any = 0) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def probe_video(
     path: Path, *, timeout_s: float = 60, ffprobe: str | None = None, bundled: bool = True,
     max_bytes: int | None = None,
+    tool: FfprobeTool | None = None,
 ) -> VideoFacts:
     """Facts about the video at ``path``; never raises on bad input.
 
@@ -94,9 +170,10 @@ def probe_video(
     ``duration_s`` = what the packets cover); ``no_video_stream`` (audio-only or not media);
     ``probe_failed``; ``no_duration``. ffprobe runs with ``-protocol_whitelist file`` so a
     crafted file cannot make it open URLs. ``max_bytes``: ffprobe's address space (RLIMIT_AS,
-    default 1 GiB); over it ffprobe fails and the file is ``probe_failed``.
+    default 1 GiB); over it ffprobe fails and the file is ``probe_failed``. ``tool``: an ffprobe
+    already located (else found from ``ffprobe`` and ``bundled``).
     """
-    tool = locate_ffprobe(ffprobe, bundled=bundled)
+    tool = tool or locate_ffprobe(ffprobe, bundled=bundled)
     if tool is None:
         return VideoFacts(
             readable=False,
@@ -107,35 +184,33 @@ def probe_video(
     deadline = time.monotonic() + timeout_s
     walk = walk_boxes(path)
     limit = max_bytes or DEFAULT_MAX_BYTES
+    # One run: the picture streams' packets (folded as they come, never all in memory), then
+    # their stream sections and the format section (ffprobe's "compact" writer, a line each).
+    listing = _Listing()
     try:
-        rc, out, err = _run(
-            tool.path, ["-v", "warning", "-show_format", "-show_streams", "-of", "json"], path, deadline,
-            max_bytes=limit,
-        )
+        rc, err = _run(
+            tool.path,
+            ["-v", "warning", "-select_streams", "v", "-show_entries", _PACKET_ENTRIES,
+             "-show_streams", "-show_format", "-of", "compact"],
+            path, deadline, max_bytes=limit, on_line=listing.add_line,
+        )  # fmt: skip
     except _Timeout:
         return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
-    except _TooMuchOutput:
-        return _fail(facts, "probe_failed", f"ffprobe printed more than {MAX_JSON_BYTES} bytes about the streams")
     except OSError as exc:
         return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
+    if listing.too_much:
+        return _fail(facts, "probe_failed", f"ffprobe printed more than {MAX_JSON_BYTES} bytes about the streams")
     if walk.cut is not None:
         facts.truncated = True
-    try:
-        info = json.loads(out.decode("utf-8", "replace") or "{}")
-    except json.JSONDecodeError as exc:
-        if rc != 0:
-            return _failed_probe(facts, path, walk, err)
-        return _fail(facts, "probe_failed", f"ffprobe printed no JSON: {exc}")
-    if rc != 0 and not info.get("streams"):
+    if rc != 0 and not listing.streams:
         return _failed_probe(facts, path, walk, err)
     if rc != 0:
         log.info("ffprobe of %s exited %s after reading the streams", path.name, rc)
-    fmt = info.get("format") or {}
-    facts.container = fmt.get("format_name")
-    stream = _picture_stream(info.get("streams") or [])
+    facts.container = listing.format.get("format_name")
+    stream = _picture_stream(listing.streams)
     if stream is None:
         facts.has_video = False
-        facts.readable = bool(info.get("streams"))
+        facts.readable = _int(listing.format.get("nb_streams")) > 0
         return _fail(
             facts,
             "no_video_stream",
@@ -145,20 +220,8 @@ def probe_video(
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
     declared = _stream_duration(stream)
-    # The picture stream's packets only, folded as they come (never all in memory).
-    scan = _PacketScan()
-    try:
-        _rc2, _, err2 = _run(
-            tool.path,
-            ["-v", "warning", "-select_streams", str(int(stream.get("index", 0))),
-             "-show_entries", _PACKET_ENTRIES, "-of", "compact=p=0"],
-            path, deadline, max_bytes=limit, on_line=scan.add_line,
-        )  # fmt: skip
-    except _Timeout:
-        return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
-    except OSError as exc:
-        return _fail(facts, "probe_failed", f"ffprobe could not run: {exc}")
-    scan.partial = b"partial file" in err or b"partial file" in err2
+    scan = listing.packets.get(_int(stream.get("index")), _PacketScan())
+    scan.partial = b"partial file" in err
     scanned = scan.span_s if scan.count else None
     facts.duration_s = declared if declared is not None else scanned
     short = (
@@ -215,10 +278,6 @@ def _failed_probe(facts: VideoFacts, path: Path, walk: Any, err: bytes) -> Video
     return _fail(facts, "no_video_stream", f"not a video file: {last[:300]}")
 
 
-class _TooMuchOutput(Exception):
-    """ffprobe printed more than ``MAX_JSON_BYTES`` (and was killed)."""
-
-
 def _run(
     ffprobe: str,
     args: list[str],
@@ -226,14 +285,14 @@ def _run(
     deadline: float,
     *,
     max_bytes: int,
-    on_line: Callable[[bytes], None] | None = None,
-) -> tuple[int, bytes, bytes]:
+    on_line: Callable[[bytes], bool],
+) -> tuple[int, bytes]:
     """Run ffprobe on ``path`` (file protocol only) until ``deadline``; kill it when late.
 
-    ffprobe's address space is capped at ``max_bytes`` (RLIMIT_AS, set before exec). Without
-    ``on_line`` stdout is returned, at most ``MAX_JSON_BYTES`` (else _TooMuchOutput); with it each
-    stdout line is handed over as read and nothing is kept. Of stderr, the first and last
-    ``MAX_ERR_BYTES`` are kept ("partial file" is kept wherever it appears).
+    ffprobe's address space is capped at ``max_bytes`` (RLIMIT_AS, set before exec). Each
+    stdout line is handed to ``on_line`` as read, nothing kept; ``on_line`` returning True kills
+    ffprobe. Returns (exit status, stderr): of stderr, the first and last ``MAX_ERR_BYTES``
+    ("partial file" is kept wherever it appears).
     """
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -261,17 +320,10 @@ def _run(
     err = _StderrTail()
     drain = threading.Thread(target=err.drain, args=(proc.stderr,), daemon=True)
     drain.start()
-    out = bytearray()
-    too_much = False
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if on_line is not None:
-                on_line(line)
-                continue
-            out += line
-            if len(out) > MAX_JSON_BYTES:
-                too_much = True
+            if on_line(line):
                 proc.kill()
                 break
     finally:
@@ -282,9 +334,7 @@ def _run(
             proc.stdout.close()
     if late.is_set():
         raise _Timeout
-    if too_much:
-        raise _TooMuchOutput
-    return proc.returncode, bytes(out), err.text()
+    return proc.returncode, err.text()
 
 
 class _StderrTail:
@@ -360,7 +410,7 @@ def _display_size(stream: dict[str, Any]) -> tuple[int | None, int | None]:
     return (h, w) if quarter else (w, h)
 
 
-_PACKET_ENTRIES = "packet=pts_time,dts_time,duration_time"
+_PACKET_ENTRIES = "packet=stream_index,pts_time,dts_time,duration_time"
 
 
 def _time(value: str) -> float | None:

@@ -170,3 +170,18 @@ def test_ffprobe_bundled_off_means_path_only(videos: dict[str, Path], tmp_path: 
     assert locate_ffprobe(bundled=False) is None
     facts = probe_video(videos["mp4_240"], bundled=False)
     assert facts.problem == "ffprobe_missing"
+
+
+def test_one_ffprobe_run_per_video_and_odd_names(videos: dict[str, Path], tmp_path: Path) -> None:
+    """GIVEN a video whose name holds ffprobe's compact separators (| and \\) WHEN probed THEN
+    its facts come from a single ffprobe run (issue 16: each start costs ~70 ms of CPU)."""
+    odd = tmp_path / "a|b\\c=d.mp4"
+    shutil.copyfile(videos["mp4_240"], odd)
+    log = tmp_path / "calls"
+    wrapper = tmp_path / "ffprobe"
+    wrapper.write_text(f'#!/bin/sh\necho x >> "{log}"\nexec "{shutil.which("ffprobe")}" "$@"\n')
+    wrapper.chmod(0o755)
+    facts = probe_video(odd, ffprobe=str(wrapper))
+    assert (facts.readable, facts.problem, facts.codec) == (True, None, "h264")
+    assert facts.duration_s == pytest.approx(240, abs=1.0)
+    assert log.read_text().count("x") == 2  # "-version" once (cached per process), the probe once

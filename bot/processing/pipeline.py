@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.clock import Clock
@@ -41,6 +41,7 @@ from bot.store.trust import record_event
 from outbox.mail.recipients import plain_address, reply_address
 from parsers.archives import ArchiveLimits
 from parsers.facts import DossierFacts, MailFacts
+from parsers.ffprobe_locate import locate_ffprobe
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
 from rules.engine import evaluate
@@ -224,10 +225,12 @@ class Pipeline:
                 raise InputQuarantined(self.store.get_input(row.id).error or "")
             work_root = self.settings.store.work_dir
             src = self.store.materialise(row, work_root)
+            # Located here (once per daemon: ``-version`` is cached), not in each fresh worker.
+            tool = locate_ffprobe(self.options.ffprobe, bundled=self.options.ffprobe_bundled)
             job = ParseJob(
                 src=src,
                 workdir=work_root / f"input-{row.id}-parsed",
-                options=self.options,
+                options=replace(self.options, ffprobe_tool=tool),
                 # A pinned clock (demo, rehearsal) stands for the time of receipt too.
                 received_at=self.settings.campaign.now or row.received_at,
                 display_name=row.name,
