@@ -96,7 +96,11 @@ class _Listing:
     def add_line(self, line: bytes) -> bool:
         """Fold one line; True (stop ffprobe) once the stream and format lines pass the cap."""
         if line.startswith(b"packet|"):
-            fields = dict(_split(line[7:]))
+            body = line[7:].rstrip(b"\r\n")
+            if b"\\" in body:
+                fields = dict(_split(body))
+            else:  # numbers only (the usual case): no escapes to undo
+                fields = dict(f.decode("ascii", "replace").partition("=")[::2] for f in body.split(b"|"))
             index = _int(fields.get("stream_index"))
             self.packets.setdefault(index, _PacketScan()).add(fields)
             return False

@@ -1,0 +1,127 @@
+"""Large base64 bodies decoded on their way into the parser (parsers/base64_bodies.py, issue 16):
+the bytes must be exactly those of decoding the whole body, whatever the line shape, nesting or
+a forged placeholder."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from parsers import mime
+from parsers.base64_bodies import MIN_BYTES, decode_aligned
+from parsers.mime import parse_message, parse_message_file
+
+BIG = 3 * MIN_BYTES  # decoded bytes: the encoded body is well over the threshold
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _raw_mail(body_lines: list[bytes], eol: bytes, name: str = "video.mp4") -> bytes:
+    """A multipart mail, one text part and one base64 part whose encoded lines are given."""
+    head = [
+        b"From: a@example.com", b"To: b@example.org", b"Subject: x", b"Message-ID: <m@example.com>",
+        b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="BB"', b"",
+        b"--BB", b"Content-Type: text/plain; charset=utf-8", b"", "申报材料见附件".encode(), b"",
+        b"--BB", b"Content-Type: video/mp4",
+        b'Content-Disposition: attachment; filename="' + name.encode("utf-8") + b'"',
+        b"Content-Transfer-Encoding: base64", b"",
+    ]  # fmt: skip
+    return eol.join(head + body_lines + [b"--BB--", b""])
+
+
+def _lines(data: bytes, width: int) -> list[bytes]:
+    text = base64.b64encode(data)
+    return [text[i : i + width] for i in range(0, len(text), width)]
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["crlf", "lf"])
+@pytest.mark.parametrize("width", [76, 64, 62, 998], ids=lambda w: f"{w}-wide")
+def test_decoded_on_the_way_equals_the_whole_body(
+    tmp_path: Path, eol: bytes, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a large base64 attachment in lines of 76, 64, 62 (not a multiple of 4) or 998
+    characters WHEN read from bytes and from a file THEN it was decoded on the way and its bytes
+    are exactly the original."""
+    calls = []
+
+    def counted(pending: bytes, run: bytes) -> tuple[bytes, bytes]:
+        calls.append(len(run))
+        return decode_aligned(pending, run)
+
+    monkeypatch.setattr(mime, "decode_aligned", counted)
+    data = os.urandom(BIG + 7)  # a short last line with padding
+    raw = _raw_mail(_lines(data, width), eol)
+    (tmp_path / "m.eml").write_bytes(raw)
+    for facts in (parse_message(raw), parse_message_file(tmp_path / "m.eml")):
+        (att,) = facts.attachments
+        assert (att.size, att.sha256) == (len(data), _sha(data))
+        assert facts.body_text.strip() == "申报材料见附件"
+    assert sum(calls) >= 2 * (len(base64.b64encode(data)) - width - 4)  # both reads, nearly all
+
+
+def test_a_short_line_inside_the_body_keeps_the_order(tmp_path: Path) -> None:
+    """GIVEN a large body with one short line in its middle (a broken mailer) THEN the bytes are
+    still those of decoding the whole body (the part after the short line is not decoded early)."""
+    data = os.urandom(BIG * 2)
+    text = base64.b64encode(data)
+    cut = (len(text) // 2) // 4 * 4
+    first, second = text[:cut], text[cut:]
+    lines = [first[i : i + 76] for i in range(0, len(first), 76)]
+    lines[-1:] = [lines[-1][:40], lines[-1][40:]]  # a 40-character line, then the rest
+    lines += [second[i : i + 76] for i in range(0, len(second), 76)]
+    (att,) = parse_message(_raw_mail(lines, b"\r\n")).attachments
+    assert att.sha256 == _sha(data)
+
+
+def test_forwarded_mail_inside_keeps_its_large_attachment() -> None:
+    """GIVEN a message/rfc822 part (7bit) holding a mail with a large base64 attachment
+    THEN the inner attachment is read with its exact bytes."""
+    data = os.urandom(BIG)
+    inner = EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "c@example.com", "a@example.com", "内层"
+    inner.set_content("见附件")
+    inner.add_attachment(data, maintype="video", subtype="mp4", filename="项目视频.mp4")
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "a@example.com", "b@example.org", "Fwd: 内层"
+    outer.set_content("转发")
+    outer.add_attachment(inner)
+    facts = parse_message(outer.as_bytes())
+    shas = {a.sha256 for a in facts.attachments}
+    assert _sha(data) in shas
+
+
+def test_base64_forwarded_mail_is_decoded_and_read() -> None:
+    """GIVEN a forwarded mail sent as a base64 message/rfc822 part (Foxmail, case C06) over the
+    threshold THEN it is decoded and its attachment read with its exact bytes."""
+    data = os.urandom(BIG)
+    inner = EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "c@example.com", "a@example.com", "内层"
+    inner.set_content("见附件")
+    inner.add_attachment(data, maintype="application", subtype="pdf", filename="全套扫描件.pdf")
+    encoded = _lines(inner.as_bytes(), 76)
+    raw = b"\r\n".join([
+        b"From: a@example.com", b"To: b@example.org", b"Subject: Fwd", b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="BB"', b"", b"--BB",
+        b"Content-Type: text/plain", b"", b"fwd", b"--BB", b"Content-Type: message/rfc822",
+        b"Content-Transfer-Encoding: base64", b"", *encoded, b"--BB--", b"",
+    ])  # fmt: skip
+    facts = parse_message(raw)
+    assert _sha(data) in {a.sha256 for a in facts.attachments}
+
+
+def test_a_forged_placeholder_is_only_text() -> None:
+    """GIVEN a body that begins with a line shaped like a placeholder (a guessed token) THEN it is
+    decoded as base64 text like any other body, and no other part's bytes leak into it."""
+    data = os.urandom(BIG)
+    forged = [b"=intake-" + b"0" * 24 + b"-0="] + _lines(data, 76)
+    facts = parse_message(_raw_mail(forged, b"\r\n"))
+    (att,) = facts.attachments
+    assert att.sha256 != _sha(b"")  # something was decoded from the text
+    assert att.size <= len(data) + 32
