@@ -249,6 +249,7 @@ class Intake:
             m.scan_once()
         imap = self.imap_watcher()
         if imap is not None:
+            imap.on_new = self.pipeline.parse_early  # each mail is read while the next is fetched
             try:
                 imap.sync_once()
             finally:

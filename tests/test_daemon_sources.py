@@ -90,3 +90,31 @@ def test_oversize_mail_is_archived_answered_with_where_to_send_and_reprocess_jud
     assert all(m["To"].addresses[0].addr_spec == sender for m in _replies(settings))
     (flags,) = folder_uids(dovecot.host, dovecot.port, user, password, "INBOX").values()
     assert "\\Seen" in flags
+
+
+def test_run_once_reads_each_mail_while_the_next_is_fetched_and_only_once(
+    tmp_path, dovecot: Dovecot, imap_user, files, caplog
+):
+    """GIVEN three submissions in the mailbox WHEN `run --once` takes them
+    THEN reading the first starts before the last is fetched (issue 16: fetch and parse overlap),
+    each input is read in a worker exactly once, and each sender gets one reply."""
+    user, password = imap_user
+    for _ in range(3):
+        dovecot.append(user, password, submission(files)[0])
+    settings = make_settings(tmp_path, imap={
+        "enabled": True, "host": dovecot.host, "port": dovecot.port, "security": "plain",
+        "username": user, "password": password})
+    caplog.set_level("DEBUG", logger="intake")
+    intake = Intake(settings)
+    try:
+        report = intake.run_once()
+    finally:
+        intake.close()
+    assert sorted(len(o.trackings) for o in report.outcomes) == [1, 1, 1]
+    lines = [r.getMessage() for r in caplog.records]
+    reads = [m for m in lines if "reading in worker" in m]
+    assert sorted(m.split(":")[0] for m in reads) == [f"input intake/INBOX/{i}" for i in (1, 2, 3)]
+    took = [i for i, m in enumerate(lines) if "took INBOX UID" in m]
+    early = [i for i, m in enumerate(lines) if "reading starts while later mail is fetched" in m]
+    assert len(early) == 3 and early[0] < took[1] and early[1] < took[2]
+    assert len(_replies(settings)) == 3

@@ -115,6 +115,7 @@ class Pipeline:
         # not once per input judged after it (that was O(N²) decoding over a batch).
         self._decoded: dict[str, DossierFacts] = {}
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
+        self._early: dict[int, Future[list[DossierFacts]]] = {}  # parses started by parse_early
         self.last_activity = time.monotonic()  # when the last input was started (the watchdog)
 
     def now(self) -> datetime:
@@ -142,7 +143,8 @@ class Pipeline:
         hold_s = self.settings.budgets.hold_s
         try:
             pool = self._executor()
-            ahead: dict[int, Future[list[DossierFacts]]] = {}
+            ahead: dict[int, Future[list[DossierFacts]]] = dict(self._early)
+            self._early.clear()
             outcomes += self._finish_ready()
             for i, row in enumerate(track(pending, "processing inputs")):
                 if stop is not None and stop.is_set():
@@ -172,6 +174,17 @@ class Pipeline:
             with self.store.transaction():
                 self._refresh_verdicts()
         return outcomes
+
+    def parse_early(self, input_id: int | str) -> None:
+        """Start reading input ``input_id`` now, while later mail is still being fetched
+        (``run --once``: the IMAP watcher calls this as each mail is archived); the next
+        ``process_pending`` commits it in order. At most ``PARSE_AHEAD`` wait this way."""
+        input_id = int(input_id)
+        if len(self._early) >= PARSE_AHEAD or input_id in self._early:
+            return
+        row = self.store.get_input(input_id)
+        self._early[input_id] = self._executor().submit(self._parse, row)
+        log.debug("input %s (%s): reading starts while later mail is fetched", row.id, row.name)
 
     def _finish_ready(self) -> list[Outcome]:
         """Process the slow inputs whose parse has ended (removed from ``_slow``), in order."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import shutil
 import signal
@@ -129,6 +130,9 @@ class ParseSupervisor:
 
     def __init__(self, budgets: BudgetSettings):
         _hide_main_script()
+        # The fork server imports the parsers (~0.5 s): started now, it is ready by the time the
+        # first input has been fetched.
+        threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver", daemon=True).start()
         self.budgets = budgets
         self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
 
