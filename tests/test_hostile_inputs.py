@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from bot.daemon import Intake
@@ -265,5 +266,35 @@ def test_sender_daily_storage_budget_refuses_the_input_whole(tmp_path):
         kept, lost = (form2, form1) if refused == "庚项目" else (form1, form2)
         assert intake.store.archive.has(sha256_file(kept)[0])
         assert not intake.store.archive.has(sha256_file(lost)[0])
+    finally:
+        intake.close()
+
+
+def test_a_worker_reads_job_after_job_until_one_runs_over_its_budget(tmp_path, caplog):
+    """GIVEN three dossier folders taken in turn: a normal one, one with the heavy PDF, a normal one
+    WHEN processed with [budgets] pdf_s = 2 and hold_s = 60 (strictly in order)
+    THEN a worker that read a dossier well reads the next (issue 16: no fork and first-use costs per
+    input); the worker killed at the PDF's budget is replaced, and every dossier is answered."""
+    settings = make_settings(tmp_path, budgets={"pdf_s": 2.0, "hold_s": 60.0})
+    drop = settings.drop.folders[0]
+    make_dossier_dir(drop / "a-甲单位", FormData(project_name="甲项目", email="a@example.com"))
+    slow = make_dossier_dir(drop / "b-乙单位", FormData(project_name="乙项目", email="b@example.com"), scan=False)
+    heavy_pdf(slow / "全套扫描件.pdf", pages=40)
+    make_dossier_dir(drop / "c-丙单位", FormData(project_name="丙项目", email="c@example.com"))
+    caplog.set_level("INFO", logger="intake.supervisor")
+    intake = Intake(settings)
+    try:
+        intake.pipeline._slots = threading.Semaphore(1)  # one parse at a time: a clear order
+        outcomes = intake.run_once().outcomes
+        assert all(len(o.trackings) == 1 for o in outcomes)
+        runs = [r.getMessage().rsplit(" ", 1) for r in caplog.records if "reading in worker" in r.getMessage()]
+        pid_of = {}
+        for what, pid in runs:
+            pid_of.setdefault(what.split(":")[0].removeprefix("input "), []).append(pid)
+        # 乙 ran twice: over budget in one worker, then again (PDF skipped) in a fresh one
+        assert len(pid_of["b-乙单位"]) == 2 and pid_of["b-乙单位"][0] != pid_of["b-乙单位"][1]
+        assert pid_of["a-甲单位"][0] == pid_of["b-乙单位"][0]  # 甲's worker went on to 乙
+        assert pid_of["c-丙单位"][0] != pid_of["b-乙单位"][0]  # the killed worker was not reused
+        assert pid_of["c-丙单位"][0] == pid_of["b-乙单位"][1]  # its replacement was
     finally:
         intake.close()

@@ -1,7 +1,8 @@
 """The child side of a parse: one input read in a worker process, each file announced first.
 
 Runs in a process started by ``bot/processing/supervisor.py`` (forkserver: the parsers are
-imported once, each worker is a cheap fork of that server). The worker sends, over its pipe:
+imported once, each worker is a cheap fork of that server), which reads one job after another
+(``serve``) until the supervisor retires it. For each job the worker sends, over its pipe:
 
 - ``("file", name, kind)`` before each file (and ``"mail"`` before decoding the mail,
   ``"assemble"`` before putting the dossier together): the supervisor starts that kind's budget;
@@ -46,12 +47,23 @@ class ParseJob:
     skip: dict[str, str] = field(default_factory=dict)
 
 
-def work(conn, job: ParseJob) -> None:
-    """The worker's main: read ``job`` and send the result over ``conn`` (see the module doc)."""
+def serve(conn) -> None:
+    """The worker's main: read each job received on ``conn`` and answer over it (see the module
+    doc), until the supervisor closes its end (EOF) or kills the worker."""
     os.setpgrp()  # ffprobe and LibreOffice started below die with the worker (killpg)
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when a worker stops
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        work(conn, job)
+
+
+def work(conn, job: ParseJob) -> None:
+    """Read one ``job`` and send the result over ``conn``."""
 
     def before_file(name: str, path: Path, kind: str) -> str | None:
         conn.send(("file", name, kind))
@@ -67,8 +79,6 @@ def work(conn, job: ParseJob) -> None:
         conn.send(("done", dossiers))
     except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which records it
         conn.send(("error", "".join(traceback.format_exception(exc)), is_store_fault(exc)))
-    finally:
-        conn.close()
 
 
 def _die_with_parent() -> None:

@@ -207,6 +207,7 @@ class Pipeline:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self.supervisor.close()
 
     def _parse(self, row: InputRow) -> list[DossierFacts]:
         """The dossiers of one input, read from its archived copy in a worker process.

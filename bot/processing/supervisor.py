@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from bot.config.model import BudgetSettings
 from bot.errors import IntakeError
-from bot.processing.parse_worker import ParseJob, work
+from bot.processing.parse_worker import ParseJob, serve
 from bot.store.faults import StoreUnavailable
 from parsers.classify import VIDEO_KINDS
 from parsers.facts import DossierFacts
@@ -103,6 +103,9 @@ def budget_group(kind: str) -> str:
     return "other"
 
 
+_GROUPS = ("pdf", "document", "table", "video", "archive", "mail", "other")
+
+
 def budget_for(budgets: BudgetSettings, kind: str) -> Budget:
     group = budget_group(kind)
     return Budget(getattr(budgets, f"{group}_s"), getattr(budgets, f"{group}_bytes"))
@@ -124,9 +127,34 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+MAX_JOBS = 200  # jobs one worker reads before it is retired
+RETIRE_RSS = 256 * 1024 * 1024  # a worker left this large (bytes) after a job is retired
+
+
+class _Worker:
+    """One worker process (``parse_worker.serve``) and our end of its pipe."""
+
+    def __init__(self) -> None:
+        self.conn, child = _CONTEXT.Pipe(duplex=True)
+        self.proc = _CONTEXT.Process(target=serve, args=(child,), name="parse-worker", daemon=True)
+        self.proc.start()
+        child.close()
+        self.jobs = 0
+        self.reniced = False
+
+    def retire(self) -> None:
+        _kill(self.proc)
+        self.conn.close()
+
+
 class ParseSupervisor:
     """Runs parse jobs in worker processes under ``budgets`` (one worker per job at a time;
-    call ``parse`` from several threads to run several)."""
+    call ``parse`` from several threads to run several).
+
+    A worker whose job ended well reads the next job (warm: its first-use costs are paid once,
+    ~70 ms of CPU per input, issue 16); one that ran over budget, failed, was reniced as slow,
+    grew past ``RETIRE_RSS`` or read ``MAX_JOBS`` jobs is killed and replaced.
+    """
 
     def __init__(self, budgets: BudgetSettings):
         _hide_main_script()
@@ -135,6 +163,37 @@ class ParseSupervisor:
         threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver", daemon=True).start()
         self.budgets = budgets
         self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        # Left larger than half the smallest memory budget, a worker would start its next job
+        # already near that budget: it is retired instead.
+        smallest = min(getattr(budgets, f"{g}_bytes") for g in _GROUPS)
+        self._retire_rss = min(RETIRE_RSS, smallest // 2)
+
+    def close(self) -> None:
+        """Retire the idle workers (a worker in a job is retired when its job ends)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.retire()
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.proc.is_alive():
+                    return w
+                w.retire()
+        return _Worker()
+
+    def _give_back(self, w: _Worker) -> bool:
+        """Keep ``w`` for the next job when it is fit for one; False when it must be retired."""
+        w.jobs += 1
+        if w.reniced or w.jobs >= MAX_JOBS or rss_bytes(w.proc.pid) > self._retire_rss:
+            return False
+        with self._lock:
+            self._idle.append(w)
+        return True
 
     def parse(
         self,
@@ -164,13 +223,20 @@ class ParseSupervisor:
         raise ParseOverBudget(f"more than {MAX_ROUNDS} files over budget")
 
     def _run_once(self, job: ParseJob, stop: threading.Event | None, slow: _Slow) -> list[DossierFacts] | _Overrun:
-        recv, send = _CONTEXT.Pipe(duplex=False)
-        proc = _CONTEXT.Process(target=work, args=(send, job), name=f"parse:{job.display_name}"[:60], daemon=True)
-        proc.start()
-        send.close()
+        worker = self._take()
+        proc, recv = worker.proc, worker.conn
+        kept = False
+        try:
+            recv.send(job)
+        except OSError:  # the worker died while idle
+            worker.retire()
+            worker = _Worker()
+            proc, recv = worker.proc, worker.conn
+            recv.send(job)
         log.info("input %s: reading in worker %s", job.display_name, proc.pid)
         if slow.marked:
             _renice(proc.pid)
+            worker.reniced = True
         name, kind = job.display_name, "start"
         budget = budget_for(self.budgets, "other")
         deadline = time.monotonic() + budget.seconds
@@ -190,12 +256,14 @@ class ParseSupervisor:
                         deadline = time.monotonic() + budget.seconds
                         continue
                     if msg[0] == "done":
+                        kept = self._give_back(worker)
                         return msg[1]
                     if len(msg) > 2 and msg[2]:  # a full or failing disk: retried, nothing counted
                         raise StoreUnavailable(f"parsing {job.display_name}: {msg[1].strip().splitlines()[-1]}")
                     raise ParseFailed(msg[1])
                 if slow.due():
                     _renice(proc.pid)
+                    worker.reniced = True
                     log.info("input %s is slow: its worker %s yields the cores", job.display_name, proc.pid)
                     slow.mark()
                 if time.monotonic() > deadline:
@@ -205,8 +273,8 @@ class ParseSupervisor:
                 if rss > budget.rss_bytes:
                     return _Overrun(name, kind, f"needed more than {budget.rss_bytes // (1024 * 1024)} MB to read")
         finally:
-            _kill(proc)
-            recv.close()
+            if not kept:
+                worker.retire()
 
 
 SLOW_NICE = 10  # niceness added to a slow parse's worker
