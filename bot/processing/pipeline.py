@@ -55,6 +55,10 @@ log = logging.getLogger("intake.pipeline")
 PARSE_WORKERS = min(4, os.cpu_count() or 1)  # parses running at once (slow ones not counted)
 PARSE_AHEAD = 2 * PARSE_WORKERS
 MAX_SLOW = 4  # slow parses (past [budgets] hold_s) running besides them, within their budgets
+# An input still parsing this long (seconds) while one behind it is read lets that one go first
+# (at most [budgets] hold_s): a receipt never waits long behind a hostile file (issue 15).
+OVERTAKE_AFTER_S = 1.0
+POLL_BEHIND_S = 0.05  # seconds between two looks at the inputs behind
 
 
 @dataclass
@@ -126,9 +130,9 @@ class Pipeline:
         """Process every input still waiting, oldest first; one bad input never stops the rest.
 
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
-        by one in order; an input still parsing after ``[budgets] hold_s`` is set aside and
-        committed once read (within its budget), so the inputs behind it are not held up by a
-        hostile file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
+        by one in order; an input still parsing after ``[budgets] hold_s``, or after
+        ``OVERTAKE_AFTER_S`` once an input behind it has been read, is set aside and committed
+        once read (within its budget), so the inputs behind it are not held up by a hostile file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
         the daemon passes False and its next pass commits them (``on_ready`` wakes it).
         Cross-dossier verdicts of the earlier dossiers are refreshed once at the end of the
         batch (each new version is still judged against every current dossier).
@@ -156,9 +160,10 @@ class Pipeline:
                         ahead[nxt.id] = pool.submit(self._parse, nxt)
                 outcomes += self._finish_ready()
                 parsed = ahead.pop(row.id)
-                if not _wait(parsed, hold_s):
-                    log.info("input %s (%s) still parsing after %g s: the inputs behind it go first",
-                             row.id, row.name, hold_s)
+                behind = [ahead[r.id] for r in pending[i + 1 : i + PARSE_AHEAD] if r.id in ahead]
+                if not _wait(parsed, hold_s, behind):
+                    log.info("input %s (%s) still parsing: the inputs behind it that are read go first",
+                             row.id, row.name)
                     self._slow.append((row, parsed))
                     parsed.add_done_callback(self._slow_done)
                     continue
@@ -578,15 +583,22 @@ class Pipeline:
             self.store.rejudge(d.id, v["id"], findings, new_v)
 
 
-def _wait(future: Future, seconds: float) -> bool:
-    """True once ``future`` is done (result or exception), False after ``seconds``."""
-    try:
-        future.exception(timeout=seconds)
-    except FuturesTimeout:
-        return False
-    except CancelledError:
-        return True
-    return True
+def _wait(future: Future, seconds: float, behind: list[Future] | None = None) -> bool:
+    """True once ``future`` is done (result or exception), False after ``seconds``, or after
+    ``OVERTAKE_AFTER_S`` once one of ``behind`` (the parses of the inputs after it) is done."""
+    deadline = time.monotonic() + seconds
+    timeout = min(OVERTAKE_AFTER_S, seconds)
+    while True:
+        try:
+            future.exception(timeout=timeout)
+            return True
+        except CancelledError:
+            return True
+        except FuturesTimeout:
+            left = deadline - time.monotonic()
+            if left <= 0 or (behind and any(f.done() for f in behind)):
+                return False
+            timeout = min(left, POLL_BEHIND_S)
 
 
 class InputQuarantined(IntakeError):
