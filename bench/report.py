@@ -25,9 +25,26 @@ def render(results: dict, notes: str = "") -> str:
     out += [f"| {k} | {v} |" for k, v in results["machine"].items()]
     out += ["", "## Commands", "", "```", "make bench         # bench/run.py --full  (writes BENCHMARKS.md)",
             "make bench-quick   # bench/run.py --quick (reduced sizes, < 2 minutes)", "```", ""]  # fmt: skip
+    tp = results.get("throughput") or []
+    if tp:
+        targets = {"realistic": 0.8, "small": 0.6}
+        out += ["## 1. Throughput against a limit that uses the whole machine (issue 16: ≥ 0.8 "
+                "realistic, ≥ 0.6 small)", "",
+                "Limit: raw `UID FETCH` in batches of 50 (imaplib), each message written, its video "
+                "base64-decoded with binascii and written, one bare `ffprobe -show_format "
+                "-show_streams` per video on a pool of one worker per core. dossier-intake: `intake "
+                "--config C run --once` as a whole process from an empty store, every reply written. "
+                "Realistic mail: the form, the scan and a 6-minute 720p 30 fps H.264 + AAC video; "
+                "small: the same with a tiny 6-minute video; every video has distinct bytes.", "",
+                "| mails | size each | limit | dossier-intake | ratio | target |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in tp:
+            want = targets.get(r["label"], 0.8)
+            out.append(f"| {r['n']} × {r['label']} | {r['mail_bytes'] / 1e6:.2f} MB | {_s(r['limit_s'], digits=1)} | "
+                       f"{_s(r['intake_s'], digits=1)} | {r['ratio']:.2f} | {_ok(r['ratio'] >= want)} |")  # fmt: skip
+        out.append("")
     ingest = results.get("ingest") or []
     if ingest:
-        out += ["## 1. Ingest throughput over IMAP (target ≥ 0.8 × the limit)", "",
+        out += ["## 1b. Ingest over IMAP against the old, serial limit (round 1; kept for the growth table)", "",
                 "Each submission: 申报书.docx, 5-page scanned PDF, 6-minute video (≈ 0.3 MB mail). "
                 "Limit: imap-tools fetch of the same messages + one bare `ffprobe` per video, "
                 "serially. dossier-intake: `Intake(settings)` + `run_once()` from an empty store to "

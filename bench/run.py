@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import hostile, ingest, latency, machine, memory, report, scale  # noqa: E402
+from bench import hostile, ingest, latency, machine, memory, report, scale, throughput  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -43,6 +43,9 @@ class Sizes:
     hostile_n: int = 100  # normal dossiers of the hostile mix (issue 15); 0 skips it
     hostile_full: bool = True  # the hostile files at the issue's sizes
     hostile_interval_s: float = 3.0  # seconds between two appended mails (above the time one takes)
+    throughput_big: int = 10  # realistic mails (~65 MB: a 6-minute 720p video) of issue 16
+    throughput_small: int = 300  # small mails (~0.4 MB) of issue 16
+    throughput_repeats: int = 2
 
 
 # The issue's N = 500 and a quarter of it (growth N → 4N); per-input judging is linear in the
@@ -50,12 +53,13 @@ class Sizes:
 FULL = Sizes("full", ingest_n=[125, 500], ingest_repeats=2, memory_repeats=2, scale_repeats=2)
 QUICK = Sizes("quick", ingest_n=[6, 24], ingest_repeats=2, latency_n=8, mail_video_bytes=45 * MB,
               drop_bytes=[50 * MB, 200 * MB], memory_repeats=1, scale_n=300, scale_repeats=2,
-              hostile_n=12, hostile_full=False)  # fmt: skip
+              hostile_n=12, hostile_full=False, throughput_big=2, throughput_small=40,
+              throughput_repeats=1)  # fmt: skip
 SMOKE = Sizes("smoke", ingest_n=[1, 2], ingest_repeats=1, latency_n=1, mail_video_bytes=1 * MB,
               drop_bytes=[2 * MB, 4 * MB], memory_repeats=1, scale_n=4, scale_repeats=1,
-              hostile_n=0)  # fmt: skip
+              hostile_n=0, throughput_big=0, throughput_small=0)  # fmt: skip
 
-STEPS = ("ingest", "latency", "memory", "scale", "hostile")
+STEPS = ("throughput", "ingest", "latency", "memory", "scale", "hostile")
 
 
 def run_suite(sizes: Sizes, tmp: Path, *, only: tuple[str, ...] = STEPS, profile: Path | None = None,
@@ -70,9 +74,16 @@ def run_suite(sizes: Sizes, tmp: Path, *, only: tuple[str, ...] = STEPS, profile
     started = time.perf_counter()
     results: dict = {"mode": sizes.mode, "started": datetime.now(UTC).isoformat(timespec="seconds"),
                      "machine": machine.describe(), "growth": []}  # fmt: skip
-    needs_imap = bool({"ingest", "latency", "memory", "hostile"} & set(only))
+    needs_imap = bool({"throughput", "ingest", "latency", "memory", "hostile"} & set(only))
     server = start_dovecot() if needs_imap else None
     try:
+        if "throughput" in only and (sizes.throughput_big or sizes.throughput_small):
+            log(f"throughput: {sizes.throughput_big} realistic, {sizes.throughput_small} small mails")
+            tp = throughput.run(server, tmp / "throughput", big_n=sizes.throughput_big,
+                                small_n=sizes.throughput_small, repeats=sizes.throughput_repeats)  # fmt: skip
+            for r in tp:
+                log(f"  {r.label}: ratio {r.ratio:.2f} ({r.intake_s.median:.1f} s vs {r.limit_s.median:.1f} s)")
+            results["throughput"] = [r.to_json() for r in tp]
         if "ingest" in only:
             results["ingest"] = []
             for n in sizes.ingest_n:

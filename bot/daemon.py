@@ -161,7 +161,14 @@ class Intake:
             backoff_min_s=i.backoff_min_s,
             backoff_max_s=i.backoff_max_s,
         )
-        return ImapWatcher(account, self.store, on_new=lambda _id: self.wake.set())
+        return ImapWatcher(account, self.store, on_new=self._taken)
+
+    def _taken(self, input_id: int | str) -> None:
+        """A mail was archived: start reading it (it may overtake a slow parse), wake the loop."""
+        try:
+            self.pipeline.parse_early(input_id)
+        finally:
+            self.wake.set()
 
     def transport(self):
         """The configured outgoing transport (``file``: .eml files; ``smtp``: the relay), wrapped
@@ -249,7 +256,6 @@ class Intake:
             m.scan_once()
         imap = self.imap_watcher()
         if imap is not None:
-            imap.on_new = self.pipeline.parse_early  # each mail is read while the next is fetched
             try:
                 imap.sync_once()
             finally:

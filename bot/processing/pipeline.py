@@ -57,7 +57,7 @@ PARSE_AHEAD = 2 * PARSE_WORKERS
 MAX_SLOW = 4  # slow parses (past [budgets] hold_s) running besides them, within their budgets
 # An input still parsing this long (seconds) while one behind it is read lets that one go first
 # (at most [budgets] hold_s): a receipt never waits long behind a hostile file (issue 15).
-OVERTAKE_AFTER_S = 1.0
+OVERTAKE_AFTER_S = 0.5
 POLL_BEHIND_S = 0.05  # seconds between two looks at the inputs behind
 
 
@@ -108,6 +108,7 @@ class Pipeline:
         # that the inputs behind it need.
         self._slots = threading.Semaphore(PARSE_WORKERS)
         self._pool: ThreadPoolExecutor | None = None  # parse threads, kept across passes
+        self._pool_lock = threading.Lock()
         # Inputs still parsing after hold_s, committed by a later pass once read.
         self._slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
         self.on_ready: Callable[[], None] | None = None  # called when a slow parse ends (daemon: wake)
@@ -119,7 +120,10 @@ class Pipeline:
         # not once per input judged after it (that was O(N²) decoding over a batch).
         self._decoded: dict[str, DossierFacts] = {}
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
-        self._early: dict[int, Future[list[DossierFacts]]] = {}  # parses started by parse_early
+        # Parses started and not yet committed, by input id (process_pending and parse_early,
+        # which the IMAP watcher's thread calls: guarded by _ahead_lock).
+        self._ahead: dict[int, Future[list[DossierFacts]]] = {}
+        self._ahead_lock = threading.Lock()
         self.last_activity = time.monotonic()  # when the last input was started (the watchdog)
 
     def now(self) -> datetime:
@@ -147,21 +151,24 @@ class Pipeline:
         hold_s = self.settings.budgets.hold_s
         try:
             pool = self._executor()
-            ahead: dict[int, Future[list[DossierFacts]]] = dict(self._early)
-            self._early.clear()
+            ahead = self._ahead
+            self._drop_stale_parses({row.id for row in pending})
             outcomes += self._finish_ready()
             for i, row in enumerate(track(pending, "processing inputs")):
                 if stop is not None and stop.is_set():
-                    for future in ahead.values():
-                        future.cancel()
+                    with self._ahead_lock:
+                        for future in ahead.values():
+                            future.cancel()
+                        ahead.clear()
                     break
-                for nxt in pending[i : i + PARSE_AHEAD]:
-                    if nxt.id not in ahead:
-                        ahead[nxt.id] = pool.submit(self._parse, nxt)
+                with self._ahead_lock:
+                    for nxt in pending[i : i + PARSE_AHEAD]:
+                        if nxt.id not in ahead:
+                            ahead[nxt.id] = pool.submit(self._parse, nxt)
+                    parsed = ahead.pop(row.id)
                 outcomes += self._finish_ready()
-                parsed = ahead.pop(row.id)
-                behind = [ahead[r.id] for r in pending[i + 1 : i + PARSE_AHEAD] if r.id in ahead]
-                if not _wait(parsed, hold_s, behind):
+                # Behind it: the inputs after it in this pass, and mail taken since (parse_early).
+                if not _wait(parsed, hold_s, self._ahead_futures):
                     log.info("input %s (%s) still parsing: the inputs behind it that are read go first",
                              row.id, row.name)
                     self._slow.append((row, parsed))
@@ -181,15 +188,32 @@ class Pipeline:
         return outcomes
 
     def parse_early(self, input_id: int | str) -> None:
-        """Start reading input ``input_id`` now, while later mail is still being fetched
-        (``run --once``: the IMAP watcher calls this as each mail is archived); the next
-        ``process_pending`` commits it in order. At most ``PARSE_AHEAD`` wait this way."""
+        """Start reading input ``input_id`` now (the IMAP watcher calls this, from its thread, as
+        each mail is archived): it is read while later mail is fetched, and while the input
+        before it is still parsing it can go first (``process_pending``), which commits it in
+        order. At most ``PARSE_AHEAD`` parses wait this way."""
         input_id = int(input_id)
-        if len(self._early) >= PARSE_AHEAD or input_id in self._early:
-            return
         row = self.store.get_input(input_id)
-        self._early[input_id] = self._executor().submit(self._parse, row)
+        with self._ahead_lock:
+            if len(self._ahead) >= PARSE_AHEAD or input_id in self._ahead:
+                return
+            self._ahead[input_id] = self._executor().submit(self._parse, row)
         log.debug("input %s (%s): reading starts while later mail is fetched", row.id, row.name)
+
+    def _drop_stale_parses(self, pending: set[int]) -> None:
+        """Forget parses of inputs no longer waiting (handled meanwhile, e.g. by ``reprocess``)."""
+        with self._ahead_lock:
+            unknown = [i for i in self._ahead if i not in pending]
+        for input_id in unknown:
+            if self.store.get_input(input_id).state != "received":
+                with self._ahead_lock:
+                    future = self._ahead.pop(input_id, None)
+                if future is not None:
+                    future.cancel()
+
+    def _ahead_futures(self) -> list[Future[list[DossierFacts]]]:
+        with self._ahead_lock:
+            return list(self._ahead.values())
 
     def _finish_ready(self) -> list[Outcome]:
         """Process the slow inputs whose parse has ended (removed from ``_slow``), in order."""
@@ -203,9 +227,10 @@ class Pipeline:
             self.on_ready()
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(PARSE_WORKERS + MAX_SLOW, thread_name_prefix="parse")
+            return self._pool
 
     def close(self) -> None:
         """Stop the parse threads (running parses end within their budgets, or at once on stop)."""
@@ -583,9 +608,9 @@ class Pipeline:
             self.store.rejudge(d.id, v["id"], findings, new_v)
 
 
-def _wait(future: Future, seconds: float, behind: list[Future] | None = None) -> bool:
+def _wait(future: Future, seconds: float, behind: Callable[[], list[Future]] | None = None) -> bool:
     """True once ``future`` is done (result or exception), False after ``seconds``, or after
-    ``OVERTAKE_AFTER_S`` once one of ``behind`` (the parses of the inputs after it) is done."""
+    ``OVERTAKE_AFTER_S`` once one of ``behind()`` (the parses of the inputs after it) is done."""
     deadline = time.monotonic() + seconds
     timeout = min(OVERTAKE_AFTER_S, seconds)
     while True:
@@ -596,7 +621,7 @@ def _wait(future: Future, seconds: float, behind: list[Future] | None = None) ->
             return True
         except FuturesTimeout:
             left = deadline - time.monotonic()
-            if left <= 0 or (behind and any(f.done() for f in behind)):
+            if left <= 0 or (behind is not None and any(f.done() for f in behind() if f is not future)):
                 return False
             timeout = min(left, POLL_BEHIND_S)
 
