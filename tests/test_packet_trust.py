@@ -282,3 +282,31 @@ def test_a_signer_cannot_take_another_units_packet_id_first(tmp_path):
         assert intake.store.dossier_by_tracking(tracking(3)).current_version == 1
     finally:
         intake.close()
+
+
+def test_a_hostile_file_in_a_signed_packet_costs_its_budget_not_the_desk(tmp_path):
+    """GIVEN 甲市's signed packet whose dossier carries the heavy PDF (~50 s of pypdf) as
+    全套扫描件.pdf, and [budgets] pdf_s = 2 at the province
+    WHEN it is taken
+    THEN the dossier is registered within seconds, its PDF read in a worker and marked
+    too_costly (FILE_TOO_COSTLY), like a file sent to the province directly (issue 15; before:
+    read in the daemon's own process, for as long as pypdf took)."""
+    from tests.hostile_files import heavy_pdf
+
+    heavy = heavy_pdf(tmp_path / "heavy.pdf", pages=40).read_bytes()
+    base = province(tmp_path / "prov")
+    settings = base.settings.model_copy(update={"budgets": base.settings.budgets.model_copy(update={"pdf_s": 2.0})})
+    base.close()
+    intake = Intake(settings)
+    write_packet(settings.drop.folders[0] / "a", KEY_A,
+                 [(tracking(5), "01-甲", {**FORM, "全套扫描件.pdf": heavy})])  # fmt: skip
+    try:
+        intake.run_once()
+        (d,) = intake.store.dossiers()
+        assert d.tracking == tracking(5)
+        (_, v), = intake.store.current_versions()
+        pdf = next(m for m in json.loads(v["facts"])["materials"] if m["name"] == "全套扫描件.pdf")
+        assert pdf["problem"] == "too_costly"
+        assert "FILE_TOO_COSTLY" in {f["code"] for f in json.loads(v["findings"])}
+    finally:
+        intake.close()

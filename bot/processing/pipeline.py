@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPo
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.config.model import Settings
@@ -269,16 +270,11 @@ class Pipeline:
                 raise InputQuarantined(self.store.get_input(row.id).error or "")
             work_root = self.settings.store.work_dir
             src = self.store.materialise(row, work_root)
-            # Located here (once per daemon: ``-version`` is cached), not in each fresh worker.
-            tool = locate_ffprobe(self.options.ffprobe, bundled=self.options.ffprobe_bundled)
-            job = ParseJob(
-                src=src,
-                workdir=work_root / f"input-{row.id}-parsed",
-                options=replace(self.options, ffprobe_tool=tool),
+            job = self._job(
+                src, work_root / f"input-{row.id}-parsed",
                 # A pinned clock (demo, rehearsal) stands for the time of receipt too.
-                received_at=self.settings.campaign.now or row.received_at,
-                display_name=row.name,
-            )
+                received_at=self.settings.campaign.now or row.received_at, display_name=row.name,
+            )  # fmt: skip
             try:
                 dossiers = self.supervisor.parse(
                     job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=slow
@@ -296,6 +292,21 @@ class Pipeline:
             free()
         self.store.finish_parse(row.id)
         return dossiers
+
+    def _job(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> ParseJob:
+        # ffprobe is located here (once per daemon: ``-version`` is cached), not in each worker.
+        tool = locate_ffprobe(self.options.ffprobe, bundled=self.options.ffprobe_bundled)
+        return ParseJob(src=src, workdir=workdir, options=replace(self.options, ffprobe_tool=tool),
+                        received_at=received_at, display_name=display_name)  # fmt: skip
+
+    def read_folder(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> DossierFacts:
+        """The dossier in folder ``src``, read in a worker under ``[budgets]`` like any input
+        (a packet's dossiers from the level below: bot/upstream/packet_intake.py).
+
+        Raises ParseInterrupted (stop), ParseOverBudget, ParseFailed (bot/processing/supervisor.py).
+        """
+        job = self._job(src, workdir, received_at=received_at, display_name=display_name)
+        return self.supervisor.parse(job, self.stop)[0]
 
     def process(self, row: InputRow, parsed: Future[list[DossierFacts]] | None = None) -> Outcome:
         """Process one input; failures are recorded on it (quarantined after 3 attempts).

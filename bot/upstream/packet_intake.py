@@ -43,7 +43,6 @@ from outbox.mail.packet_mail import (
 )
 from outbox.mail.tracking import is_valid_tracking
 from parsers.facts import DossierFacts, MailFacts
-from parsers.inputs import read_input
 from parsers.mime import parse_message
 from parsers.safe_names import is_safe_relative_path
 from rules.engine import evaluate, table_findings
@@ -311,9 +310,11 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
                 "未登记：文件缺失或校验值（SHA-256）与清单不一致，请重新报送",
                 [Path(p).name for p in broken] or ["文件夹缺失"])
             continue
-        facts = read_input(staging / d["folder"], staging / f".parsed-{i}", options=pipeline.options,
-                           received_at=settings.campaign.now or row.received_at,
-                           display_name=d["folder"])[0]
+        # In a worker under [budgets], like any input: a file forwarded from below costs its
+        # budget and one finding, not the desk (issue 15).
+        facts = pipeline.read_folder(staging / d["folder"], staging / f".parsed-{i}",
+                                     received_at=settings.campaign.now or row.received_at,
+                                     display_name=d["folder"])  # fmt: skip
         facts.sender = packet.sender
         pipeline.keep_materials([facts])
         new.append((i, d, facts))
