@@ -12,6 +12,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,20 +61,39 @@ class MemoryResult:
 
 
 def run_once_measured(config: Path, cwd: Path) -> RunCost:
-    """``/usr/bin/time -v intake --config CONFIG run --once``; raises when it fails."""
+    """``/usr/bin/time -v intake --config CONFIG run --once``; raises when it fails.
+
+    The peak is the larger of /usr/bin/time's maximum RSS (the largest single process) and the
+    PSS summed over every process of the run's session (daemon, fork server, parse workers,
+    ffprobe), sampled every 0.05 s: parsing happens in worker processes (issue 15)."""
+    from bench.hostile import session_rss
+
     t0 = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [TIME, "-v", *intake_command(), "--config", str(config), "run", "--once"],
-        cwd=cwd, capture_output=True, check=False,
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
+    summed = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            summed[0] = max(summed[0], session_rss(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err_bytes = proc.communicate()
+    done.set()
+    sampler.join()
     seconds = time.perf_counter() - t0
-    err = proc.stderr.decode("utf-8", "replace")
+    err = err_bytes.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise RuntimeError(f"intake run --once failed ({proc.returncode}): {err[-2000:]}")
     m = _MAXRSS.search(err)
     if m is None:
         raise RuntimeError(f"/usr/bin/time printed no maximum RSS: {err[-500:]}")
-    return RunCost(int(m.group(1)) * 1024, seconds)
+    return RunCost(max(int(m.group(1)) * 1024, summed[0]), seconds)
 
 
 def floor(tmp: Path) -> int:

@@ -41,7 +41,8 @@ class DecodedBodies:
 
     def body(self, payload: str) -> tuple[bytearray, str] | None:
         """(decoded bytes, the text after the placeholder line) when ``payload`` starts with one
-        of this mail's placeholders, else None. The bytes are this object's own: copy, not change."""
+        of this mail's placeholders, else None. The bytes are this object's own: copy, not change
+        (or ``take`` them)."""
         if not payload.startswith(self.prefix):
             return None
         head, _, rest = payload.partition("\n")
@@ -52,6 +53,19 @@ class DecodedBodies:
         if not 0 <= n < len(self.bodies):
             return None
         return self.bodies[n], rest
+
+    def take(self, payload: str, tail: bytes) -> bytearray | None:
+        """The body ``payload`` names with ``tail`` appended, handed over: this object keeps no
+        reference, so a 48 MB video is in memory once, not twice. Only for the last reader of
+        the part (an attachment's bytes; not a forwarded mail, which is flattened again)."""
+        found = self.body(payload)
+        if found is None:
+            return None
+        n = int(payload.partition("\n")[0][len(self.prefix) :].rstrip("\r").rstrip("="))
+        data = self.bodies[n]
+        self.bodies[n] = bytearray()
+        data += tail
+        return data
 
     def restore(self, flat: bytes) -> bytes:
         """``flat`` (a flattened part) with each placeholder line turned back into base64 lines."""

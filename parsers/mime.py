@@ -191,8 +191,11 @@ def _b64_text(payload: str) -> bytes:
         return _b64_lenient(payload.encode("ascii", "ignore"))
 
 
-def _payload_bytes(part: Message) -> bytes:
-    """The part's body with its Content-Transfer-Encoding undone (RFC 2045 section 6)."""
+def _payload_bytes(part: Message, *, last: bool = False) -> bytes:
+    """The part's body with its Content-Transfer-Encoding undone (RFC 2045 section 6).
+
+    ``last``: no one reads this part's body again: a body decoded while read is handed over
+    (a ``bytearray``, not copied; parsers/base64_bodies.py)."""
     if not part.is_multipart() and str(part.get("content-transfer-encoding", "")).lower() == "base64":
         # Straight from the parsed text: get_payload(decode=True) encodes it to bytes, splits and
         # joins its lines and pads a copy (≈ 5 × the body in memory for a 45 MB video). When this
@@ -202,6 +205,10 @@ def _payload_bytes(part: Message) -> bytes:
             bodies = CURRENT.get()
             found = bodies.body(payload) if bodies is not None else None
             if found is not None:  # decoded while read (parsers/base64_bodies.py): the rest follows
+                if last:
+                    taken = bodies.take(payload, _b64_text(found[1]))
+                    # Kept in memory (under SPILL_KEEP_BYTES): plain bytes; larger: handed over.
+                    return taken if taken is not None and len(taken) >= SPILL_KEEP_BYTES else bytes(taken or b"")  # type: ignore[return-value]
                 return b"".join((found[0], _b64_text(found[1])))  # one copy of the bytes
             return _b64_text(payload)
     try:
@@ -471,10 +478,10 @@ def _collect(
         disposition = _disposition(part)
         if cid and cid.lower() in html_refs and disposition != "attachment":
             continue
-        data = _container_bytes(part) if ctype in _CONTAINER_TYPES else _payload_bytes(part)
+        data = _container_bytes(part) if ctype in _CONTAINER_TYPES else _payload_bytes(part, last=True)
         part.set_payload("")  # the encoded text is not needed again (it is the mail's bulk)
         if ctype in _TNEF_TYPES or name.lower() == "winmail.dat":
-            tnef = unpack_tnef(data)
+            tnef = unpack_tnef(bytes(data))  # read further: plain bytes (a handed-over body is a bytearray)
             if tnef.readable:
                 for f in tnef.files:
                     attachments.append(_kept(_make_attachment(
