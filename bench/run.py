@@ -57,7 +57,7 @@ QUICK = Sizes("quick", ingest_n=[6, 24], ingest_repeats=2, latency_n=8, mail_vid
               throughput_repeats=1)  # fmt: skip
 SMOKE = Sizes("smoke", ingest_n=[1, 2], ingest_repeats=1, latency_n=1, mail_video_bytes=1 * MB,
               drop_bytes=[2 * MB, 4 * MB], memory_repeats=1, scale_n=4, scale_repeats=1,
-              hostile_n=0, throughput_big=0, throughput_small=0)  # fmt: skip
+              hostile_n=0, throughput_big=0, throughput_small=2, throughput_repeats=1)  # fmt: skip
 
 STEPS = ("throughput", "ingest", "latency", "memory", "scale", "hostile")
 

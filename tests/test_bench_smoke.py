@@ -43,6 +43,8 @@ def test_bench_suite_runs_at_minimal_sizes(tmp_path):
         pytest.skip("needs /usr/bin/time (Debian package time)")
     results = run_suite(SMOKE, tmp_path, log=lambda *_: None)
 
+    (tp,) = results["throughput"]  # issue 16's limit: raw fetch, binascii, ffprobe per core
+    assert (tp["label"], tp["n"]) == ("small", SMOKE.throughput_small) and tp["ratio"] > 0
     assert [r["n"] for r in results["ingest"]] == SMOKE.ingest_n
     for r in results["ingest"]:
         assert r["replies"] == r["n"]
