@@ -217,3 +217,14 @@ def test_project_duplicate_tells_the_applicant_no_server_path_or_folder_name(con
     line = next(ln for ln in body.splitlines() if "重复申报（" in ln)
     for internal in ("甲单位内部材料夹", str(settings.store.data_dir), "input-", "/"):
         assert internal not in line, line
+
+
+def test_characters_removed_are_those_openpyxl_refuses():
+    """outbox/documents/cell_text.py keeps its own copy of openpyxl's pattern (so importing it does
+    not load openpyxl, ~0.2 s at every start): the copy must stay openpyxl's."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from outbox.documents.cell_text import _ILLEGAL, clean_text
+
+    assert _ILLEGAL.pattern == ILLEGAL_CHARACTERS_RE.pattern
+    assert clean_text("申报\x00书\x0b\t\n") == "申报书\t\n"

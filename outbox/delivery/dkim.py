@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -146,6 +145,8 @@ class DkimSigner:
         ``raw`` must be the wire form (CRLF line ends). Raises ``dkim.DKIMException`` when the
         message cannot be parsed as RFC 5322.
         """
+        import dkim  # dkimpy and dnspython (~0.1 s to import): loaded when a mail is signed
+
         header = dkim.sign(
             raw,
             self.selector.encode("ascii"),
@@ -175,6 +176,8 @@ class SigningTransport:
 
         A signing error is a :class:`~outbox.delivery.smtp.TemporaryFailure` (the message stays
         queued until the key is fixed)."""
+        import dkim
+
         try:
             signed = self.signer.sign(raw)
         except dkim.DKIMException as exc:  # our own message or key: wait for the fix, drop nothing

@@ -13,15 +13,24 @@ cell typed ``s`` (a shared string, whatever its first character), and marked quo
 
 from __future__ import annotations
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.worksheet.worksheet import Worksheet
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # openpyxl is loaded by whoever writes a sheet, not by importing this
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# openpyxl's ILLEGAL_CHARACTERS_RE: what it refuses to write (XML 1.0: C0 controls but tab,
+# newline and carriage return).
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
 def clean_text(value: str) -> str:
     """``value`` without the characters XML 1.0 does not allow (C0 controls but tab/newline/CR)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return _ILLEGAL.sub("", value)
 
 
 def put_text(ws: Worksheet, row: int, column: int, value: object) -> Cell:

@@ -17,13 +17,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from outbox.documents.cell_text import put_text
 from parsers.facts import DossierFacts
+
+if TYPE_CHECKING:  # openpyxl (~0.2 s to import, numpy with it) is loaded when a table is written
+    from openpyxl.worksheet.worksheet import Worksheet
 
 HEADERS = ("序号", "项目名称", "项目类别和方向", "申报单位名称", "联系人", "联系方式（手机与邮箱）")
 WIDTHS = (7, 38, 22, 32, 10, 34)  # characters; a CJK character counts about 2
@@ -32,8 +32,6 @@ SHEET_MAIN = "汇总表"
 SHEET_NOT_RECOMMENDED = "未推荐（超出名额）"
 SHEET_DEFECTIVE = "存在问题"
 
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FONT = "宋体"
 # Row heights (points) for wrapped text: neither Excel nor LibreOffice grows a row on opening a
 # file, so each data row is given the height its tallest cell needs. One line of 11 pt 宋体 takes
@@ -76,6 +74,8 @@ def write_summary_table(
     the quota; ``defective`` pairs of a row and its outstanding defects (one text each). All
     values are written as text (a mobile number never becomes a float). Raises ``OSError``.
     """
+    from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_MAIN
@@ -112,6 +112,10 @@ def _fill(
     extra_header: tuple[str, int] | None = None,
     extra_values: list[str] | None = None,
 ) -> None:
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
     headers = HEADERS + ((extra_header[0],) if extra_header else ())
     widths = WIDTHS + ((extra_header[1],) if extra_header else ())
     ncols = len(headers)
@@ -132,7 +136,7 @@ def _fill(
         cell = ws.cell(row=HEADER_ROW, column=col, value=text)
         cell.font = Font(name=_FONT, size=11, bold=True)
         cell.alignment = center
-        cell.border = _BORDER
+        cell.border = border
         ws.column_dimensions[chr(ord("A") + col - 1)].width = width
     ws.row_dimensions[HEADER_ROW].height = 30
 
@@ -153,7 +157,7 @@ def _fill(
             cell = put_text(ws, r, col, value)  # applicant text: a string cell, never a formula
             cell.font = Font(name=_FONT, size=11)
             cell.alignment = center if col in (1, 5) else left
-            cell.border = _BORDER
+            cell.border = border
             if col > 1:
                 cell.number_format = "@"  # text: keeps 11-digit mobiles exact
 
