@@ -336,6 +336,7 @@ class Intake:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: (stop.set(), self.wake.set()))
+        self.pipeline.stop = stop  # parses the IMAP thread starts (parse_early) end on SIGTERM too
         threads = []
         for w in self.folder_watchers():
             threads.append(threading.Thread(target=w.run, args=(stop,), name=f"drop:{w.root}", daemon=True))
