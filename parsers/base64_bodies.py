@@ -30,7 +30,9 @@ class DecodedBodies:
 
     def __init__(self) -> None:
         self.prefix = "=intake-" + secrets.token_hex(12) + "-"  # "=" and "-": never base64 text
-        self._line = re.compile(re.escape(self.prefix.encode()) + rb"(\d+)=(\r?\n)")
+        # The line break may be missing: a part's last line before a boundary loses it (a base64
+        # body without a short last line, flattened alone: a forwarded mail's whole text).
+        self._line = re.compile(re.escape(self.prefix.encode()) + rb"(\d+)=(\r?\n|\Z)")
         self.bodies: list[bytearray] = []
 
     def start(self) -> tuple[int, bytes]:
@@ -67,6 +69,18 @@ class DecodedBodies:
         data += tail
         return data
 
+    def text(self, payload: str) -> str | None:
+        """``payload`` with its placeholder line turned back into base64 lines, when it starts
+        with one of this mail's placeholders, else None: for a part the parser does not read as
+        base64 although ``_blocks`` did (two Content-Transfer-Encoding headers)."""
+        found = self.body(payload)
+        if found is None:
+            return None
+        restored = self.restore(payload.partition("\n")[0].rstrip("\r").encode("ascii") + b"\n")
+        if payload.partition("\n")[0].endswith("\r"):
+            restored = restored.replace(b"\n", b"\r\n")
+        return restored.decode("ascii") + found[1] if "\n" in payload else restored.decode("ascii").rstrip("\r\n")
+
     def restore(self, flat: bytes) -> bytes:
         """``flat`` (a flattened part) with each placeholder line turned back into base64 lines."""
         if self.prefix.encode() not in flat:
@@ -77,6 +91,8 @@ class DecodedBodies:
             if n >= len(self.bodies):
                 return m.group(0)
             text = base64.encodebytes(bytes(self.bodies[n]))  # 76-character lines, in C
+            if not m.group(2):  # the end of the part: no line break after its last line either
+                return text[:-1]
             return text.replace(b"\n", m.group(2)) if m.group(2) != b"\n" else text
 
         return self._line.sub(encoded, flat)

@@ -196,7 +196,8 @@ def _payload_bytes(part: Message, *, last: bool = False) -> bytes:
 
     ``last``: no one reads this part's body again: a body decoded while read is handed over
     (a ``bytearray``, not copied; parsers/base64_bodies.py)."""
-    if not part.is_multipart() and str(part.get("content-transfer-encoding", "")).lower() == "base64":
+    # Stripped: ``_blocks`` reads ``base64 `` (white space before the line break) as base64 too.
+    if not part.is_multipart() and str(part.get("content-transfer-encoding", "")).strip().lower() == "base64":
         # Straight from the parsed text: get_payload(decode=True) encodes it to bytes, splits and
         # joins its lines and pads a copy (≈ 5 × the body in memory for a 45 MB video). When this
         # decodes at all, the bytes are the same; otherwise the lenient path below decides.
@@ -211,6 +212,12 @@ def _payload_bytes(part: Message, *, last: bool = False) -> bytes:
                     return taken if taken is not None and len(taken) >= SPILL_KEEP_BYTES else bytes(taken or b"")  # type: ignore[return-value]
                 return b"".join((found[0], _b64_text(found[1])))  # one copy of the bytes
             return _b64_text(payload)
+    bodies = CURRENT.get()
+    payload = part.get_payload()
+    if bodies is not None and isinstance(payload, str) and (text := bodies.text(payload)) is not None:
+        # ``_blocks`` decoded a body the parser does not read as base64 (a second, different
+        # Content-Transfer-Encoding header): the parser's reading of its text, not the placeholder.
+        part.set_payload(text)
     try:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001 - broken base64/qp in the wild

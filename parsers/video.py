@@ -3,8 +3,9 @@
 ffprobe is run directly rather than through ffmpeg-python's ``probe``: that helper has no
 timeout and cannot kill a hanging ffprobe, and a hostile or truncated upload can make ffprobe
 hang (issue 9). One run per file (issue 16: each ffprobe start costs ~70 ms of CPU): the
-picture streams' packets, streams and format (``-select_streams v -show_entries packet=…
--show_streams -show_format -of compact``, ``-protocol_whitelist file``), read line by line.
+picture streams' packets, streams and format (``-select_streams v -show_entries packet=…:stream=…
+:format=… -of compact``, only the entries read: ``_ENTRIES``; ``-protocol_whitelist file``), read
+line by line.
 Each run is bounded (issue 15): a deadline, an address-space limit (RLIMIT_AS, set in the child
 before exec), at most ``MAX_JSON_BYTES`` of stream and format lines, and packets folded into a
 first/last timestamp as they come, never kept: 50 MB of 8-byte ADTS frames named .mp4 once made
@@ -194,8 +195,7 @@ def probe_video(
     try:
         rc, err = _run(
             tool.path,
-            ["-v", "warning", "-select_streams", "v", "-show_entries", _PACKET_ENTRIES,
-             "-show_streams", "-show_format", "-of", "compact"],
+            ["-v", "warning", "-select_streams", "v", "-show_entries", _ENTRIES, "-of", "compact"],
             path, deadline, max_bytes=limit, on_line=listing.add_line,
         )  # fmt: skip
     except _Timeout:
@@ -414,7 +414,16 @@ def _display_size(stream: dict[str, Any]) -> tuple[int | None, int | None]:
     return (h, w) if quarter else (w, h)
 
 
-_PACKET_ENTRIES = "packet=stream_index,pts_time,dts_time,duration_time"
+# Only the entries read here. The compact writer escapes values but not names: with every tag
+# printed, a stream tag *named* "x|duration=5|y" (any Matroska TagName) became a field of the
+# stream and a 30 s video read as 5 s, as cover art, or 9999 pixels wide. Named tags only
+# (matched without regard to case: DURATION too) cannot carry a "|" or a line break.
+_ENTRIES = (
+    "packet=stream_index,pts_time,dts_time,duration_time"
+    ":stream=index,codec_type,codec_name,width,height,duration"
+    ":stream_disposition=attached_pic:stream_tags=rotate,duration:stream_side_data=rotation"
+    ":format=format_name,nb_streams"
+)
 
 
 def _time(value: str) -> float | None:

@@ -125,3 +125,58 @@ def test_a_forged_placeholder_is_only_text() -> None:
     (att,) = facts.attachments
     assert att.sha256 != _sha(b"")  # something was decoded from the text
     assert att.size <= len(data) + 32
+
+
+@pytest.mark.parametrize("cte", [b"base64 ", b"Base64\t", b"base64  "], ids=["space", "tab", "spaces"])
+def test_white_space_after_base64_in_the_header_still_gives_the_bytes(cte: bytes) -> None:
+    """GIVEN ``Content-Transfer-Encoding: base64 `` (white space before the line break, which
+    ``_blocks`` accepts as base64) on a large attachment THEN its bytes are the original, not the
+    placeholder line."""
+    data = os.urandom(BIG)
+    raw = _raw_mail(_lines(data, 76), b"\r\n").replace(
+        b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: " + cte + b"\r\n"
+    )
+    (att,) = parse_message(raw).attachments
+    assert (att.size, att.sha256) == (len(data), _sha(data))
+
+
+def test_a_second_encoding_header_never_yields_the_placeholder() -> None:
+    """GIVEN a part with ``Content-Transfer-Encoding: 7bit`` then ``…: base64`` (the parser reads
+    the first, ``_blocks`` saw the second) THEN the part's bytes are its base64 text, as the parser
+    reads it, never the placeholder line with its token."""
+    data = os.urandom(BIG)
+    raw = _raw_mail(_lines(data, 76), b"\r\n").replace(
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n",
+    )
+    (att,) = parse_message(raw).attachments
+    assert b"=intake-" not in bytes(att.data)
+    assert base64.b64decode(bytes(att.data)) == data
+
+
+@pytest.mark.parametrize("rest", [0, 45, 54], ids=lambda r: f"last-line-{r * 4 // 3 or 76}")
+def test_base64_forwarded_mail_without_a_short_last_line(rest: int) -> None:
+    """GIVEN a base64 message/rfc822 part whose encoded text ends with a full line of 76, 60 or 72
+    characters (no padding, no short line: the placeholder is the part's last line, right before
+    the boundary) THEN the forwarded mail is still opened and its attachment read exactly."""
+    data = os.urandom(BIG)
+
+    def forwarded(pad: int) -> bytes:
+        inner = EmailMessage()
+        inner["From"], inner["To"], inner["Subject"] = "c@example.com", "a@example.com", "x"
+        inner.set_content("see" + "x" * pad)  # one short line: each character is one byte more
+        inner.add_attachment(data, maintype="application", subtype="pdf", filename="a.pdf")
+        return inner.as_bytes()
+
+    mail = forwarded((rest - len(forwarded(0))) % 57)
+    assert len(mail) % 57 == rest
+    encoded = _lines(mail, 76)
+    del mail
+    assert not encoded[-1].endswith(b"=") and len(encoded[-1]) >= 60
+    raw = b"\r\n".join([
+        b"From: a@example.com", b"To: b@example.org", b"Subject: Fwd", b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="BB"', b"", b"--BB",
+        b"Content-Type: text/plain", b"", b"fwd", b"--BB", b"Content-Type: message/rfc822",
+        b"Content-Transfer-Encoding: base64", b"", *encoded, b"--BB--", b"",
+    ])  # fmt: skip
+    assert _sha(data) in {a.sha256 for a in parse_message(raw).attachments}

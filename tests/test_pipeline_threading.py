@@ -107,3 +107,48 @@ def test_auto_reply_to_our_receipt_creates_no_dossier(tmp_path):
         assert intake.store.dossiers() == [] and report.delivered == []
     finally:
         intake.close()
+
+
+def test_parse_early_of_an_input_a_pass_already_took_reads_it_no_second_time(tmp_path):
+    """GIVEN an input a processing pass has taken (the IMAP thread calls ``parse_early`` after the
+    server's post-action, so a pass that started meanwhile can be first) WHEN ``parse_early``
+    arrives while the pass commits it, and again after THEN no second parse of it is started
+    (a 48 MB mail read twice, its attempt counted on a finished input)."""
+    from concurrent.futures import wait as wait_all
+
+    from tests.factories import FormData as _Form
+
+    settings = make_settings(tmp_path)
+    make_form_docx(settings.drop.folders[0] / "申报书.docx", _Form(project_name="项目", email="c@example.com"))
+    intake = Intake(settings)
+    try:
+        for w in intake.folder_watchers(once=True):
+            w.scan_once()
+            w.scan_once()
+        (row,) = intake.store.pending_inputs()
+        pipeline = intake.pipeline
+        parses: list[int] = []
+        real_parse = pipeline._parse
+
+        def counted(r):  # noqa: ANN001, ANN202
+            parses.append(r.id)
+            return real_parse(r)
+
+        pipeline._parse = counted  # type: ignore[method-assign]
+
+        def late_callback(r, dossiers):  # noqa: ANN001, ANN202 - the IMAP thread's on_new, late
+            pipeline.parse_early(r.id)
+            return None
+
+        pipeline.interceptors.insert(0, late_callback)
+        (outcome,) = pipeline.process_pending()
+        assert len(outcome.trackings) == 1
+        pipeline.interceptors.remove(late_callback)
+        pipeline.parse_early(row.id)  # after the commit
+        with pipeline._ahead_lock:
+            started = list(pipeline._ahead.values())
+        wait_all(started, timeout=60)
+        assert parses == [row.id]
+        assert intake.store.get_input(row.id).state != "received"
+    finally:
+        intake.close()

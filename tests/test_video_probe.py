@@ -185,3 +185,31 @@ def test_one_ffprobe_run_per_video_and_odd_names(videos: dict[str, Path], tmp_pa
     assert (facts.readable, facts.problem, facts.codec) == (True, None, "h264")
     assert facts.duration_s == pytest.approx(240, abs=1.0)
     assert log.read_text().count("x") == 2  # "-version" once (cached per process), the probe once
+
+
+@pytest.mark.parametrize(
+    ("made", "forged"),
+    [
+        (b"A|DURATIONX5XB", b"a|duration=5|b"),  # the stream's declared duration
+        (b"A|DISPOSITIONXATTACHED_PICX1XB", b"a|disposition:attached_pic=1|b"),  # "cover art"
+        (b"A|WIDTHX9999XB", b"a|width=9999|b"),
+    ],
+    ids=["duration", "attached_pic", "width"],
+)
+def test_a_tag_name_cannot_forge_stream_fields(tmp_path: Path, made: bytes, forged: bytes) -> None:
+    """GIVEN a Matroska video whose stream tag has a *name* holding ``|`` and ``=`` (ffprobe's
+    compact writer escapes values, not names) WHEN probed THEN the stream's facts are its own:
+    a 30 s video is not reported as 5 s, as cover art, nor 9999 pixels wide."""
+    made_path = tmp_path / "made.mkv"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=duration=30:size=160x120:rate=5", "-c:v", "mpeg4",
+        "-metadata:s:v:0", made.decode() + "=v", str(made_path),
+    )  # fmt: skip
+    data = made_path.read_bytes()
+    assert data.count(made) == 1 and len(made) == len(forged)
+    video = tmp_path / "forged.mkv"
+    video.write_bytes(data.replace(made, forged))  # a name ffmpeg's muxer would upper-case
+    facts = probe_video(video)
+    assert (facts.readable, facts.problem, facts.has_video) == (True, None, True)
+    assert facts.duration_s == pytest.approx(30, abs=0.5)
+    assert (facts.width, facts.height) == (160, 120)

@@ -124,6 +124,9 @@ class Pipeline:
         # Parses started and not yet committed, by input id (process_pending and parse_early,
         # which the IMAP watcher's thread calls: guarded by _ahead_lock).
         self._ahead: dict[int, Future[list[DossierFacts]]] = {}
+        # Inputs a pass has taken out of _ahead and not yet committed (being committed, or slow):
+        # parse_early leaves them alone. Guarded by _ahead_lock too.
+        self._taken: set[int] = set()
         self._ahead_lock = threading.Lock()
         self.last_activity = time.monotonic()  # when the last input was started (the watchdog)
 
@@ -167,6 +170,7 @@ class Pipeline:
                         if nxt.id not in ahead:
                             ahead[nxt.id] = pool.submit(self._parse, nxt)
                     parsed = ahead.pop(row.id)
+                    self._taken.add(row.id)
                 outcomes += self._finish_ready()
                 # Behind it: the inputs after it in this pass, and mail taken since (parse_early).
                 if not _wait(parsed, hold_s, self._ahead_futures):
@@ -194,9 +198,14 @@ class Pipeline:
         before it is still parsing it can go first (``process_pending``), which commits it in
         order. At most ``PARSE_AHEAD`` parses wait this way."""
         input_id = int(input_id)
-        row = self.store.get_input(input_id)
         with self._ahead_lock:
-            if len(self._ahead) >= PARSE_AHEAD or input_id in self._ahead:
+            if len(self._ahead) >= PARSE_AHEAD or input_id in self._ahead or input_id in self._taken:
+                return
+            # Read under the lock: a pass may have taken and committed the input between the
+            # archive and this call (the IMAP thread calls it after the server's post-action);
+            # _taken is pruned of an input only once it is committed (_drop_stale_parses).
+            row = self.store.get_input(input_id)
+            if row.state != "received":
                 return
             self._ahead[input_id] = self._executor().submit(self._parse, row)
         log.debug("input %s (%s): reading starts while later mail is fetched", row.id, row.name)
@@ -205,6 +214,8 @@ class Pipeline:
         """Forget parses of inputs no longer waiting (handled meanwhile, e.g. by ``reprocess``)."""
         with self._ahead_lock:
             unknown = [i for i in self._ahead if i not in pending]
+            slow = {row.id for row, _ in self._slow}
+            self._taken = {i for i in self._taken if i in pending or i in slow}
         for input_id in unknown:
             if self.store.get_input(input_id).state != "received":
                 with self._ahead_lock:
