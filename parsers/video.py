@@ -191,13 +191,18 @@ def probe_video(
     limit = max_bytes or DEFAULT_MAX_BYTES
     # One run: the picture streams' packets (folded as they come, never all in memory), then
     # their stream sections and the format section (ffprobe's "compact" writer, a line each).
-    listing = _Listing()
     try:
-        rc, err = _run(
-            tool.path,
-            ["-v", "warning", "-select_streams", "v", "-show_entries", _ENTRIES, "-of", "compact"],
-            path, deadline, max_bytes=limit, on_line=listing.add_line,
-        )  # fmt: skip
+        for entries in (_ENTRIES, _ENTRIES_NO_SIDE_DATA):
+            listing = _Listing()
+            rc, err = _run(
+                tool.path,
+                ["-v", "warning", "-select_streams", "v", "-show_entries", entries, "-of", "compact"],
+                path, deadline, max_bytes=limit, on_line=listing.add_line,
+            )  # fmt: skip
+            # An ffprobe whose sections are named otherwise refuses the whole option: once more
+            # without the side data (rotation then comes from the "rotate" tag only).
+            if not (rc != 0 and b"No match for section" in err):
+                break
     except _Timeout:
         return _fail(facts, "timeout", f"ffprobe did not finish within {timeout_s:g} s")
     except OSError as exc:
@@ -424,6 +429,7 @@ _ENTRIES = (
     ":stream_disposition=attached_pic:stream_tags=rotate,duration:stream_side_data=rotation"
     ":format=format_name,nb_streams"
 )
+_ENTRIES_NO_SIDE_DATA = _ENTRIES.replace(":stream_side_data=rotation", "")
 
 
 def _time(value: str) -> float | None:

@@ -213,3 +213,20 @@ def test_a_tag_name_cannot_forge_stream_fields(tmp_path: Path, made: bytes, forg
     assert (facts.readable, facts.problem, facts.has_video) == (True, None, True)
     assert facts.duration_s == pytest.approx(30, abs=0.5)
     assert (facts.width, facts.height) == (160, 120)
+
+
+def test_an_ffprobe_naming_its_sections_otherwise_still_probes(videos: dict[str, Path], tmp_path: Path) -> None:
+    """GIVEN an ffprobe that refuses a -show_entries section name (another FFmpeg version names
+    its side-data sections otherwise) WHEN a video is probed THEN it is probed again without the
+    side data and read as usual."""
+    real = shutil.which("ffprobe")
+    wrapper = tmp_path / "ffprobe"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *stream_side_data*) echo "No match for section \'stream_side_data\'" >&2; exit 1;; esac\n'
+        f'exec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    facts = probe_video(videos["mp4_240"], ffprobe=str(wrapper))
+    assert (facts.readable, facts.problem, facts.codec) == (True, None, "h264")
+    assert facts.duration_s == pytest.approx(240, abs=1.0)
