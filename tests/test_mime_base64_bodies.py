@@ -41,6 +41,16 @@ def _lines(data: bytes, width: int) -> list[bytes]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
+def _forwarding_mail(encoded: list[bytes]) -> bytes:
+    """A mail forwarding ``encoded`` (base64 lines) as a message/rfc822 part (Foxmail, case C06)."""
+    return b"\r\n".join([
+        b"From: a@example.com", b"To: b@example.org", b"Subject: Fwd", b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="BB"', b"", b"--BB",
+        b"Content-Type: text/plain", b"", b"fwd", b"--BB", b"Content-Type: message/rfc822",
+        b"Content-Transfer-Encoding: base64", b"", *encoded, b"--BB--", b"",
+    ])  # fmt: skip
+
+
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["crlf", "lf"])
 @pytest.mark.parametrize("width", [76, 64, 62, 998], ids=lambda w: f"{w}-wide")
 def test_decoded_on_the_way_equals_the_whole_body(
@@ -106,12 +116,7 @@ def test_base64_forwarded_mail_is_decoded_and_read() -> None:
     inner.set_content("见附件")
     inner.add_attachment(data, maintype="application", subtype="pdf", filename="全套扫描件.pdf")
     encoded = _lines(inner.as_bytes(), 76)
-    raw = b"\r\n".join([
-        b"From: a@example.com", b"To: b@example.org", b"Subject: Fwd", b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="BB"', b"", b"--BB",
-        b"Content-Type: text/plain", b"", b"fwd", b"--BB", b"Content-Type: message/rfc822",
-        b"Content-Transfer-Encoding: base64", b"", *encoded, b"--BB--", b"",
-    ])  # fmt: skip
+    raw = _forwarding_mail(encoded)
     facts = parse_message(raw)
     assert _sha(data) in {a.sha256 for a in facts.attachments}
 
@@ -173,10 +178,5 @@ def test_base64_forwarded_mail_without_a_short_last_line(rest: int) -> None:
     encoded = _lines(mail, 76)
     del mail
     assert not encoded[-1].endswith(b"=") and len(encoded[-1]) >= 60
-    raw = b"\r\n".join([
-        b"From: a@example.com", b"To: b@example.org", b"Subject: Fwd", b"MIME-Version: 1.0",
-        b'Content-Type: multipart/mixed; boundary="BB"', b"", b"--BB",
-        b"Content-Type: text/plain", b"", b"fwd", b"--BB", b"Content-Type: message/rfc822",
-        b"Content-Transfer-Encoding: base64", b"", *encoded, b"--BB--", b"",
-    ])  # fmt: skip
+    raw = _forwarding_mail(encoded)
     assert _sha(data) in {a.sha256 for a in parse_message(raw).attachments}

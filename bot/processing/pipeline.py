@@ -140,7 +140,8 @@ class Pipeline:
         Inputs are parsed ``PARSE_AHEAD`` ahead in ``PARSE_WORKERS`` threads and committed one
         by one in order; an input still parsing after ``[budgets] hold_s``, or after
         ``OVERTAKE_AFTER_S`` once an input behind it has been read, is set aside and committed
-        once read (within its budget), so the inputs behind it are not held up by a hostile file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
+        once read (within its budget), so the inputs behind it are not held up by a hostile
+        file. ``wait_slow``: wait for those before returning (``run_once``, the CLI);
         the daemon passes False and its next pass commits them (``on_ready`` wakes it).
         Cross-dossier verdicts of the earlier dossiers are refreshed once at the end of the
         batch (each new version is still judged against every current dossier).
