@@ -173,7 +173,8 @@ def probe_video(
     ``truncated`` (a box declares more bytes than the file holds, the demuxer meets a partial
     packet, or the packets stop well short of the declared duration: ``truncated=True``,
     ``duration_s`` = what the packets cover); ``no_video_stream`` (audio-only or not media);
-    ``probe_failed``; ``no_duration``. ffprobe runs with ``-protocol_whitelist file`` so a
+    ``probe_failed`` (ffprobe failed, or the picture stream has no size: not one frame decoded);
+    ``no_duration``. ffprobe runs with ``-protocol_whitelist file`` so a
     crafted file cannot make it open URLs. ``max_bytes``: ffprobe's address space (RLIMIT_AS,
     default 1 GiB); over it ffprobe fails and the file is ``probe_failed``. ``tool``: an ffprobe
     already located (else found from ``ffprobe`` and ``bundled``).
@@ -228,6 +229,10 @@ def probe_video(
         )
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
+    if not (facts.width and facts.height and facts.width > 0 and facts.height > 0):
+        # ffprobe names a stream it could not decode one frame of: random bytes taken for raw
+        # H.263 are a "0x0" video of 0.04 s. No picture size, no video to play.
+        return _fail(facts, "probe_failed", f"the {facts.codec} stream has no picture size (no frame decoded)")
     declared = _stream_duration(stream)
     scan = listing.packets.get(_int(stream.get("index")), _PacketScan())
     scan.partial = b"partial file" in err
