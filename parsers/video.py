@@ -233,6 +233,10 @@ def probe_video(
         # ffprobe names a stream it could not decode one frame of: random bytes taken for raw
         # H.263 are a "0x0" video of 0.04 s. No picture size, no video to play.
         return _fail(facts, "probe_failed", f"the {facts.codec} stream has no picture size (no frame decoded)")
+    if not _is_container(facts.container):
+        # A video file is a container; ffprobe also guesses bare streams from the bytes, and about
+        # 1 in 100 random files reads as one raw H.263 frame of 0.04 s.
+        return _fail(facts, "probe_failed", f"no video container: ffprobe guessed a bare {facts.container} stream")
     declared = _stream_duration(stream)
     scan = listing.packets.get(_int(stream.get("index")), _PacketScan())
     scan.partial = b"partial file" in err
@@ -374,6 +378,18 @@ class _StderrTail:
     def text(self) -> bytes:
         out = bytes(self.head + self.tail[-MAX_ERR_BYTES:])
         return out + b"\npartial file" if self.partial and b"partial file" not in out else out
+
+
+# ffprobe's demuxers of video files (format_name lists aliases: "mov,mp4,m4a,3gp,3g2,mj2"). Bare
+# elementary streams (h263, h264, m4v, mpegvideo, mjpeg…) are guessed from content, not files.
+_CONTAINERS = frozenset({
+    "mov", "mp4", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv", "live_flv", "mpegts",
+    "mpegtsraw", "mpeg", "asf", "asf_o", "rm", "ogg", "dv", "mxf", "nut", "wtv", "gxf",
+})  # fmt: skip
+
+
+def _is_container(format_name: str | None) -> bool:
+    return bool(format_name) and not _CONTAINERS.isdisjoint(format_name.split(","))
 
 
 def _picture_stream(streams: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -316,8 +316,8 @@ def type_liars(folder: Path) -> list[Path]:
 def video_random_bytes(folder: Path, seed: int | None = None) -> Path:
     """256 KiB of random bytes named .mp4 (``seed``: the same bytes each run).
 
-    ffprobe 5.1 takes most such files for nothing, about 1 in 100 for raw H.263 (a "0x0" picture
-    of 0.04 s: seed 37) and some for LRC lyrics (seed 131)."""
+    ffprobe 5.1 takes most such files for nothing, about 1 in 100 for one raw H.263 frame of
+    0.04 s (seed 37: "0x0"; seed 68: 1408x1152) and some for LRC lyrics (seed 131)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "项目视频-乱码.mp4"
     data = os.urandom(256 * 1024) if seed is None else random.Random(seed).randbytes(256 * 1024)

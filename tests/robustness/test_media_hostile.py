@@ -18,9 +18,11 @@ def good_video(tmp_path_factory) -> Path:
     return H.real_video(tmp_path_factory.mktemp("good"), 6)
 
 
-@pytest.mark.parametrize("seed", [0, 37, 131, None], ids=["nothing", "raw-h263-0x0", "lrc", "fresh"])
+@pytest.mark.parametrize(
+    "seed", [0, 37, 68, 131, None], ids=["nothing", "raw-h263-0x0", "raw-h263-frame", "lrc", "fresh"]
+)
 def test_random_bytes_named_mp4_are_video_unreadable(tmp_path: Path, seed: int | None) -> None:
-    """Whatever ffprobe takes random bytes for (nothing, a 0x0 H.263 picture, LRC lyrics), the
+    """Whatever ffprobe takes random bytes for (nothing, one bare H.263 frame, LRC lyrics), the
     applicant reads VIDEO_UNREADABLE, never a duration."""
     got = judge(H.video_random_bytes(tmp_path / "in", seed), tmp_path)
     assert got.where("VIDEO_UNREADABLE") == ["项目视频-乱码.mp4"]
