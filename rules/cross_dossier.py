@@ -48,20 +48,77 @@ class IntakeView:
 
     @classmethod
     def build(cls, dossiers: list[DossierFacts], ctx: Context) -> IntakeView:
-        """The view of ``dossiers`` under ``ctx.campaign`` (O(N))."""
-        fields = [form_fields(d, ctx.campaign) for d in dossiers]
-        applicant = [normalise_name(f.get("applicant")) for f in fields]
-        groups, conflicts = _split_by_sender(_groups(fields, applicant), dossiers)
+        """The view of ``dossiers`` under ``ctx.campaign`` (O(N); within ``rows_kept`` each
+        dossier's own part is computed once for the whole block, not once per evaluation)."""
+        rows = [_row(d, ctx) for d in dossiers]
+        applicant = [r.applicant for r in rows]
+        groups, conflicts = _split_by_sender(_groups([r.uscc for r in rows], applicant), rows)
         return cls(
             dossiers=dossiers,
-            fields=fields,
-            project=[normalise_name(f.get("project_name")) for f in fields],
+            fields=[r.fields for r in rows],
+            project=[r.project for r in rows],
             applicant=applicant,
-            hashes=[_form_hashes(d) for d in dossiers],
+            hashes=[r.hashes for r in rows],
             groups=groups,
             group_of={i: g for g, group in enumerate(groups) for i in group},
             conflicts=conflicts,
         )
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What the view reads of one dossier: its form fields, normalised applicant and project
+    names, its valid 统一社会信用代码 (cleaned; ``""`` when none), its usable forms' sha256, and
+    its sender key (``sender_key``)."""
+
+    fields: dict[str, str]
+    applicant: str
+    project: str
+    uscc: str
+    hashes: set[str]
+    sender: str | None
+
+
+def _row(d: DossierFacts, ctx: Context) -> _Row:
+    kept: dict[int, tuple[DossierFacts, object, _Row]] | None = getattr(_kept, "rows", None)
+    if kept is not None:
+        hit = kept.get(id(d))
+        if hit is not None and hit[0] is d and hit[1] is ctx.campaign:
+            return hit[2]
+    fields = form_fields(d, ctx.campaign)
+    uscc = fields.get("uscc")
+    row = _Row(
+        fields=fields,
+        applicant=normalise_name(fields.get("applicant")),
+        project=normalise_name(fields.get("project_name")),
+        uscc=clean_uscc(uscc) if uscc and is_valid_uscc(uscc) else "",
+        hashes=_form_hashes(d),
+        sender=sender_key(d),
+    )
+    if kept is not None:
+        kept[id(d)] = (d, ctx.campaign, row)  # strong references: the id cannot be reused meanwhile
+    return row
+
+
+_kept = threading.local()
+
+
+@contextmanager
+def rows_kept(rows: dict[int, tuple] | None = None) -> Iterator[None]:
+    """Within this block each dossier's part of the view is computed once, for every evaluation.
+
+    For a caller that judges many inputs, each against the same current dossiers (the pipeline):
+    without it every input recomputed every dossier's fields. ``rows``: where they are kept,
+    ``{id(facts): (facts, campaign, row)}``, to keep them beyond the block (the caller may drop
+    entries; a new dict when None). The dossiers' facts must not change meanwhile (the rules
+    never mutate them; a new version is a new object).
+    """
+    previous = getattr(_kept, "rows", None)
+    _kept.rows = rows if rows is not None else ({} if previous is None else previous)
+    try:
+        yield
+    finally:
+        _kept.rows = previous
 
 
 _shared = threading.local()
@@ -95,8 +152,8 @@ def _view(dossiers: list[DossierFacts], ctx: Context) -> IntakeView:
     return view
 
 
-def _groups(fields: list[dict[str, str]], applicant: list[str]) -> list[list[int]]:
-    parent = list(range(len(fields)))
+def _groups(uscc: list[str], applicant: list[str]) -> list[list[int]]:
+    parent = list(range(len(uscc)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -106,10 +163,10 @@ def _groups(fields: list[dict[str, str]], applicant: list[str]) -> list[list[int
 
     owner: dict[str, int] = {}
     named: set[int] = set()
-    for i, f in enumerate(fields):
+    for i, code in enumerate(uscc):
         keys = []
-        if f.get("uscc") and is_valid_uscc(f["uscc"]):
-            keys.append("uscc:" + clean_uscc(f["uscc"]))
+        if code:
+            keys.append("uscc:" + code)
         if applicant[i]:
             keys.append("name:" + applicant[i])
         for k in keys:
@@ -146,7 +203,7 @@ def sender_key(d: DossierFacts) -> str | None:
 
 
 def _split_by_sender(
-    groups: list[list[int]], dossiers: list[DossierFacts]
+    groups: list[list[int]], rows: list[_Row]
 ) -> tuple[list[list[int]], list[tuple[list[int], list[str]]]]:
     """Applicant groups as counted by the limits, and the groups whose senders conflict.
 
@@ -159,7 +216,7 @@ def _split_by_sender(
     counted: list[list[int]] = []
     conflicts: list[tuple[list[int], list[str]]] = []
     for group in groups:
-        keys = [sender_key(dossiers[i]) for i in group]
+        keys = [rows[i].sender for i in group]
         known = list(dict.fromkeys(k for k in keys if k))
         if len(known) <= 1:
             counted.append(group)

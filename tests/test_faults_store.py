@@ -103,6 +103,7 @@ def test_a_commit_that_fails_on_a_full_disk_is_rolled_back_and_the_store_goes_on
                 store.set_meta("big", "x" * (1024 * 1024))
         assert is_store_fault(failed.value)
         assert not store.conn.in_transaction
+        assert store.rollbacks == 1  # what callers keep by row id is stale now
         assert store.get_meta("big") is None
         filler.unlink()
         with store.transaction():
@@ -200,3 +201,20 @@ def test_the_daemon_speaks_systemds_notify_protocol(tmp_path):
         sock.close()
     assert got[0] == "READY=1"
     assert got[1:] == ["WATCHDOG=1", "WATCHDOG=1"]
+
+
+def test_a_rolled_back_transaction_is_counted_and_its_row_ids_come_again(tmp_path):
+    """GIVEN a transaction that inserts a row and then fails WHEN it is rolled back THEN
+    ``rollbacks`` counts it and the next insert takes the same row id: why the pipeline drops
+    the facts it keeps by version id when the count moves."""
+    store = Store.open(tmp_path / "intake.sqlite3", tmp_path / "archive")
+    store.conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            first = store.conn.execute("INSERT INTO t(v) VALUES('rolled back')").lastrowid
+            raise RuntimeError("the reply could not be queued")
+    assert store.rollbacks == 1
+    with store.transaction():
+        again = store.conn.execute("INSERT INTO t(v) VALUES('committed')").lastrowid
+    assert again == first and store.rollbacks == 1
+    store.close()

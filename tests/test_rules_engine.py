@@ -235,3 +235,26 @@ def test_every_finding_has_message_and_fix_in_chinese() -> None:
     for f in (f for group in fs for f in group):
         assert f.message and f.fix and any("\u4e00" <= ch <= "\u9fff" for ch in f.message + f.fix)
     assert verdict([]) == "accepted"
+
+
+def test_rows_kept_judges_as_without_and_reads_each_dossier_once(monkeypatch) -> None:
+    """GIVEN three projects of one applicant and a stranger, judged one input at a time against
+    the ones before (as the pipeline does) WHEN inside ``rows_kept`` THEN every finding is the
+    same as without it, and each dossier's form fields are read once, not once per input."""
+    from rules import cross_dossier
+
+    ds = [project("项目一"), project("项目二", category="平台类"),
+          project("项目三", category="安全类"), project("项目四", applicant="另一家有限公司", uscc=USCC_B)]
+
+    def one_at_a_time():
+        return [evaluate(ds[: i + 1], IIP, targets=[i]).per_dossier[i] for i in range(len(ds))]
+
+    without = one_at_a_time()
+    reads: list[int] = []
+    real = cross_dossier.form_fields
+    monkeypatch.setattr(cross_dossier, "form_fields", lambda d, c: reads.append(id(d)) or real(d, c))
+    with cross_dossier.rows_kept():
+        kept = one_at_a_time()
+    assert [[f.code for f in fs] for fs in kept] == [[f.code for f in fs] for fs in without]
+    assert "APPLICANT_OVER_LIMIT" in [f.code for f in kept[2]]
+    assert sorted(reads) == sorted(id(d) for d in ds)  # once each

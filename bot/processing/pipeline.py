@@ -45,6 +45,7 @@ from parsers.facts import DossierFacts, MailFacts
 from parsers.ffprobe_locate import locate_ffprobe
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
+from rules.cross_dossier import rows_kept
 from rules.engine import evaluate
 from rules.finding import Finding
 from rules.verdict import verdict
@@ -120,6 +121,12 @@ class Pipeline:
         # Decoded facts of current versions, by their JSON text: each version is decoded once,
         # not once per input judged after it (that was O(N²) decoding over a batch).
         self._decoded: dict[str, DossierFacts] = {}
+        # The same by version row id, so judging one input reads no facts text it has decoded.
+        self._by_version: dict[int, DossierFacts] = {}
+        self._rollbacks_seen = store.rollbacks
+        # Each current dossier's part of the cross-dossier view (rules.cross_dossier.rows_kept),
+        # by id of its facts; pruned to the current ones when every verdict is refreshed.
+        self._view_rows: dict[int, tuple] = {}
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
         # Parses started and not yet committed, by input id (process_pending and parse_early,
         # which the IMAP watcher's thread calls: guarded by _ahead_lock).
@@ -155,37 +162,40 @@ class Pipeline:
         self.stop = stop
         hold_s = self.settings.budgets.hold_s
         try:
-            pool = self._executor()
-            ahead = self._ahead
-            self._drop_stale_parses({row.id for row in pending})
-            outcomes += self._finish_ready()
-            for i, row in enumerate(track(pending, "processing inputs")):
-                if stop is not None and stop.is_set():
+            # Every input of the pass is judged against the same current dossiers: their own
+            # part of the cross-dossier view is computed once for the pass.
+            with rows_kept(self._view_rows):
+                pool = self._executor()
+                ahead = self._ahead
+                self._drop_stale_parses({row.id for row in pending})
+                outcomes += self._finish_ready()
+                for i, row in enumerate(track(pending, "processing inputs")):
+                    if stop is not None and stop.is_set():
+                        with self._ahead_lock:
+                            for future in ahead.values():
+                                future.cancel()
+                            ahead.clear()
+                        break
                     with self._ahead_lock:
-                        for future in ahead.values():
-                            future.cancel()
-                        ahead.clear()
-                    break
-                with self._ahead_lock:
-                    for nxt in pending[i : i + PARSE_AHEAD]:
-                        if nxt.id not in ahead:
-                            ahead[nxt.id] = pool.submit(self._parse, nxt)
-                    parsed = ahead.pop(row.id)
-                    self._taken.add(row.id)
+                        for nxt in pending[i : i + PARSE_AHEAD]:
+                            if nxt.id not in ahead:
+                                ahead[nxt.id] = pool.submit(self._parse, nxt)
+                        parsed = ahead.pop(row.id)
+                        self._taken.add(row.id)
+                    outcomes += self._finish_ready()
+                    # Behind it: the inputs after it in this pass, and mail taken since (parse_early).
+                    if not _wait(parsed, hold_s, self._ahead_futures):
+                        log.info("input %s (%s) still parsing: the inputs behind it that are read go first",
+                                 row.id, row.name)
+                        self._slow.append((row, parsed))
+                        parsed.add_done_callback(self._slow_done)
+                        continue
+                    outcomes.append(self.process(row, parsed=parsed))
+                # Within their budgets; killed at once on stop.
+                while self._slow and (wait_slow or (stop is not None and stop.is_set())):
+                    wait([f for _, f in self._slow], return_when=FIRST_COMPLETED)
+                    outcomes += self._finish_ready()
                 outcomes += self._finish_ready()
-                # Behind it: the inputs after it in this pass, and mail taken since (parse_early).
-                if not _wait(parsed, hold_s, self._ahead_futures):
-                    log.info("input %s (%s) still parsing: the inputs behind it that are read go first",
-                             row.id, row.name)
-                    self._slow.append((row, parsed))
-                    parsed.add_done_callback(self._slow_done)
-                    continue
-                outcomes.append(self.process(row, parsed=parsed))
-            # Within their budgets; killed at once on stop.
-            while self._slow and (wait_slow or (stop is not None and stop.is_set())):
-                wait([f for _, f in self._slow], return_when=FIRST_COMPLETED)
-                outcomes += self._finish_ready()
-            outcomes += self._finish_ready()
         finally:
             self._in_batch = False
         if any(o.trackings for o in outcomes):
@@ -559,9 +569,9 @@ class Pipeline:
         resubmission is a new version, never a duplicate of its own earlier version).
         """
         others = [
-            self._facts_of(v["facts"])
-            for d, v in self.store.current_versions()
-            if d.id not in replaced and d.state == "open"  # a rejected dossier counts for nothing
+            self._version_facts(version_id)
+            for dossier_id, state, version_id in self.store.current_version_ids()
+            if dossier_id not in replaced and state == "open"  # a rejected dossier counts for nothing
         ]
         # Only the new dossiers are judged; the others are the background of the cross-dossier
         # rules (everyone is judged again once per batch, _refresh_verdicts).
@@ -586,6 +596,17 @@ class Pipeline:
         version = self.store.save_version(row.id, part, tracking, facts, findings, v, now)
         return tracking, version
 
+    def _version_facts(self, version_id: int) -> DossierFacts:
+        """The decoded facts of version row ``version_id``: read and decoded once per pipeline (a
+        version's facts never change; only its findings and verdict are judged again)."""
+        if self._rollbacks_seen != self.store.rollbacks:  # row ids of rolled-back versions come again
+            self._by_version.clear()
+            self._rollbacks_seen = self.store.rollbacks
+        facts = self._by_version.get(version_id)
+        if facts is None:
+            facts = self._by_version[version_id] = self._facts_of(self.store.version_facts(version_id))
+        return facts
+
     def _facts_of(self, text: str) -> DossierFacts:
         """``loads_facts(text)``, decoded once per distinct text (the rules never mutate facts)."""
         facts = self._decoded.get(text)
@@ -609,9 +630,14 @@ class Pipeline:
             return
         facts = [self._facts_of(v["facts"]) for _, v in current]
         self._decoded = {v["facts"]: f for (_, v), f in zip(current, facts, strict=True)}
+        self._by_version = {v["id"]: f for (_, v), f in zip(current, facts, strict=True)}
+        self._rollbacks_seen = self.store.rollbacks
+        live = {id(f) for f in facts}
+        self._view_rows = {k: kept for k, kept in self._view_rows.items() if k in live}
         level, now = self.settings.office.level, self.now()
         try:
-            per_dossier = evaluate(facts, self.campaign, level=level, now=now).per_dossier
+            with rows_kept(self._view_rows):
+                per_dossier = evaluate(facts, self.campaign, level=level, now=now).per_dossier
         except Exception:  # noqa: BLE001 - find the dossier it fails on; judge the rest alone
             per_dossier = []
             for i, (d, v) in enumerate(current):

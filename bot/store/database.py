@@ -91,6 +91,9 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Transactions rolled back so far (any thread): a rolled-back row id can be used again by
+        # the next insert, so what callers keep by row id is stale once this has moved.
+        self.rollbacks = 0
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -147,6 +150,7 @@ class Store:
             # back below like any other failure, or every later BEGIN would fail too.
             self.conn.execute("COMMIT")
         except BaseException:
+            self.rollbacks += 1
             if self.conn.in_transaction:
                 try:
                     self.conn.execute("ROLLBACK")
@@ -496,6 +500,24 @@ class Store:
         ).fetchall()
         by_id = {d.id: d for d in self.dossiers()}
         return [(by_id[r["dossier_id"]], r) for r in rows]
+
+    def current_version_ids(self) -> list[tuple[int, str, int]]:
+        """``(dossier id, state, version row id)`` of each dossier's current version, by dossier id.
+
+        The facts text stays in the database: callers that keep decoded facts by version row id
+        (a version's facts never change) read only the versions they have not seen
+        (``version_facts``).
+        """
+        return [(int(r[0]), str(r[1]), int(r[2])) for r in self.conn.execute(
+            "SELECT d.id, d.state, v.id FROM dossiers d JOIN versions v"
+            " ON v.dossier_id=d.id AND v.version=d.current_version ORDER BY d.id")]
+
+    def version_facts(self, version_id: int) -> str:
+        """The facts JSON of version row ``version_id``. Raises KeyError when there is none."""
+        row = self.conn.execute("SELECT facts FROM versions WHERE id=?", (int(version_id),)).fetchone()
+        if row is None:
+            raise KeyError(version_id)
+        return str(row[0])
 
     def save_version(
         self,
