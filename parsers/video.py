@@ -14,9 +14,11 @@ ffprobe list six million packets into 2.7 GB.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import resource
+import shutil
 import subprocess
 import threading
 import time
@@ -320,11 +322,16 @@ def _run(
     def limit_memory() -> None:  # in the child, before exec
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
+    # util-linux's prlimit sets the limit and execs ffprobe: without a preexec_fn, Python starts
+    # the child with vfork instead of copying the worker's page tables for each video (fork,
+    # copy, unmap at exec: about 5 % of the desk's CPU on small mail).
+    prlimit = _prlimit()
     # start_new_session: a Ctrl-C at the terminal reaches the daemon only, which finishes the
     # current input; ffprobe would otherwise die with it and the video read as probe_failed.
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=limit_memory,  # noqa: PLW1509 - the worker calling this runs no other threads
+        [prlimit, f"--as={max_bytes}:{max_bytes}", "--", *cmd] if prlimit else cmd,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=None if prlimit else limit_memory,  # noqa: PLW1509 - the worker runs no other threads
         start_new_session=True,
     )
     late = threading.Event()
@@ -353,6 +360,13 @@ def _run(
     if late.is_set():
         raise _Timeout
     return proc.returncode, err.text()
+
+
+@functools.cache
+def _prlimit() -> str | None:
+    """util-linux's ``prlimit`` (Debian: essential), or None (the limit is then set in a
+    pre-exec hook)."""
+    return shutil.which("prlimit")
 
 
 class _StderrTail:

@@ -137,11 +137,19 @@ def test_fake_adts_video_probe_stays_small(tmp_path):
     assert int(maxrss_kb) < 100 * 1024
 
 
-def test_ffprobe_address_space_is_capped(tmp_path):
+@pytest.mark.parametrize("how", ["prlimit", "pre-exec hook"])
+def test_ffprobe_address_space_is_capped(tmp_path, how, monkeypatch):
     """GIVEN the fake ADTS file (ffprobe needs ~350 MB to probe it)
-    WHEN probed with max_bytes = 128 MB
+    WHEN probed with max_bytes = 128 MB (the limit set by util-linux's prlimit, or, on a machine
+    without it, in the child before exec)
     THEN ffprobe cannot take more: the probe fails cleanly (a fact, not a crash)."""
+    from parsers import video
     from parsers.video import probe_video
+
+    if how == "prlimit":
+        assert video._prlimit() is not None  # util-linux is essential on Debian
+    else:
+        monkeypatch.setattr(video, "_prlimit", lambda: None)
 
     facts = probe_video(fake_adts_video(tmp_path / "v.mp4"), max_bytes=128 * 1024 * 1024)
     assert not facts.has_video or not facts.readable
