@@ -174,3 +174,58 @@ def test_password_protected_docx_is_encrypted(tmp_path: Path) -> None:
     path = ole2_with_stream(tmp_path / "申报书.docx", "EncryptedPackage")
     facts = read_form(path, kind="docx")
     assert (facts.readable, facts.problem) == (False, "encrypted")
+
+
+def _repack(src: Path, out: Path, rename: dict[str, str], replace: dict[str, tuple[bytes, bytes]]) -> Path:
+    """``src`` with members renamed and bytes replaced in named members (a hand-edited package)."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename in replace:
+                data = data.replace(*replace[info.filename])
+            zout.writestr(rename.get(info.filename, info.filename), data)
+    return out
+
+
+def test_main_part_is_found_by_its_relationship(tmp_path: Path) -> None:
+    """GIVEN a form whose main part is not word/document.xml (WPS and converters name it
+    otherwise) WHEN read THEN it is found through _rels/.rels and its fields are read."""
+    src = make_form_docx(tmp_path / "src.docx")
+    path = _repack(
+        src, tmp_path / "申报书.docx",
+        rename={"word/document.xml": "word/document2.xml", "word/_rels/document.xml.rels": "word/_rels/document2.xml.rels"},
+        replace={"_rels/.rels": (b"word/document.xml", b"/word/document2.xml"),
+                 "[Content_Types].xml": (b"/word/document.xml", b"/word/document2.xml")},
+    )  # fmt: skip
+    facts = read_form(path)
+    assert (facts.readable, facts.problem, facts.fields) == (True, None, EXPECTED)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "readable"),
+    [
+        (b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml", True),
+        (b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml", False),
+    ],
+    ids=["dotx", "a-workbook-named-docx"],
+)
+def test_main_part_content_type_decides(tmp_path: Path, content_type: bytes, readable: bool) -> None:
+    """GIVEN a package whose main part declares a template (.dotx) or a workbook WHEN read as a
+    form THEN the template is read; the workbook is ``corrupt``, as python-docx says."""
+    src = make_form_docx(tmp_path / "src.docx")
+    main = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    path = _repack(src, tmp_path / "申报书.docx", rename={},
+                   replace={"[Content_Types].xml": (main, content_type)})
+    facts = read_form(path)
+    assert (facts.readable, facts.problem) == ((True, None) if readable else (False, "corrupt"))
+    assert bool(facts.fields) is readable
+
+
+def test_package_without_main_relationship_is_corrupt(tmp_path: Path) -> None:
+    src = make_form_docx(tmp_path / "src.docx")
+    path = _repack(src, tmp_path / "申报书.docx", rename={},
+                   replace={"_rels/.rels": (b"relationships/officeDocument", b"relationships/nothing")})
+    facts = read_form(path)
+    assert (facts.readable, facts.problem) == (False, "corrupt")
