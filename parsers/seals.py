@@ -79,31 +79,42 @@ def find_seals(rgb: np.ndarray, dpi: float) -> list[SealMark]:
         # seal covers a few per cent of a sheet, red letterheads a few more.
         return []
     mm = cell * 25.4 / dpi  # millimetres per grid cell
-    seen = np.zeros_like(joined)
+    # The walk reads plain Python sequences: indexing a numpy array cell by cell costs ~5x more.
+    cells = joined.ravel().tolist()
+    seen = bytearray(len(cells))
     marks: list[SealMark] = []
-    for y0, x0 in zip(*np.nonzero(joined), strict=True):
-        if seen[y0, x0]:
+    for start in np.flatnonzero(joined).tolist():
+        if seen[start]:
             continue
-        ys, xs = _component(joined, seen, int(y0), int(x0))
+        ys, xs = _component(cells, seen, gw, start)
         mark = _as_seal(grid, ys, xs, mm)
         if mark is not None:
             marks.append(mark)
     return sorted(marks, key=lambda m: -m.width_mm * m.height_mm)
 
 
-def _component(joined: np.ndarray, seen: np.ndarray, y0: int, x0: int) -> tuple[list[int], list[int]]:
-    h, w = joined.shape
+def _component(cells: list[bool], seen: bytearray, width: int, start: int) -> tuple[list[int], list[int]]:
+    """Rows and columns of the cells 4-connected to ``start`` in the row-major grid ``cells``
+    (``width`` cells a row); marks them in ``seen``."""
+    size = len(cells)
     ys, xs = [], []
-    queue = deque([(y0, x0)])
-    seen[y0, x0] = True
+    queue = deque([start])
+    seen[start] = 1
     while queue:
-        y, x = queue.popleft()
+        i = queue.popleft()
+        y, x = divmod(i, width)
         ys.append(y)
         xs.append(x)
-        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-            if 0 <= ny < h and 0 <= nx < w and joined[ny, nx] and not seen[ny, nx]:
-                seen[ny, nx] = True
-                queue.append((ny, nx))
+        for n in (i - width, i + width):
+            if 0 <= n < size and cells[n] and not seen[n]:
+                seen[n] = 1
+                queue.append(n)
+        if x > 0 and cells[i - 1] and not seen[i - 1]:
+            seen[i - 1] = 1
+            queue.append(i - 1)
+        if x < width - 1 and cells[i + 1] and not seen[i + 1]:
+            seen[i + 1] = 1
+            queue.append(i + 1)
     return ys, xs
 
 
