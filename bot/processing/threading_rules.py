@@ -59,9 +59,9 @@ def thread_claim(facts: DossierFacts, store) -> Claim | None:
         return Claim(answered, "reference", may_continue(store, answered, sender))
     if sender and facts.project_name:
         key = normalise_name(facts.project_name)
-        for d in store.dossiers():
-            if d.project_name and normalise_name(d.project_name) == key and may_continue(store, d.tracking, sender):
-                return Claim(d.tracking, "sender", True)
+        for tracking, project_name in store.project_names():
+            if normalise_name(project_name) == key and may_continue(store, tracking, sender):
+                return Claim(tracking, "sender", True)
     return None
 
 

@@ -456,6 +456,13 @@ class Store:
     def dossiers(self) -> list[DossierRow]:
         return [DossierRow(**dict(r)) for r in self.conn.execute("SELECT * FROM dossiers ORDER BY id")]
 
+    def project_names(self) -> list[tuple[str, str]]:
+        """``(tracking, project name)`` of every dossier naming a project, by id (two short columns:
+        the threading rules read them for each mail, and whole rows cost O(N) objects)."""
+        return [(str(t), str(p)) for t, p in self.conn.execute(
+            "SELECT tracking, project_name FROM dossiers WHERE project_name IS NOT NULL AND project_name != ''"
+            " ORDER BY id")]
+
     def file_under(self, input_id: int, tracking: str, *, officer: str, at: datetime) -> None:
         """Record that input ``input_id`` continues dossier ``tracking`` (an officer said so)."""
         self.conn.execute(
