@@ -116,8 +116,10 @@ class ScanFacts:
     problem: str | None = None
     detail: str | None = None
     format: Literal["pdf", "ofd"] = "pdf"
+    # PDF: its signed signature fields, else the first page with a seal impression (the search
+    # stops there); OFD: every signed page and every page with a seal image.
     seals: list[SealFound] = field(default_factory=list)
-    seal_pages_checked: int = 0  # pages looked at for seal impressions (all, up to a cap)
+    seal_pages_checked: int = 0  # pages looked at for seal impressions (up to a cap, or the first seal)
 
 
 @dataclass

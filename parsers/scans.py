@@ -76,7 +76,9 @@ def read_scan(path: Path) -> ScanFacts:
         return facts
     facts.readable = True
     electronic = _signature_pages(reader)
-    images = _seal_pages(path, facts)
+    # One seal is what the notice asks of the scanned copy (SCAN_SEAL_MISSING): a signed PDF is
+    # not rendered, and the search of an unsigned one stops at the first sealed page.
+    images = set() if electronic else _seal_pages(path, facts)
     facts.seals = [SealFound(p, "electronic") for p in sorted(electronic)] + [
         SealFound(p, "image") for p in sorted(images)
     ]
@@ -108,7 +110,8 @@ def _signature_pages(reader: Any) -> set[int]:
 
 
 def _seal_pages(path: Path, facts: ScanFacts) -> set[int]:
-    """1-based pages with a seal impression, from a low-resolution rendering (pypdfium2)."""
+    """The first 1-based page with a seal impression (a set: empty or one), from a low-resolution
+    rendering (pypdfium2); ``facts.seal_pages_checked`` counts the pages rendered."""
     import pypdfium2 as pdfium
 
     from parsers.seals import find_seals
@@ -141,6 +144,7 @@ def _seal_pages(path: Path, facts: ScanFacts) -> set[int]:
             facts.seal_pages_checked += 1
             if find_seals(rgb, scale * 72.0):
                 found.add(index + 1)
+                break
     finally:
         pdf.close()
     return found

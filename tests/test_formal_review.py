@@ -101,6 +101,15 @@ def test_a_pdf_signature_field_is_an_electronic_seal_present_not_verified(tmp_pa
     facts = read_scan(make_signed_pdf(tmp_path / "signed.pdf", pages=2, signed_page=2))
     assert facts.readable and facts.pages == 2
     assert [(s.page, s.kind) for s in facts.seals] == [(2, "electronic")]
+    assert facts.seal_pages_checked == 0  # signed: one seal is all the notice asks, nothing rendered
+
+
+def test_the_seal_search_stops_at_the_first_sealed_page(tmp_path) -> None:
+    """GIVEN a 6-page scan sealed on pages 2 and 5 WHEN read THEN page 2 is the seal found and
+    pages 3 to 6 are not rendered (one seal is what SCAN_SEAL_MISSING asks for)."""
+    facts = read_scan(make_scan_pdf(tmp_path / "全套扫描件.pdf", 6, seal_pages=(2, 5)))
+    assert (facts.pages, [(s.page, s.kind) for s in facts.seals], facts.seal_pages_checked) == (
+        6, [(2, "image")], 2)
 
 
 def test_ofd_scans_with_and_without_signs_and_a_damaged_one(tmp_path, parts) -> None:
