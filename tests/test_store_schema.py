@@ -92,3 +92,20 @@ def test_sql_lives_only_in_the_store_and_the_outgoing_queue():
                         and node.func.attr in SQL_CALLS):
                     offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_reply_rate_is_counted_from_an_index_not_the_stored_mails(tmp_path):
+    """GIVEN a store WHEN the hourly reply rate is counted (before every reply) THEN SQLite reads
+    only the covering index: the queued rows, each holding a whole mail, are not read (before
+    step 10 the count read O(N) stored mail bytes per reply)."""
+    from datetime import UTC, datetime
+
+    store = Store.open(tmp_path / "intake.sqlite3", tmp_path / "archive")
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    queue.queued_since(store.conn, datetime(2023, 11, 29, tzinfo=UTC), ("receipt", "defect_notice"))
+    store.conn.set_trace_callback(None)
+    (sql,) = [s for s in seen if "COUNT(*) FROM outgoing" in s]
+    plan = " ".join(str(r[3]) for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "COVERING INDEX outgoing_created" in plan, plan
+    store.close()

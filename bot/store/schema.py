@@ -236,6 +236,16 @@ CREATE TABLE IF NOT EXISTS trust_events(
 );
 """
 
+# The hourly reply rate ([outbox] replies_per_hour) is counted before every reply. Without an
+# index the count read each queued row up to created_at, past its raw mail (overflow pages): O(N)
+# stored mail bytes per reply (3 ms at 300 replies of 20 KB). Covering: no row is read. A reply's
+# In-Reply-To (threading) and a dossier's replies are found by index too.
+OUTGOING_RATE_INDEX = """
+CREATE INDEX IF NOT EXISTS outgoing_created ON outgoing (created_at, kind, status, failure);
+CREATE INDEX IF NOT EXISTS outgoing_message_id ON outgoing (message_id);
+CREATE INDEX IF NOT EXISTS outgoing_tracking ON outgoing (tracking);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inputs, dossiers, versions, counters; the outgoing queue", CORE + outgoing_queue.SCHEMA),
     Migration(2, "decisions: the officers' append-only audit table", DECISIONS),
@@ -255,6 +265,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               # parse ran past [budgets] hold_s
               columns=(("inputs", "parse_attempts", "INTEGER NOT NULL DEFAULT 0"),
                        ("inputs", "parse_slow", "INTEGER NOT NULL DEFAULT 0"))),
+    Migration(10, "outgoing: indexes for the reply rate (never reading the stored mails), "
+              "Message-IDs and trackings",
+              OUTGOING_RATE_INDEX),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
