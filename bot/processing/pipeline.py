@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 import traceback
@@ -33,6 +32,7 @@ from bot.processing.parse_worker import ParseJob
 from bot.processing.replies import ReplyBuilder
 from bot.processing.supervisor import ParseInterrupted, ParseSupervisor
 from bot.processing.threading_rules import Claim, merge_versions, thread_claim, thread_key
+from bot.processing.work_folders import WorkFolders
 from bot.progress import track
 from bot.store.database import DossierRow, InputRow, Store
 from bot.store.decisions import waived_codes
@@ -110,6 +110,7 @@ class Pipeline:
         # that the inputs behind it need.
         self._slots = threading.Semaphore(PARSE_WORKERS)
         self._pool: ThreadPoolExecutor | None = None  # parse threads, kept across passes
+        self.work_folders = WorkFolders(settings.store.work_dir)  # removed beside this thread
         self._pool_lock = threading.Lock()
         # Inputs still parsing after hold_s, committed by a later pass once read.
         self._slow: list[tuple[InputRow, Future[list[DossierFacts]]]] = []
@@ -261,6 +262,7 @@ class Pipeline:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self.supervisor.close()
+        self.work_folders.close()
 
     def _parse(self, row: InputRow) -> list[DossierFacts]:
         """The dossiers of one input, read from its archived copy in a worker process.
@@ -371,8 +373,7 @@ class Pipeline:
             log.exception("input %s (%s) failed; now %s", row.id, row.name, state)
             outcome.error = f"{type(exc).__name__}: {exc}"
         finally:
-            shutil.rmtree(work_root / f"input-{row.id}", ignore_errors=True)
-            shutil.rmtree(work_root / f"input-{row.id}-parsed", ignore_errors=True)
+            self.work_folders.discard(work_root / f"input-{row.id}", work_root / f"input-{row.id}-parsed")
         return outcome
 
     def keep_materials(self, dossiers: list[DossierFacts], *, sender: str | None = None) -> None:
