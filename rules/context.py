@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,8 @@ class Context:
     ``level``: ``district`` | ``city`` | ``province`` | ``ministry`` (the desk we run for).
     ``now``: the (possibly pinned) clock; ``winners``: the earlier-winners list, loaded once.
     ``unit_kind``: the recommending unit's quota key, only when building a packet.
+    ``judged``: the indices of the dossiers being judged (``evaluate(targets=...)``; None: all):
+    a cross-dossier check may skip the per-dossier work of the others, whose hits are dropped.
     """
 
     campaign: Campaign
@@ -25,6 +28,11 @@ class Context:
     now: datetime | None = None
     winners: tuple[Winner, ...] = ()
     unit_kind: str | None = None
+    judged: frozenset[int] | None = None
+
+    def judging(self, n: int) -> Iterable[int]:
+        """The indices among ``n`` dossiers whose findings are wanted, in order."""
+        return range(n) if self.judged is None else sorted(i for i in self.judged if i < n)
 
     @property
     def level_label(self) -> str:

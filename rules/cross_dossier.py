@@ -345,7 +345,7 @@ def check_project_duplicate(dossiers: list[DossierFacts], ctx: Context) -> Itera
             by_hash[h].append(i)
         if view.project[i] and i in view.group_of:
             by_project[(view.group_of[i], view.project[i])].append(i)
-    for i in range(len(dossiers)):
+    for i in ctx.judging(len(dossiers)):  # judging one new input: its own candidates only
         same_file: set[int] = set()
         for h in view.hashes[i]:
             same_file.update(by_hash[h])
@@ -376,7 +376,8 @@ def check_previously_selected(dossiers: list[DossierFacts], ctx: Context) -> Ite
         if 0 <= ctx.campaign.year - w.year < years:
             live[normalise_name(w.project_name)].append(w)
     view = _view(dossiers, ctx)
-    for i, f in enumerate(view.fields):
+    for i in ctx.judging(len(dossiers)):
+        f = view.fields[i]
         project = view.project[i]
         if not project or project not in live:
             continue

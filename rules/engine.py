@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from parsers.facts import DossierFacts, TableFacts
@@ -131,6 +131,8 @@ def evaluate(
     """
     ctx = _context(campaign, level, now)
     chosen = range(len(dossiers)) if targets is None else sorted(set(targets))
+    if targets is not None:
+        ctx = replace(ctx, judged=frozenset(chosen))
     if chosen and not 0 <= chosen[0] <= chosen[-1] < len(dossiers):
         raise IndexError(f"targets {list(chosen)} outside the {len(dossiers)} dossiers given")
     wanted = set(chosen)
