@@ -16,12 +16,9 @@ attempt already counted in the ledger (``Store.start_parse``).
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +26,7 @@ from dataclasses import dataclass, replace
 
 from bot.config.model import BudgetSettings
 from bot.errors import IntakeError
+from bot.processing import fork_server
 from bot.processing.parse_worker import ParseJob, serve
 from bot.store.faults import StoreUnavailable
 from parsers.classify import VIDEO_KINDS
@@ -41,27 +39,6 @@ MAX_ROUNDS = 20  # runs of one job (each skipping one more over-budget file) bef
 # Stages over whose budget the whole input fails: no file to skip.
 WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-
-_CONTEXT = multiprocessing.get_context("forkserver")
-# The fork server imports the parsers and their libraries once; each worker is a fork of it
-# (importing pypdf, python-docx and openpyxl anew took ~2 s of CPU per input).
-_CONTEXT.set_forkserver_preload(["bot.processing.parse_worker", "pypdf", "docx", "docx.table", "openpyxl", "lxml.etree", "pypdfium2"])
-
-
-def _hide_main_script() -> None:
-    """Keep workers from running the main script again.
-
-    multiprocessing sends each new process the path of ``__main__`` (the ``intake`` console
-    script, pytest's…) and the child runs it before its target: the ``intake`` script imports the
-    whole CLI, ~0.4 s of CPU per input (issue 16). The workers need only ``parse_worker`` (its
-    target, preloaded by the fork server), so the path is withheld. Python 3.11's fork server
-    cannot preload ``__main__`` instead: it looks for a ``main_path`` key that
-    ``spawn.get_preparation_data`` names ``init_main_from_path``.
-    """
-    main = sys.modules.get("__main__")
-    if main is not None and getattr(main, "__spec__", None) is None:
-        main.__dict__.pop("__file__", None)
-
 
 class ParseInterrupted(IntakeError):
     """``stop`` was set during the parse; the worker was killed, the input stays pending."""
@@ -135,8 +112,8 @@ class _Worker:
     """One worker process (``parse_worker.serve``) and our end of its pipe."""
 
     def __init__(self) -> None:
-        self.conn, child = _CONTEXT.Pipe(duplex=True)
-        self.proc = _CONTEXT.Process(target=serve, args=(child,), name="parse-worker", daemon=True)
+        self.conn, child = fork_server.CONTEXT.Pipe(duplex=True)
+        self.proc = fork_server.CONTEXT.Process(target=serve, args=(child,), name="parse-worker", daemon=True)
         self.proc.start()
         child.close()
         self.jobs = 0
@@ -157,10 +134,9 @@ class ParseSupervisor:
     """
 
     def __init__(self, budgets: BudgetSettings):
-        _hide_main_script()
-        # The fork server imports the parsers (~0.5 s): started now, it is ready by the time the
-        # first input has been fetched.
-        threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver", daemon=True).start()
+        # Started now if the entry point did not (bot/cli/main.py): ready by the time the first
+        # input has been fetched.
+        fork_server.start_in_background()
         self.budgets = budgets
         self.peak_rss = 0  # largest worker RSS seen, bytes (bench/hostile.py reads it)
         self._idle: list[_Worker] = []
