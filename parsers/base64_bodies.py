@@ -41,10 +41,9 @@ class DecodedBodies:
         n = len(self.bodies) - 1
         return n, f"{self.prefix}{n}=".encode()
 
-    def body(self, payload: str) -> tuple[bytearray, str] | None:
-        """(decoded bytes, the text after the placeholder line) when ``payload`` starts with one
-        of this mail's placeholders, else None. The bytes are this object's own: copy, not change
-        (or ``take`` them)."""
+    def _named(self, payload: str) -> tuple[int, str] | None:
+        """(index, the text after the placeholder line) when ``payload`` starts with one of this
+        mail's placeholders, else None."""
         if not payload.startswith(self.prefix):
             return None
         head, _, rest = payload.partition("\n")
@@ -52,20 +51,23 @@ class DecodedBodies:
             n = int(head[len(self.prefix) :].rstrip("\r").rstrip("="))
         except ValueError:
             return None
-        if not 0 <= n < len(self.bodies):
-            return None
-        return self.bodies[n], rest
+        return (n, rest) if 0 <= n < len(self.bodies) else None
+
+    def body(self, payload: str) -> tuple[bytearray, str] | None:
+        """(decoded bytes, the text after the placeholder line) when ``payload`` starts with one
+        of this mail's placeholders, else None. The bytes are this object's own: copy, not change
+        (or ``take`` them)."""
+        named = self._named(payload)
+        return None if named is None else (self.bodies[named[0]], named[1])
 
     def take(self, payload: str, tail: bytes) -> bytearray | None:
         """The body ``payload`` names with ``tail`` appended, handed over: this object keeps no
         reference, so a 48 MB video is in memory once, not twice. Only for the last reader of
         the part (an attachment's bytes; not a forwarded mail, which is flattened again)."""
-        found = self.body(payload)
-        if found is None:
+        named = self._named(payload)
+        if named is None:
             return None
-        n = int(payload.partition("\n")[0][len(self.prefix) :].rstrip("\r").rstrip("="))
-        data = self.bodies[n]
-        self.bodies[n] = bytearray()
+        data, self.bodies[named[0]] = self.bodies[named[0]], bytearray()
         data += tail
         return data
 
@@ -73,13 +75,10 @@ class DecodedBodies:
         """``payload`` with its placeholder line turned back into base64 lines, when it starts
         with one of this mail's placeholders, else None: for a part the parser does not read as
         base64 although ``_blocks`` did (two Content-Transfer-Encoding headers)."""
-        found = self.body(payload)
-        if found is None:
+        if self._named(payload) is None:
             return None
-        restored = self.restore(payload.partition("\n")[0].rstrip("\r").encode("ascii") + b"\n")
-        if payload.partition("\n")[0].endswith("\r"):
-            restored = restored.replace(b"\n", b"\r\n")
-        return restored.decode("ascii") + found[1] if "\n" in payload else restored.decode("ascii").rstrip("\r\n")
+        head, newline, rest = payload.partition("\n")
+        return self.restore((head + newline).encode("ascii")).decode("ascii") + rest
 
     def restore(self, flat: bytes) -> bytes:
         """``flat`` (a flattened part) with each placeholder line turned back into base64 lines."""

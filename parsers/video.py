@@ -231,13 +231,11 @@ def probe_video(
         )
     facts.codec = stream.get("codec_name")
     facts.width, facts.height = _display_size(stream)
-    if not (facts.width and facts.height and facts.width > 0 and facts.height > 0):
-        # ffprobe names a stream it could not decode one frame of: random bytes taken for raw
-        # H.263 are a "0x0" video of 0.04 s. No picture size, no video to play.
+    # About 1 in 100 random files reads as one raw H.263 frame of 0.04 s, sized or "0x0": a video
+    # file is a container, and a picture stream of no size had not one frame decoded.
+    if (facts.width or 0) <= 0 or (facts.height or 0) <= 0:
         return _fail(facts, "probe_failed", f"the {facts.codec} stream has no picture size (no frame decoded)")
     if not _is_container(facts.container):
-        # A video file is a container; ffprobe also guesses bare streams from the bytes, and about
-        # 1 in 100 random files reads as one raw H.263 frame of 0.04 s.
         return _fail(facts, "probe_failed", f"no video container: ffprobe guessed a bare {facts.container} stream")
     declared = _stream_duration(stream)
     scan = listing.packets.get(_int(stream.get("index")), _PacketScan())

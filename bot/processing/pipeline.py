@@ -119,10 +119,8 @@ class Pipeline:
         # Handlers tried before an input becomes dossiers (officers' commands by mail, packets
         # from the level below): each returns an Outcome when it took the input, else None.
         self.interceptors: list[Callable[[InputRow, list[DossierFacts]], Outcome | None]] = []
-        # Decoded facts of current versions, by their JSON text: each version is decoded once,
-        # not once per input judged after it (that was O(N²) decoding over a batch).
-        self._decoded: dict[str, DossierFacts] = {}
-        # The same by version row id, so judging one input reads no facts text it has decoded.
+        # Decoded facts of current versions, by version row id: each version is read and decoded
+        # once, not once per input judged after it (that was O(N²) decoding over a batch).
         self._by_version: dict[int, DossierFacts] = {}
         self._rollbacks_seen = store.rollbacks
         # Each current dossier's part of the cross-dossier view (rules.cross_dossier.rows_kept),
@@ -597,22 +595,18 @@ class Pipeline:
         version = self.store.save_version(row.id, part, tracking, facts, findings, v, now)
         return tracking, version
 
-    def _version_facts(self, version_id: int) -> DossierFacts:
-        """The decoded facts of version row ``version_id``: read and decoded once per pipeline (a
-        version's facts never change; only its findings and verdict are judged again)."""
+    def _version_facts(self, version_id: int, text: str | None = None) -> DossierFacts:
+        """The decoded facts of version row ``version_id`` (``text``: its facts JSON when already
+        read): read and decoded once per pipeline (a version's facts never change; only its
+        findings and verdict are judged again; the rules never mutate facts)."""
         if self._rollbacks_seen != self.store.rollbacks:  # row ids of rolled-back versions come again
             self._by_version.clear()
             self._rollbacks_seen = self.store.rollbacks
         facts = self._by_version.get(version_id)
         if facts is None:
-            facts = self._by_version[version_id] = self._facts_of(self.store.version_facts(version_id))
-        return facts
-
-    def _facts_of(self, text: str) -> DossierFacts:
-        """``loads_facts(text)``, decoded once per distinct text (the rules never mutate facts)."""
-        facts = self._decoded.get(text)
-        if facts is None:
-            facts = self._decoded[text] = loads_facts(text)
+            facts = self._by_version[version_id] = loads_facts(
+                self.store.version_facts(version_id) if text is None else text
+            )
         return facts
 
     def refresh_verdicts(self) -> None:
@@ -629,10 +623,8 @@ class Pipeline:
         current = [(d, v) for d, v in self.store.current_versions() if d.state == "open"]
         if not current:
             return
-        facts = [self._facts_of(v["facts"]) for _, v in current]
-        self._decoded = {v["facts"]: f for (_, v), f in zip(current, facts, strict=True)}
+        facts = [self._version_facts(v["id"], v["facts"]) for _, v in current]
         self._by_version = {v["id"]: f for (_, v), f in zip(current, facts, strict=True)}
-        self._rollbacks_seen = self.store.rollbacks
         live = {id(f) for f in facts}
         self._view_rows = {k: kept for k, kept in self._view_rows.items() if k in live}
         level, now = self.settings.office.level, self.now()
