@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.policy
 import json
 import re
 import sqlite3
@@ -269,3 +270,21 @@ def test_references_chain_keeps_earlier_ids() -> None:
         make_ctx(), make_dossier(), [], TRACKING, to="a@example.com", original=original
     )
     assert msg["References"].split() == ["<a@x>", "<b@x>", "<c20.20240415093000@mail.example.com>"]
+
+
+def test_a_finished_reply_reads_as_parsed_and_its_wire_form_is_stable() -> None:
+    """GIVEN a 回执 with a long Chinese project name and attachment-free parts
+    WHEN it is finished (no longer written out and parsed again: issue 16)
+    THEN its headers read decoded, as a parsed message's do; written out twice it gives the same
+    bytes; those bytes parse back to the same decoded headers; no line passes 78 octets."""
+    dossier = make_dossier("基于5G+工业互联网的离散制造全流程协同智能工厂建设与推广应用示范项目（二期）")
+    msg = compose_receipt(make_ctx(), dossier, [], TRACKING, to="clerk@example.com")
+    assert str(msg["Subject"]).startswith("【回执】基于5G+工业互联网")
+    assert "=?" not in str(msg["Subject"]) and "=?" not in str(msg["From"])
+    raw = to_bytes(msg)
+    assert to_bytes(msg) == raw
+    again = email.message_from_bytes(raw, policy=email.policy.default)
+    for name in ("Subject", "From", "To", "Message-ID", "X-Intake-Tracking", "Content-Language"):
+        assert str(again[name]) == str(msg[name]), name
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert again.get_body(("plain",)).get_content() == msg.get_body(("plain",)).get_content()
