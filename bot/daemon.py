@@ -1,7 +1,7 @@
 """The daemon: watchers take inputs, the pipeline processes them, the sender delivers replies.
 
 ``run_once`` takes what is there now (drop folders, then the mailbox), processes it and delivers
-the replies; ``run_forever`` keeps the watchers running in threads and wakes the processing loop
+the replies, the three overlapping (``bot/once_threads.py``); ``run_forever`` keeps the watchers running in threads and wakes the processing loop
 whenever something is taken. SIGTERM/SIGINT finish the current input and exit cleanly.
 """
 
@@ -24,6 +24,7 @@ from bot.health.notify import sd_notify, watchdog_interval_s
 from bot.health.report import LAST_PASS, LAST_SYNC
 from bot.health.stalls import StallWatch
 from bot.officers import mail as officer_mail
+from bot.once_threads import Courier, Fetch
 from bot.processing.cloud_links import campaign_today, sweep_expired
 from bot.processing.pipeline import Outcome, Pipeline
 from bot.sources.folders import FolderWatcher, require_drop_folders
@@ -254,23 +255,25 @@ class Intake:
             w.scan_once()
         for m in self.maildir_sources():
             m.scan_once()
+        # As in the daemon, the stages overlap (bot/once_threads.py): mail is processed as it is
+        # archived, and replies are handed over as they are queued.
+        report = RunReport()
         imap = self.imap_watcher()
-        if imap is not None:
-            try:
-                imap.sync_once()
-            finally:
-                imap.close()
-            if imap.last_sync_at is not None:
-                self.store.set_meta(LAST_SYNC, datetime.fromtimestamp(imap.last_sync_at, UTC).isoformat())
-        report = RunReport(outcomes=self.pipeline.process_pending())
-        self.sweep_links()
-        # One delivery pass sends at most a batch; keep going while a pass still sends something.
-        while True:
-            delivered, failed = self.deliver()
-            report.delivered += delivered
-            report.failed += failed
-            if not delivered:
-                break
+        fetch = Fetch(imap, on_done=self.wake.set) if imap is not None else None
+        courier = Courier(self.deliver)
+        try:
+            while fetch is not None and not fetch.done.is_set():
+                report.outcomes += self.pipeline.process_pending()
+                self.wake.wait(timeout=IDLE_PASS_S)
+                self.wake.clear()
+            if fetch is not None:
+                fetch.join()
+                if imap.last_sync_at is not None:
+                    self.store.set_meta(LAST_SYNC, datetime.fromtimestamp(imap.last_sync_at, UTC).isoformat())
+            report.outcomes += self.pipeline.process_pending()
+            self.sweep_links()
+        finally:
+            report.delivered, report.failed = courier.finish()
         return report
 
     def sweep_links(self) -> list[str]:

@@ -8,7 +8,12 @@ from __future__ import annotations
 import email
 import email.policy
 
+import pytest
+
 from bot.daemon import Intake
+from bot.health.report import LAST_SYNC
+from bot.sources.imap.connect import ImapLoginRefused
+from outbox.delivery import queue as outgoing
 from tests.conftest import make_settings
 from tests.daemon_harness import files, folder_uids, submission  # noqa: F401
 from tests.servers.dovecot import Dovecot, dovecot, imap_user  # noqa: F401
@@ -118,3 +123,57 @@ def test_run_once_reads_each_mail_while_the_next_is_fetched_and_only_once(
     early = [i for i, m in enumerate(lines) if "reading starts while later mail is fetched" in m]
     assert len(early) == 3 and early[0] < took[1] and early[1] < took[2]
     assert len(_replies(settings)) == 3
+
+
+def test_run_once_with_a_refused_login_answers_the_drop_folder_then_raises(
+    tmp_path, dovecot: Dovecot, imap_user, files
+):
+    """GIVEN a submission in the drop folder and a mailbox whose password is wrong
+    WHEN `run --once` runs (its fetch, processing and hand-over overlap: issue 16)
+    THEN it raises the refused login, as before, but only after the drop-folder input was judged
+    and its reply handed over: the fetch's failure holds up neither."""
+    user, _ = imap_user
+    raw, sender, _ = submission(files)
+    settings = make_settings(tmp_path, imap={
+        "enabled": True, "host": dovecot.host, "port": dovecot.port, "security": "plain",
+        "username": user, "password": "not-the-password"})
+    (settings.drop.folders[0] / "投递.eml").write_bytes(raw)
+    intake = Intake(settings)
+    try:
+        with pytest.raises(ImapLoginRefused):
+            intake.run_once()
+        (row,) = intake.store.inputs()
+        assert row.state == "processed" and len(intake.store.dossiers()) == 1
+        assert intake.store.get_meta(LAST_SYNC) is None
+    finally:
+        intake.close()
+    (reply,) = _replies(settings)
+    assert reply["To"].addresses[0].addr_spec == sender
+
+
+def test_run_once_hands_each_reply_over_once_and_reports_every_one(tmp_path, dovecot: Dovecot, imap_user, files):
+    """GIVEN five submissions in the mailbox
+    WHEN `run --once` takes them (replies handed over while later inputs are processed)
+    THEN its report lists five replies delivered, the outbox holds five, one per sender, nothing
+    is left pending, and a second run takes and sends nothing."""
+    user, password = imap_user
+    senders = []
+    for _ in range(5):
+        raw, sender, _ = submission(files)
+        dovecot.append(user, password, raw)
+        senders.append(sender)
+    settings = make_settings(tmp_path, imap={
+        "enabled": True, "host": dovecot.host, "port": dovecot.port, "security": "plain",
+        "username": user, "password": password})
+    intake = Intake(settings)
+    try:
+        first = intake.run_once()
+        second = intake.run_once()
+        pending = outgoing.counts_by_status(intake.store.conn).get("pending", 0)
+        last_sync = intake.store.get_meta(LAST_SYNC)
+    finally:
+        intake.close()
+    assert len(first.outcomes) == 5 and len(first.delivered) == 5 and first.failed == []
+    assert (second.outcomes, second.delivered) == ([], [])
+    assert pending == 0 and last_sync is not None
+    assert sorted(m["To"].addresses[0].addr_spec for m in _replies(settings)) == sorted(senders)
