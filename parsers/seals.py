@@ -17,7 +17,6 @@ grey, is not found (the rule that uses this is a warning; officers decide).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,9 +52,9 @@ def find_seals(rgb: np.ndarray, dpi: float) -> list[SealMark]:
     """Seal-like red marks on an RGB page image rendered at ``dpi`` (dots per inch).
 
     ``rgb``: ``(h, w, 3)`` or ``(h, w, 4)`` uint8. Returns the marks found, largest first; never
-    raises on an image too small or without red. Cost: one pass of numpy over the pixels, and a
-    breadth-first walk over the red grid cells only (an A4 page has at most ~62,000 cells);
-    a grid more than ``MAX_RED_SHARE`` red after joining is not walked (no seals found).
+    raises on an image too small or without red. Cost: a few passes of numpy over the pixels, and
+    Python work per run of red grid cells (``_component_boxes``; an A4 page has at most ~62,000
+    cells); a grid more than ``MAX_RED_SHARE`` red after joining is not searched (no seals found).
     """
     if rgb.ndim != 3 or rgb.shape[0] < 4 or rgb.shape[1] < 4 or dpi <= 0:
         return []
@@ -75,51 +74,76 @@ def find_seals(rgb: np.ndarray, dpi: float) -> list[SealMark]:
     joined[:, 1:] |= grid[:, :-1]
     joined[:, :-1] |= grid[:, 1:]
     if float(joined.mean()) > MAX_RED_SHARE:
-        # A red page, or a pattern made to be walked cell by cell (the walk is Python): a
-        # seal covers a few per cent of a sheet, red letterheads a few more.
+        # A red page, or a pattern made to cost Python work run by run: a seal covers a few per
+        # cent of a sheet, red letterheads a few more.
         return []
     mm = cell * 25.4 / dpi  # millimetres per grid cell
-    # The walk reads plain Python sequences: indexing a numpy array cell by cell costs ~5x more.
-    cells = joined.ravel().tolist()
-    seen = bytearray(len(cells))
     marks: list[SealMark] = []
-    for start in np.flatnonzero(joined).tolist():
-        if seen[start]:
-            continue
-        ys, xs = _component(cells, seen, gw, start)
-        mark = _as_seal(grid, ys, xs, mm)
+    for box in _component_boxes(joined):
+        mark = _as_seal(grid, box, mm)
         if mark is not None:
             marks.append(mark)
     return sorted(marks, key=lambda m: -m.width_mm * m.height_mm)
 
 
-def _component(cells: list[bool], seen: bytearray, width: int, start: int) -> tuple[list[int], list[int]]:
-    """Rows and columns of the cells 4-connected to ``start`` in the row-major grid ``cells``
-    (``width`` cells a row); marks them in ``seen``."""
-    size = len(cells)
-    ys, xs = [], []
-    queue = deque([start])
-    seen[start] = 1
-    while queue:
-        i = queue.popleft()
-        y, x = divmod(i, width)
-        ys.append(y)
-        xs.append(x)
-        for n in (i - width, i + width):
-            if 0 <= n < size and cells[n] and not seen[n]:
-                seen[n] = 1
-                queue.append(n)
-        if x > 0 and cells[i - 1] and not seen[i - 1]:
-            seen[i - 1] = 1
-            queue.append(i - 1)
-        if x < width - 1 and cells[i + 1] and not seen[i + 1]:
-            seen[i + 1] = 1
-            queue.append(i + 1)
-    return ys, xs
+def _component_boxes(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (top, bottom, left, right; inclusive cell indices) of the 4-connected
+    components of the boolean grid ``cells``, in the row-major order of their first cell.
+
+    The grid is cut into runs (a row's consecutive true cells, found by numpy); runs of adjacent
+    rows that share a column are joined (union-find). The Python work is per run, not per cell:
+    a seal ~45 cells across is ~45 runs, where a cell-by-cell walk visited ~1,500 cells.
+    """
+    edges = np.diff(np.pad(cells, ((0, 0), (1, 1))).view(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # exclusive; same row-major order as the starts
+    rows_l, starts_l, ends_l = rows.tolist(), starts.tolist(), ends.tolist()
+    n = len(rows_l)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # Rows' runs are sorted and disjoint: one pointer walks the row above while a row's runs are
+    # read, so the joining is linear in the number of runs (an alternating pattern included).
+    span: dict[int, list[int]] = {}  # row -> [first run, last run + 1]
+    for i, r in enumerate(rows_l):
+        if r in span:
+            span[r][1] = i + 1
+        else:
+            span[r] = [i, i + 1]
+    for r, (first, stop) in span.items():
+        above = span.get(r - 1)
+        if above is None:
+            continue
+        j, j_stop = above
+        for i in range(first, stop):
+            while j < j_stop and ends_l[j] <= starts_l[i]:
+                j += 1
+            k = j
+            while k < j_stop and starts_l[k] < ends_l[i]:
+                a, b = find(i), find(k)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)  # a root stays its component's first run
+                k += 1
+    boxes: dict[int, list[int]] = {}
+    for i in range(n):
+        root = find(i)
+        box = boxes.get(root)
+        if box is None:
+            boxes[root] = [rows_l[i], rows_l[i], starts_l[i], ends_l[i] - 1]
+        else:
+            box[1] = max(box[1], rows_l[i])
+            box[2] = min(box[2], starts_l[i])
+            box[3] = max(box[3], ends_l[i] - 1)
+    return [tuple(b) for _, b in sorted(boxes.items())]
 
 
-def _as_seal(grid: np.ndarray, ys: list[int], xs: list[int], mm: float) -> SealMark | None:
-    top, bottom, left, right = min(ys), max(ys), min(xs), max(xs)
+def _as_seal(grid: np.ndarray, box: tuple[int, int, int, int], mm: float) -> SealMark | None:
+    top, bottom, left, right = box
     hc, wc = bottom - top + 1, right - left + 1
     height, width = hc * mm, wc * mm
     if not (MIN_MM <= max(height, width) <= MAX_MM and min(height, width) >= MIN_MM * 0.6):

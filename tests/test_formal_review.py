@@ -246,3 +246,46 @@ def test_cloud_links_survive_the_facts_codec() -> None:
     d = dossier()
     d.cloud_links = [CloudLink("qq", "https://wx.mail.qq.com/ftn/download?k=1", None, date(2023, 12, 13))]
     assert loads_facts(dumps_facts(d)).cloud_links == d.cloud_links
+
+
+def _boxes_by_flood_fill(cells) -> list[tuple[int, int, int, int]]:  # noqa: ANN001 - the oracle
+    """Bounding boxes of the 4-connected components, cell by cell, in row-major order of first cell."""
+    h, w = cells.shape
+    seen = set()
+    boxes = []
+    for y in range(h):
+        for x in range(w):
+            if not cells[y, x] or (y, x) in seen:
+                continue
+            stack, ys, xs = [(y, x)], [], []
+            seen.add((y, x))
+            while stack:
+                cy, cx = stack.pop()
+                ys.append(cy)
+                xs.append(cx)
+                for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
+                    if 0 <= ny < h and 0 <= nx < w and cells[ny, nx] and (ny, nx) not in seen:
+                        seen.add((ny, nx))
+                        stack.append((ny, nx))
+            boxes.append((min(ys), max(ys), min(xs), max(xs)))
+    return boxes
+
+
+def test_seal_components_are_those_a_cell_by_cell_flood_fill_finds() -> None:
+    """GIVEN random grids of every density (and stripes, a checkerboard, rings)
+    WHEN their red components are found run by run (issue 16: per run, not per cell)
+    THEN the bounding boxes and their order are those of a plain flood fill, cell by cell."""
+    import numpy as np
+
+    from parsers.seals import _component_boxes
+
+    rng = np.random.default_rng(16)
+    grids = [rng.random((int(rng.integers(2, 40)), int(rng.integers(2, 40)))) < rng.uniform(0.02, 0.8)
+             for _ in range(300)]
+    stripes = np.zeros((30, 31), bool)
+    stripes[:, ::2] = True
+    yy, xx = np.indices((40, 40))
+    ring = ((yy - 20) ** 2 + (xx - 20) ** 2 < 15**2) & ((yy - 20) ** 2 + (xx - 20) ** 2 > 10**2)
+    grids += [stripes, stripes.T.copy(), (yy + xx) % 2 == 0, ring, np.ones((5, 7), bool), np.zeros((5, 7), bool)]
+    for grid in grids:
+        assert _component_boxes(grid) == _boxes_by_flood_fill(grid)
