@@ -273,6 +273,8 @@ class Intake:
             report.outcomes += self.pipeline.process_pending()
             self.sweep_links()
         finally:
+            if fetch is not None:
+                fetch.done.wait()  # a failed pass leaves the fetch to end its archive writes first
             report.delivered, report.failed = courier.finish()
         return report
 
