@@ -1,8 +1,9 @@
 """The daemon: watchers take inputs, the pipeline processes them, the sender delivers replies.
 
 ``run_once`` takes what is there now (drop folders, then the mailbox), processes it and delivers
-the replies, the three overlapping (``bot/once_threads.py``); ``run_forever`` keeps the watchers running in threads and wakes the processing loop
-whenever something is taken. SIGTERM/SIGINT finish the current input and exit cleanly.
+the replies, the three overlapping (``bot/once_threads.py``); ``run_forever`` keeps the watchers
+running in threads and wakes the processing loop whenever something is taken. SIGTERM/SIGINT
+finish the current input and exit cleanly.
 """
 
 from __future__ import annotations
