@@ -568,9 +568,9 @@ class Pipeline:
         resubmission is a new version, never a duplicate of its own earlier version).
         """
         others = [
-            self._version_facts(version_id)
-            for dossier_id, state, version_id in self.store.current_version_ids()
-            if dossier_id not in replaced and state == "open"  # a rejected dossier counts for nothing
+            self._version_facts(c.version_id)
+            for c in self.store.current_version_ids()
+            if c.dossier_id not in replaced and c.state == "open"  # a rejected dossier counts for nothing
         ]
         # Only the new dossiers are judged; the others are the background of the cross-dossier
         # rules (everyone is judged again once per batch, _refresh_verdicts).
@@ -595,18 +595,16 @@ class Pipeline:
         version = self.store.save_version(row.id, part, tracking, facts, findings, v, now)
         return tracking, version
 
-    def _version_facts(self, version_id: int, text: str | None = None) -> DossierFacts:
-        """The decoded facts of version row ``version_id`` (``text``: its facts JSON when already
-        read): read and decoded once per pipeline (a version's facts never change; only its
-        findings and verdict are judged again; the rules never mutate facts)."""
+    def _version_facts(self, version_id: int) -> DossierFacts:
+        """The decoded facts of version row ``version_id``, read and decoded once per pipeline (a
+        version's facts never change; only its findings and verdict are judged again; the rules
+        never mutate facts)."""
         if self._rollbacks_seen != self.store.rollbacks:  # row ids of rolled-back versions come again
             self._by_version.clear()
             self._rollbacks_seen = self.store.rollbacks
         facts = self._by_version.get(version_id)
         if facts is None:
-            facts = self._by_version[version_id] = loads_facts(
-                self.store.version_facts(version_id) if text is None else text
-            )
+            facts = self._by_version[version_id] = loads_facts(self.store.version_facts(version_id))
         return facts
 
     def refresh_verdicts(self) -> None:
@@ -620,11 +618,13 @@ class Pipeline:
         A rule that raises on one stored dossier does not stop the others: that dossier keeps
         its stored findings and verdict, and the error is logged with its tracking number.
         """
-        current = [(d, v) for d, v in self.store.current_versions() if d.state == "open"]
+        # Each version's facts are read and decoded once (_version_facts): a refresh after every
+        # pass reads ids, not every dossier's facts again.
+        current = [c for c in self.store.current_version_ids() if c.state == "open"]
         if not current:
             return
-        facts = [self._version_facts(v["id"], v["facts"]) for _, v in current]
-        self._by_version = {v["id"]: f for (_, v), f in zip(current, facts, strict=True)}
+        facts = [self._version_facts(c.version_id) for c in current]
+        self._by_version = {c.version_id: f for c, f in zip(current, facts, strict=True)}
         live = {id(f) for f in facts}
         self._view_rows = {k: kept for k, kept in self._view_rows.items() if k in live}
         level, now = self.settings.office.level, self.now()
@@ -633,21 +633,21 @@ class Pipeline:
                 per_dossier = evaluate(facts, self.campaign, level=level, now=now).per_dossier
         except Exception:  # noqa: BLE001 - find the dossier it fails on; judge the rest alone
             per_dossier = []
-            for i, (d, v) in enumerate(current):
+            for i, c in enumerate(current):
                 try:
                     per_dossier.append(evaluate(facts, self.campaign, level=level, now=now,
                                                 targets=[i]).per_dossier[i])
                 except Exception:  # noqa: BLE001 - recorded in the log, verdict kept as stored
                     log.exception("judging %s (input %s) again failed; its stored verdict stays",
-                                  d.tracking, v["input_id"])
+                                  c.tracking, c.input_id)
                     per_dossier.append(None)
         waived = waived_codes(self.store)
-        for (d, v), findings in zip(current, per_dossier, strict=True):
+        for c, findings in zip(current, per_dossier, strict=True):
             if findings is None:
                 continue
-            findings = without_waived(findings, waived.get(d.tracking, set()))
+            findings = without_waived(findings, waived.get(c.tracking, set()))
             new_v = verdict(findings)
-            self.store.rejudge(d.id, v["id"], findings, new_v)
+            self.store.rejudge(c.dossier_id, c.version_id, findings, new_v)
 
 
 def _wait(future: Future, seconds: float, behind: Callable[[], list[Future]] | None = None) -> bool:

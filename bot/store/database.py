@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
@@ -75,6 +76,16 @@ class DossierRow:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class CurrentVersion(NamedTuple):
+    """A dossier's current version, its facts left in the database (``Store.current_version_ids``)."""
+
+    dossier_id: int
+    state: str  # the dossier's: open, rejected…
+    version_id: int  # the versions row
+    tracking: str
+    input_id: int  # the input it was read from
 
 
 class Store:
@@ -508,15 +519,15 @@ class Store:
         by_id = {d.id: d for d in self.dossiers()}
         return [(by_id[r["dossier_id"]], r) for r in rows]
 
-    def current_version_ids(self) -> list[tuple[int, str, int]]:
-        """``(dossier id, state, version row id)`` of each dossier's current version, by dossier id.
+    def current_version_ids(self) -> list[CurrentVersion]:
+        """Each dossier's current version, without its facts text, by dossier id.
 
         The facts text stays in the database: callers that keep decoded facts by version row id
         (a version's facts never change) read only the versions they have not seen
         (``version_facts``).
         """
-        return [(int(r[0]), str(r[1]), int(r[2])) for r in self.conn.execute(
-            "SELECT d.id, d.state, v.id FROM dossiers d JOIN versions v"
+        return [CurrentVersion(int(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in self.conn.execute(
+            "SELECT d.id, d.state, v.id, d.tracking, v.input_id FROM dossiers d JOIN versions v"
             " ON v.dossier_id=d.id AND v.version=d.current_version ORDER BY d.id")]
 
     def version_facts(self, version_id: int) -> str:
