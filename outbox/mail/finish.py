@@ -70,9 +70,9 @@ def finish(
 
 
 def _as_parsed(part: Message) -> None:
-    """Our encoded headers of ``part`` as the parser would leave them: the folded lines joined by
-    CRLF + space (``email.policy.EmailPolicy.header_source_parse``), in the same order. Read
-    back, the header registry decodes them; written out, lines within 78 octets stay as they are
+    """Our encoded headers of ``part`` stored as the parser stores a header it reads: our folded
+    lines through the policy's own ``header_source_parse``, in the same order. Read back, the
+    header registry decodes them; written out, lines within 78 octets stay as they are
     (``refold_source="long"``)."""
     items = list(part.raw_items())
     if not any(isinstance(value, FoldedHeader) for _, value in items):
@@ -80,4 +80,6 @@ def _as_parsed(part: Message) -> None:
     for name in dict.fromkeys(name.lower() for name, _ in items):
         del part[name]
     for name, value in items:
-        part.set_raw(name, "\r\n ".join(value.folded_lines) if isinstance(value, FoldedHeader) else value)
+        if isinstance(value, FoldedHeader):
+            name, value = part.policy.header_source_parse(value.fold(policy=part.policy).splitlines(keepends=True))
+        part.set_raw(name, value)
