@@ -78,10 +78,10 @@ def read_scan(path: Path) -> ScanFacts:
     electronic = _signature_pages(reader)
     # One seal is what the notice asks of the scanned copy (SCAN_SEAL_MISSING): a signed PDF is
     # not rendered, and the search of an unsigned one stops at the first sealed page.
-    images = set() if electronic else _seal_pages(path, facts)
-    facts.seals = [SealFound(p, "electronic") for p in sorted(electronic)] + [
-        SealFound(p, "image") for p in sorted(images)
-    ]
+    image = None if electronic else _first_seal_page(path, facts)
+    facts.seals = [SealFound(p, "electronic") for p in sorted(electronic)] + (
+        [SealFound(image, "image")] if image is not None else []
+    )
     return facts
 
 
@@ -109,19 +109,18 @@ def _signature_pages(reader: Any) -> set[int]:
     return pages
 
 
-def _seal_pages(path: Path, facts: ScanFacts) -> set[int]:
-    """The first 1-based page with a seal impression (a set: empty or one), from a low-resolution
-    rendering (pypdfium2); ``facts.seal_pages_checked`` counts the pages rendered."""
+def _first_seal_page(path: Path, facts: ScanFacts) -> int | None:
+    """The first 1-based page with a seal impression, or None, from a low-resolution rendering
+    (pypdfium2); ``facts.seal_pages_checked`` counts the pages rendered."""
     import pypdfium2 as pdfium
 
     from parsers.seals import find_seals
 
-    found: set[int] = set()
     try:
         pdf = pdfium.PdfDocument(str(path))
     except Exception as exc:  # noqa: BLE001 - pdfium's errors on damaged files: no seal search
         log.info("pdf %s not rendered for seals: %s", path.name, exc)
-        return found
+        return None
     started = time.monotonic()
     try:
         for index in range(min(len(pdf), SEAL_MAX_PAGES)):
@@ -143,11 +142,10 @@ def _seal_pages(path: Path, facts: ScanFacts) -> set[int]:
                 continue
             facts.seal_pages_checked += 1
             if find_seals(rgb, scale * 72.0):
-                found.add(index + 1)
-                break
+                return index + 1
     finally:
         pdf.close()
-    return found
+    return None
 
 
 def _page_text(page: Any) -> str:
