@@ -173,3 +173,75 @@ def test_reply_to_is_used_only_in_the_senders_own_domain(tmp_path, media):
     _drop(config, other.as_bytes())
     _run(config)
     assert sorted(_to(m) for m in _out(config)) == ["li@other.example.cn", "shenbao@corp.example.cn"]
+
+
+def test_replies_a_limit_holds_are_kept_until_an_officer_releases_or_discards_them(tmp_path, media):
+    """GIVEN five genuine submissions from five senders and ``replies_per_hour = 3`` WHEN processed
+    THEN three replies go out and two are held, not lost: the digest and ``intake status`` say so,
+    ``intake held list`` shows both; the one released goes out on the next run (same Message-ID
+    and text, dated at the release, to its sender), the one discarded never does, each decision names its officer,
+    and neither can be decided twice."""
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+
+    config = _config(tmp_path, per_hour=3)
+    senders = [f"clerk{i}@corp{i}.example.cn" for i in range(5)]
+    for i, s in enumerate(senders):
+        _drop(config, make_submission_eml(media, sender=s, subject=f"第{i}份申报材料"))
+    _run(config)
+    first = [m for m in _out(config) if _to(m) in senders]
+    assert len(first) == 3
+    answered = {_to(m) for m in first}
+    intake = Intake(load_settings(config))
+    try:
+        data = gather(intake.settings, intake.store, intake.campaign)
+    finally:
+        intake.close()
+    assert any("2 封自动回复因发送上限暂缓发送" in t and "intake held release" in t for t in data.tasks)
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    base = ["--config", str(config)]
+    status = runner.invoke(app, [*base, "status", "--json"])
+    assert status.exit_code == 0, status.output
+    assert '"held": 2' in status.output
+    listed = runner.invoke(app, [*base, "held", "list"])
+    assert listed.exit_code == 0, listed.output
+    waiting = [s for s in senders if s not in answered]
+    assert all(s in listed.output for s in waiting) and "reply rate of 3 per hour" in listed.output
+
+    import sqlite3
+
+    db = sqlite3.connect(load_settings(config).store.db_path)
+    try:
+        rows = db.execute("SELECT id, rcpt, raw FROM held_replies ORDER BY id").fetchall()
+    finally:
+        db.close()
+    (keep_id, keep_to, keep_raw), (drop_id, drop_to, _) = rows
+    assert {keep_to, drop_to} == set(waiting)
+    config.write_text(config.read_text(encoding="utf-8").replace(  # the officer releases it next morning
+        "now = 2023-11-29T10:00:00+08:00", "now = 2023-11-30T09:00:00+08:00"), encoding="utf-8")
+    released = runner.invoke(app, [*base, "held", "release", str(keep_id), "--officer", "张科长"])
+    assert released.exit_code == 0 and f"{keep_id} released by 张科长" in released.output
+    dropped = runner.invoke(app, [*base, "held", "discard", str(drop_id)])
+    assert dropped.exit_code == 0, dropped.output
+    again = runner.invoke(app, [*base, "held", "release", str(keep_id), str(drop_id)])
+    assert again.exit_code == 1 and "no reply still held" in again.output
+    assert runner.invoke(app, [*base, "held", "release"]).exit_code == 2
+
+    _run(config)
+    late = [m for m in _out(config) if _to(m) in waiting]
+    assert [_to(m) for m in late] == [keep_to]
+    held_msg = email.message_from_bytes(keep_raw, policy=email.policy.default)
+    assert late[0]["Message-ID"] == held_msg["Message-ID"]
+    assert late[0]["Subject"] == held_msg["Subject"]
+    assert (held_msg["Date"].datetime.day, late[0]["Date"].datetime.day) == (29, 30)  # dated at the release
+    db = sqlite3.connect(load_settings(config).store.db_path)
+    try:
+        decided = db.execute("SELECT h.id, h.state, h.decided_by, o.status FROM held_replies h"
+                             " LEFT JOIN outgoing o ON o.id = h.outgoing_id ORDER BY h.id").fetchall()
+    finally:
+        db.close()
+    assert decided == [(keep_id, "released", "张科长", "sent"), (drop_id, "discarded", decided[1][2], None)]
+    assert late[0].get_body(("plain",)).get_content() == held_msg.get_body(("plain",)).get_content()
+    assert "no reply is held" in runner.invoke(app, [*base, "held", "list"]).output

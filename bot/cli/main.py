@@ -11,7 +11,7 @@ from bot.processing import fork_server
 if "run" in sys.argv[1:]:
     fork_server.start_in_background()
 
-from bot.cli import correspondents, dkim, keys, links, officers, packets, web  # noqa: E402
+from bot.cli import correspondents, dkim, held, keys, links, officers, packets, web  # noqa: E402
 from bot.cli.app import app  # noqa: E402
 
 # Verbs that live in their own modules (one concept per file) register themselves here, so no
@@ -23,6 +23,7 @@ web.register(app)
 links.register(app)
 keys.register(app)
 dkim.register(app)
+held.register(app)
 
 
 def main() -> None:

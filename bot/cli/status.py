@@ -15,7 +15,7 @@ from bot.health.report import health_data
 from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.history import local_iso
-from outbox.delivery import queue
+from outbox.delivery import held, queue
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
 STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows its verdict
@@ -52,9 +52,10 @@ def _timezone(settings: Settings) -> ZoneInfo:
 
 
 def status_data(settings: Settings) -> dict[str, Any]:
-    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue, and
-    ``health`` (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``),
-    and ``bounced``: our mails returned by a bounce, ``[{"tracking", "to", "kind", "reason", "at",
+    """Dossiers (current versions), inputs by state, quarantined inputs, the outgoing queue by
+    status (``held``: replies a sending limit held back, ``outbox/delivery/held.py``), ``health``
+    (bot/health/report.py: ``ok``, ``last_sync_at``, ``queue_oldest_s``, ``quarantined``), and
+    ``bounced``: our mails returned by a bounce, ``[{"tracking", "to", "kind", "reason", "at",
     …}]`` (``bot/store/bounces.py``), times in the campaign's time zone."""
     store = _open(settings)
     try:
@@ -74,6 +75,8 @@ def status_data(settings: Settings) -> dict[str, Any]:
                 quarantined.append({"id": row.id, "name": row.name, "parse_attempts": row.parse_attempts,
                                     "error": (row.error or "").strip().splitlines()[-1:]})
         outgoing = queue.counts_by_status(store.conn)
+        if held_n := held.count_waiting(store.conn):
+            outgoing["held"] = held_n
         tz = _timezone(settings)
         bounced = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store)]
         return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined,

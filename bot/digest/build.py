@@ -24,6 +24,7 @@ from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.decisions import ACTION_LABELS, Decision, recent_decisions
 from bot.store.trust import TrustEvent, events_since
+from outbox.delivery import held
 from outbox.delivery import queue as outgoing
 from outbox.documents.digest import compose_digest, render
 from outbox.documents.digest_data import CategoryCounts, DigestData
@@ -111,6 +112,9 @@ def gather(
         if row.state == "quarantined":
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
+    if held_n := held.count_waiting(store.conn):  # kept by a sending limit (outbox/delivery/held.py)
+        data.tasks.append(f"{held_n} 封自动回复因发送上限暂缓发送：intake held list 查看，"
+                          "intake held release 编号 放行，intake held discard 编号 丢弃")
     data.decisions = _decisions(store, since)
     data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]
     data.links = _links_to_fetch(store, campaign, now, wanted)
@@ -162,7 +166,7 @@ def _alert_text(e: TrustEvent) -> str:
         return (f"{when} {e.sender or '未知发件人'} 以{how}试图修改 [{e.tracking}]（非该申报的联系邮箱，未采用，"
                 f"已告知申报单位；如属实请 intake correspondent add {e.tracking} 地址；输入 {e.input_id}）")
     if e.kind == "reply_rate":
-        return f"{when} 自动回复达到每小时上限，此后回复暂停：{e.detail.split(' ', 1)[-1]}"
+        return f"{when} 自动回复达到每小时上限，此后回复暂缓发送：{e.detail.split(' ', 1)[-1]}"
     return f"{when} {e.kind} {e.tracking or ''} {e.sender or ''} {e.detail}".strip()
 
 

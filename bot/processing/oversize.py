@@ -17,6 +17,7 @@ from string import Template
 
 from bot.processing.replies import ReplyBuilder
 from bot.store.database import InputRow, Store
+from outbox.delivery import held
 from outbox.delivery import queue as outgoing
 from outbox.mail.compose import answering, format_size, new_message_id
 from outbox.mail.finish import finish
@@ -40,7 +41,8 @@ def is_oversize(store: Store, row: InputRow, limit_bytes: int) -> bool:
     """True for a mail above ``limit_bytes`` that has not been answered with the note yet."""
     if row.kind != "mail" or row.source != "imap" or row.size <= limit_bytes:
         return False
-    return not outgoing.has_key(store.conn, dedupe_key(row.id))
+    key = dedupe_key(row.id)
+    return not (outgoing.has_key(store.conn, key) or held.is_held(store.conn, key))
 
 
 def answer_oversize(
@@ -57,12 +59,10 @@ def answer_oversize(
     to = reply_address(mail)
     with store.transaction():
         if why_not is None and to:
-            if hold := replies.hold_reason(store.conn, to, now):
-                why_not = hold
-            else:
-                msg = compose_oversize(replies, mail, to=to, size=row.size, limit_bytes=limit_bytes, now=now)
-                outgoing.enqueue(store.conn, msg, kind="oversize", tracking=None,
-                                 dedupe_key=dedupe_key(row.id), now=now, commit=False)
+            msg = compose_oversize(replies, mail, to=to, size=row.size, limit_bytes=limit_bytes, now=now)
+            held_why = replies.queue_or_hold(store.conn, msg, to=to, kind="oversize", tracking=None,
+                                             dedupe_key=dedupe_key(row.id), now=now)[1]
+            why_not = f"held: {held_why}" if held_why else None
         why_not = why_not or (None if to else "no sender address")
         done = f"{row.size} bytes, above the {limit_bytes}-byte limit: " + (
             f"not answered ({why_not})" if why_not else "answered with where to send large files"

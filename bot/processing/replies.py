@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from bot.config.model import Officer, Settings
 from bot.store.trust import rate_alerted, record_event
+from outbox.delivery import held
 from outbox.delivery import queue as outgoing
 from outbox.mail.compose import compose_defect_notice, compose_receipt
 from outbox.mail.context import ReplyContext
@@ -107,10 +109,11 @@ class ReplyBuilder:
         if rate_alerted(conn, hour):
             return
         text = (f"{now:%Y-%m-%d %H:%M}：一小时内发出的自动回复已达上限 {hourly} 封（[outbox] replies_per_hour），"
-                "此后的回复暂不发送，申报材料照常存档和审查。这通常表示有人批量伪造发件人来信，"
+                "此后的回复暂缓发送（已保存，intake held list 查看，intake held release 编号 放行），"
+                "申报材料照常存档和审查。这通常表示有人批量伪造发件人来信，"
                 "请查看 intake status 与汇总邮件中的安全提示。")
         record_event(conn, "reply_rate", at=now, detail=f"{hour} {text}")
-        log.error("reply rate of %d per hour reached: further replies are withheld", hourly)
+        log.error("reply rate of %d per hour reached: further replies are held (intake held list)", hourly)
         officers = [o.email for o in self.settings.office.officers if plain_address(o.email)]
         for addr in officers:
             msg = compose_notice("officer_alert", self.context(now), to=addr, values={"text": text})
@@ -137,12 +140,35 @@ class ReplyBuilder:
             return f"{kind}: not sent ({why})"
         if outgoing.has_key(conn, dedupe_key):
             return f"{kind}: already sent"
-        if why := self.hold_reason(conn, to, now):
-            return f"{kind}: not sent ({why})"
+        if held.is_held(conn, dedupe_key):
+            return f"{kind}: already held"
         msg = compose_notice(kind, self.context(now), to=to, original=original,
                              values=values, tracking=tracking)
-        outgoing.enqueue(conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, now=now, commit=False)
+        if why := self.queue_or_hold(conn, msg, to=to, kind=kind, tracking=tracking,
+                                     dedupe_key=dedupe_key, now=now)[1]:
+            return f"{kind}: held ({why})"
         return f"{kind}: sent"
+
+    def queue_or_hold(
+        self,
+        conn: sqlite3.Connection,
+        msg: EmailMessage,
+        *,
+        to: str,
+        kind: str,
+        tracking: str | None,
+        dedupe_key: str,
+        now: datetime,
+    ) -> tuple[int | None, str | None]:
+        """Queue ``msg`` to ``to``, or hold it when a limit forbids (:meth:`hold_reason`;
+        ``outbox/delivery/held.py``: an officer releases it later). Returns ``(queue id, None)``
+        or ``(None, why it was held)``. Runs in the caller's transaction."""
+        if not outgoing.has_key(conn, dedupe_key) and (why := self.hold_reason(conn, to, now)):
+            held.hold(conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, reason=why, now=now)
+            log.warning("%s: %s held: %s", tracking or dedupe_key, kind, why)
+            return None, why
+        return outgoing.enqueue(conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key,
+                                now=now, commit=False), None
 
     def enqueue(
         self,
@@ -160,16 +186,15 @@ class ReplyBuilder:
         """Compose the reply and put it in the outgoing queue (idempotent on ``dedupe_key``).
 
         Returns the queue id, or None when there is nobody to answer or a limit holds it
-        (:meth:`hold_reason`). ``same_as``: the earlier version whose files this one repeats
-        unchanged (said in the reply).
+        (:meth:`queue_or_hold`: kept for an officer to release). ``same_as``: the earlier version
+        whose files this one repeats unchanged (said in the reply).
         """
         findings = [f for f in findings if f.code not in OFFICER_ONLY]
         to = self.recipient(facts)
         if not to:
             log.info("%s: no address to answer (no sender, no email in the form)", tracking)
             return None
-        if why := self.hold_reason(conn, to, now):
-            log.warning("%s: no reply: %s", tracking, why)
+        if held.is_held(conn, dedupe_key):
             return None
         compose = compose_receipt if verdict == "accepted" else compose_defect_notice
         msg = compose(
@@ -182,9 +207,8 @@ class ReplyBuilder:
             cc = self.responsible_officers(facts.category)
         if cc:
             set_header(msg, "Cc", address_header("Cc", [(o.name, o.email) for o in cc]))
-        return outgoing.enqueue(
-            conn, msg, kind=kind, tracking=tracking, dedupe_key=dedupe_key, now=now, commit=False
-        )
+        return self.queue_or_hold(conn, msg, to=to, kind=kind, tracking=tracking,
+                                  dedupe_key=dedupe_key, now=now)[0]
 
 
 def next_steps(level, unit: str) -> list[str]:

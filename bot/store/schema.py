@@ -5,7 +5,8 @@ change is a new step at the end of ``MIGRATIONS`` (never an edit of a step alrea
 ``CREATE … IF NOT EXISTS`` for new tables, ``ALTER TABLE`` for new columns. Steps 1–9 use
 ``IF NOT EXISTS`` so stores made before the numbering (their tables created on first use by
 each module) are adopted as they are. The outgoing queue's tables are defined beside its
-queries (``outbox/delivery/queue.py``) and created by step 1.
+queries (``outbox/delivery/queue.py``) and created by step 1; the held replies' table likewise
+(``outbox/delivery/held.py``, step 11).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from outbox.delivery import held as held_replies
 from outbox.delivery import queue as outgoing_queue
 
 
@@ -268,6 +270,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "outgoing: indexes for the reply rate (never reading the stored mails), "
               "Message-IDs and trackings",
               OUTGOING_RATE_INDEX),
+    Migration(11, "replies held back by a sending limit, until an officer releases or discards them",
+              held_replies.SCHEMA),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
