@@ -19,7 +19,7 @@ from email.utils import getaddresses
 from typing import Literal
 
 from outbox.mail.filters import content_problems
-from outbox.mail.headers import to_bytes
+from outbox.mail.headers import raw_values, to_bytes
 
 log = logging.getLogger("intake.outbox")
 
@@ -101,13 +101,13 @@ def enqueue(
         return int(row[0])
     now = now or datetime.now().astimezone()
     if rcpts is None:
-        fields = [str(v) for name in ("to", "cc", "bcc") for v in msg.get_all(name, [])]
+        fields = [v for name in ("to", "cc", "bcc") for v in raw_values(msg, name)]
         rcpts = [addr for _, addr in getaddresses(fields) if addr]
     rcpts = sorted({r.strip().lower() for r in rcpts})
     if not rcpts:
         raise ValueError(f"no recipient for {dedupe_key}")
     if mail_from is None:
-        mail_from = next((a for _, a in getaddresses([str(msg.get("from", ""))]) if a), "")
+        mail_from = next((a for _, a in getaddresses(raw_values(msg, "from")) if a), "")
     del msg["Bcc"]
     for problem in content_problems(msg, mail_from=mail_from):  # what spam filters would score
         log.warning("%s %s: %s", dedupe_key, msg.get("message-id", ""), problem)
@@ -120,7 +120,7 @@ def enqueue(
             dedupe_key,
             kind,
             tracking,
-            str(msg.get("message-id", "")).strip(),
+            "".join(raw_values(msg, "message-id")[:1]).strip(),
             mail_from,
             json.dumps(rcpts),
             to_bytes(msg),

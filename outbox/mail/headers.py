@@ -17,7 +17,7 @@ import base64
 import re
 from collections.abc import Sequence
 from email import policy as email_policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from urllib.parse import quote
 
 MAX_LINE = 78  # RFC 5322 §2.1.1 recommended limit, octets without CRLF
@@ -214,3 +214,11 @@ def set_header(msg: EmailMessage, name: str, value: FoldedHeader | str) -> None:
 def to_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes on the wire: CRLF line ends, 7-bit, lines ≤ 78 where we fold."""
     return msg.as_bytes(policy=OUTGOING_POLICY)
+
+
+def raw_values(msg: Message, name: str) -> list[str]:
+    """Every ``name`` field of ``msg`` as stored, unfolded, not decoded (encoded words stay as
+    they are): enough for addresses and Message-IDs, without building the header registry's
+    parsed objects (about 0.1 ms each). A header set from an object reads as its text."""
+    name = name.lower()
+    return ["".join(str(v).splitlines()) for k, v in msg.raw_items() if k.lower() == name]
