@@ -59,15 +59,25 @@ class _PacketScan:
 
     def add(self, fields: dict[str, str]) -> None:
         """Fold one packet (its ``pts_time``, ``dts_time``, ``duration_time``; "N/A" when unknown)."""
-        t = _time(fields.get("pts_time", "N/A"))
+        self.add_times(fields.get("pts_time", "N/A"), fields.get("dts_time", "N/A"),
+                       fields.get("duration_time", "N/A"))
+
+    def add_times(self, pts: str | bytes, dts: str | bytes, duration: str | bytes) -> None:
+        """Fold one packet from its three times as printed (seconds; "N/A" when unknown)."""
+        t = _time(pts)
         if t is None:
-            t = _time(fields.get("dts_time", "N/A"))
+            t = _time(dts)
         if t is None:
             return
-        dur = _time(fields.get("duration_time", "N/A")) or 0.0
+        end = t + (_time(duration) or 0.0)
         self.count += 1
-        self.start_s = t if self.start_s is None else min(self.start_s, t)
-        self.end_s = t + dur if self.end_s is None else max(self.end_s, t + dur)
+        if self.start_s is None or self.end_s is None:
+            self.start_s, self.end_s = t, end
+            return
+        if t < self.start_s:
+            self.start_s = t
+        if end > self.end_s:
+            self.end_s = end
 
     @property
     def span_s(self) -> float | None:
@@ -79,6 +89,10 @@ class _PacketScan:
 _FIELD_RE = re.compile(rb"(?:[^|\\]|\\.)*")  # one field of a compact line: "\\|" is an escaped bar
 _UNESCAPE = {b"n": "\n", b"r": "\r", b"t": "\t", b"b": "\b", b"f": "\f"}
 _INT_KEYS = frozenset({"index", "width", "height"})
+_PACKET_LINE = re.compile(
+    rb"packet\|stream_index=(\d{1,9})\|pts_time=([^|\\\r\n]*)\|dts_time=([^|\\\r\n]*)"
+    rb"\|duration_time=([^|\\\r\n]*)\r?\n?"
+)
 
 
 class _Listing:
@@ -99,6 +113,13 @@ class _Listing:
     def add_line(self, line: bytes) -> bool:
         """Fold one line; True (stop ffprobe) once the stream and format lines pass the cap."""
         if line.startswith(b"packet|"):
+            m = _PACKET_LINE.fullmatch(line)
+            if m is not None:  # the usual line: four numbers in the order ffprobe prints them
+                scan = self.packets.get(int(m[1]))
+                if scan is None:
+                    scan = self.packets[int(m[1])] = _PacketScan()
+                scan.add_times(m[2], m[3], m[4])
+                return False
             body = line[7:].rstrip(b"\r\n")
             if b"\\" in body:
                 fields = dict(_split(body))
@@ -465,7 +486,7 @@ _ENTRIES = (
 _ENTRIES_NO_SIDE_DATA = _ENTRIES.replace(":stream_side_data=rotation", "")
 
 
-def _time(value: str) -> float | None:
+def _time(value: str | bytes) -> float | None:
     try:
         return float(value)
     except ValueError:

@@ -230,3 +230,29 @@ def test_an_ffprobe_naming_its_sections_otherwise_still_probes(videos: dict[str,
     facts = probe_video(videos["mp4_240"], ffprobe=str(wrapper))
     assert (facts.readable, facts.problem, facts.codec) == (True, None, "h264")
     assert facts.duration_s == pytest.approx(240, abs=1.0)
+
+
+@pytest.mark.parametrize("lines", [
+    [b"packet|stream_index=0|pts_time=0.000000|dts_time=-0.066667|duration_time=0.033333\n",
+     b"packet|stream_index=0|pts_time=N/A|dts_time=0.5|duration_time=N/A\r\n",
+     b"packet|stream_index=1|pts_time=N/A|dts_time=N/A|duration_time=1.0\n",
+     b"packet|stream_index=0|pts_time=3.5|dts_time=3.4|duration_time=0.5",
+     b"packet|stream_index=1|pts_time=7|dts_time=7|duration_time=-0.5\n"],
+    [b"packet|stream_index=0|pts_time=1\\|2|dts_time=2.0|duration_time=1.0\n",  # escaped: the slow path
+     b"packet|pts_time=4.0|duration_time=1.0\n",  # fields missing: the slow path
+     b"packet|stream_index=0|pts_time=9.0|dts_time=8.0|duration_time=0.5|extra=1\n"],
+])
+def test_packet_lines_read_the_same_on_the_fast_path(lines: list[bytes]) -> None:
+    """GIVEN packet lines as ffprobe's compact writer prints them (and lines only the general
+    reader can take) WHEN folded THEN each stream's count, first and last time are those of the
+    general reader (every field split, escapes undone)."""
+    from parsers.video import _Listing, _PacketScan, _split
+
+    listing = _Listing()
+    expected: dict[int, _PacketScan] = {}
+    for line in lines:
+        assert listing.add_line(line) is False
+        fields = dict(_split(line[7:]))
+        index = int(fields.get("stream_index") or 0)
+        expected.setdefault(index, _PacketScan()).add(fields)
+    assert listing.packets == expected
