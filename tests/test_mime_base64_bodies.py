@@ -180,3 +180,39 @@ def test_base64_forwarded_mail_without_a_short_last_line(rest: int) -> None:
     assert not encoded[-1].endswith(b"=") and len(encoded[-1]) >= 60
     raw = _forwarding_mail(encoded)
     assert _sha(data) in {a.sha256 for a in parse_message(raw).attachments}
+
+
+def test_base64_runs_end_where_the_regular_expression_ends_them():
+    """GIVEN 3,000 random blocks of base64 lines (widths 57-100, LF and CRLF, lines cut short,
+    a stray ``=``, ``-``, space or CR, a line break missing) among boundary and header lines
+    WHEN the run at a position is found piece by piece (``_b64_run_end``, the fast path) THEN it
+    ends exactly where one match of ``_B64_RUN`` ends it, and no piece ends past that match."""
+    import random
+
+    from parsers.mime import _B64_RUN, _b64_run_end
+
+    rnd = random.Random(20261203)
+    for _ in range(3000):
+        parts = []
+        for _ in range(rnd.randint(1, 6)):
+            eol = rnd.choice([b"\n", b"\r\n"])
+            if rnd.random() < 0.5:
+                width, n = rnd.choice([57, 60, 64, 76, 76, 100]), rnd.randint(1, 30)
+                body = base64.b64encode(os.urandom(width * n))
+                for i in range(n):
+                    line = body[i * width : (i + 1) * width]
+                    if rnd.random() < 0.05:
+                        cut = rnd.randint(0, len(line))
+                        line = line[:cut] + rnd.choice([b"=", b"-", b" ", b"\r", b""]) + line[cut + 1 :]
+                    parts.append(line + (eol if rnd.random() > 0.03 else b""))
+            else:
+                parts.append(rnd.choice([b"--boundary\n", b"Content-Type: x\r\n", b"\r\n", b"short==\n", b"A" * 80]))
+        buf = b"".join(parts)
+        pos = rnd.randint(0, min(len(buf), 100)) if rnd.random() < 0.3 else 0
+        m = _B64_RUN.match(buf, pos)
+        expected = m.end() if m else pos
+        end = pos
+        while (nxt := _b64_run_end(buf, end)) != end:
+            assert nxt <= expected
+            end = nxt
+        assert end == expected
