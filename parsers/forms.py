@@ -209,14 +209,15 @@ def _read_table(
     table: Any, number: int, facts: FormFacts, lines: list[str], counters: dict[str, int]
 ) -> None:
     grid = [list(row.cells) for row in table.rows]
-    seen: list[Any] = []  # _tc elements already read (merged cells repeat)
+    texts = _CellTexts()
+    seen: set[int] = set()  # ids of the _tc elements already read (merged cells repeat)
     for r, row in enumerate(grid):
         for c, cell in enumerate(row):
             tc = cell._tc
-            if any(tc is s for s in seen):
+            if id(tc) in seen:
                 continue
-            seen.append(tc)
-            text = cell.text.strip(BLANKS)
+            seen.add(id(tc))
+            text = texts(cell)
             if text:
                 lines.append(text)
             for inner in cell.tables:
@@ -232,14 +233,29 @@ def _read_table(
                     if v:
                         _put(facts, k, v, where)
                     else:
-                        _value_near(grid, r, c, k, number, facts)
+                        _value_near(grid, r, c, k, number, facts, texts)
                 continue
             if key is not None:
-                _value_near(grid, r, c, key, number, facts)
+                _value_near(grid, r, c, key, number, facts, texts)
+
+
+class _CellTexts:
+    """Each cell's text (python-docx ``cell.text``, stripped of ``BLANKS``), read once per table:
+    a merged cell repeats in the grid, and a value cell is read again for the label beside it."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, cell: Any) -> str:
+        tc = cell._tc
+        hit = self._texts.get(id(tc))
+        if hit is None or hit[0] is not tc:
+            hit = self._texts[id(tc)] = (tc, cell.text.strip(BLANKS))
+        return hit[1]
 
 
 def _value_near(
-    grid: list[list[Any]], r: int, c: int, key: str, number: int, facts: FormFacts
+    grid: list[list[Any]], r: int, c: int, key: str, number: int, facts: FormFacts, texts: _CellTexts
 ) -> None:
     """The value of the label cell at (r, c): the next distinct cell right, else the one below."""
     tc = grid[r][c]._tc
@@ -247,7 +263,7 @@ def _value_near(
         ((c2, cell) for c2, cell in enumerate(grid[r]) if c2 > c and cell._tc is not tc), None
     )
     if right is not None:
-        text = right[1].text.strip(BLANKS)
+        text = texts(right[1])
         if text and form_key(text) is None and not inline_pairs(text):
             _put(facts, key, text, f"表{number} R{r + 1}C{right[0] + 1}")
             return
@@ -257,7 +273,7 @@ def _value_near(
     for r2 in range(r + 1, len(grid)):
         if c >= len(grid[r2]) or grid[r2][c]._tc is tc:
             continue
-        text = grid[r2][c].text.strip(BLANKS)
+        text = texts(grid[r2][c])
         if text and form_key(text) is None:
             _put(facts, key, text, f"表{number} R{r2 + 1}C{c + 1}")
         return

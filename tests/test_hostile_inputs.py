@@ -80,13 +80,13 @@ def test_heavy_pdf_is_killed_at_its_budget_and_the_rest_is_read(tmp_path):
 
 
 def test_slow_docx_form_is_killed_at_its_budget(tmp_path):
-    """GIVEN a 申报书.docx of one 500 × 30 table (~56 KB; python-docx walks it in quadratic time)
+    """GIVEN a 申报书.docx of one 5,000 × 30 table (~0.8 MB; python-docx takes ~10 s to walk it)
     WHEN processed with [budgets] document_s = 2
     THEN 申报书.docx is FILE_TOO_COSTLY and the form is judged missing; the scan and video are read."""
     settings = make_settings(tmp_path, budgets={"document_s": 2.0})
     drop = settings.drop.folders[0]
     folder = make_dossier_dir(drop / "丙单位", form=False)
-    slow_docx(folder / "申报书.docx", rows=500, cols=30)
+    slow_docx(folder / "申报书.docx", rows=5000, cols=30)
     intake, outcomes = _run(settings)
     try:
         assert [o.error for o in outcomes] == [None]
