@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from parsers.facts import DossierFacts
+from rules.campaign import Campaign
 from rules.context import Context
 from rules.dossier_view import form_fields, role_usable
 from rules.names import normalise_name
@@ -80,12 +81,16 @@ class _Row:
 
 
 def _row(d: DossierFacts, ctx: Context) -> _Row:
+    return _row_of(d, ctx.campaign)
+
+
+def _row_of(d: DossierFacts, campaign: Campaign) -> _Row:
     kept: dict[int, tuple[DossierFacts, object, _Row]] | None = getattr(_kept, "rows", None)
     if kept is not None:
         hit = kept.get(id(d))
-        if hit is not None and hit[0] is d and hit[1] is ctx.campaign:
+        if hit is not None and hit[0] is d and hit[1] is campaign:
             return hit[2]
-    fields = form_fields(d, ctx.campaign)
+    fields = form_fields(d, campaign)
     uscc = fields.get("uscc")
     row = _Row(
         fields=fields,
@@ -96,8 +101,87 @@ def _row(d: DossierFacts, ctx: Context) -> _Row:
         sender=sender_key(d),
     )
     if kept is not None:
-        kept[id(d)] = (d, ctx.campaign, row)  # strong references: the id cannot be reused meanwhile
+        kept[id(d)] = (d, campaign, row)  # strong references: the id cannot be reused meanwhile
     return row
+
+
+def _group_keys(row: _Row) -> tuple[str, ...]:
+    """What joins dossiers into one applicant group (``_groups``): its USCC and its name."""
+    return tuple(k for k in ("uscc:" + row.uscc if row.uscc else "",
+                             "name:" + row.applicant if row.applicant else "") if k)
+
+
+class Neighbours:
+    """The current dossiers whose presence can change the cross-dossier findings of new ones,
+    found through an index kept across inputs instead of by reading every dossier (issue 16:
+    judging one input among N current dossiers cost O(N) for every input).
+
+    A new dossier's neighbours: every dossier joined to it through USCCs and applicant names,
+    transitively (its whole applicant group: the limits, the sender conflict, same-project
+    duplicates), and every dossier holding one of its form files (same-file duplicates). Judged
+    among its neighbours, in their order, a new dossier gets exactly the findings it gets among
+    all current dossiers (``tests/test_rules_targets.py``). Earlier winners are read from the
+    campaign, not from other dossiers. A summary table carried by the new dossier is matched
+    against every dossier: the caller judges those among all.
+
+    ``ident``: the caller's stable name for a dossier's facts (a version row id); facts given
+    again under an ident with another object are indexed again.
+    """
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self._facts: dict[int, DossierFacts] = {}
+        self._keys: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}
+        self._by_key: dict[str, set[int]] = defaultdict(set)
+        self._by_hash: dict[str, set[int]] = defaultdict(set)
+
+    def add(self, ident: int, d: DossierFacts) -> None:
+        """Index dossier ``d`` under ``ident`` (nothing to do when it already is)."""
+        if self._facts.get(ident) is d:
+            return
+        self.discard(ident)
+        row = _row_of(d, self.campaign)
+        keys, hashes = _group_keys(row), frozenset(row.hashes)
+        self._facts[ident], self._keys[ident] = d, (keys, hashes)
+        for k in keys:
+            self._by_key[k].add(ident)
+        for h in hashes:
+            self._by_hash[h].add(ident)
+
+    def discard(self, ident: int) -> None:
+        """Forget ``ident`` (no error when unknown)."""
+        self._facts.pop(ident, None)
+        keys, hashes = self._keys.pop(ident, ((), frozenset()))
+        for k in keys:
+            self._by_key[k].discard(ident)
+        for h in hashes:
+            self._by_hash[h].discard(ident)
+
+    def keep_only(self, idents: Collection[int]) -> None:
+        """Forget every ident not in ``idents`` (the current dossiers)."""
+        for ident in [i for i in self._keys if i not in idents]:
+            self.discard(ident)
+
+    def around(self, new: list[DossierFacts], present: set[int]) -> set[int]:
+        """The idents among ``present`` (the current dossiers, indexed) that are neighbours of
+        the ``new`` dossiers (see the class docstring)."""
+        rows = [_row_of(d, self.campaign) for d in new]
+        todo = list(dict.fromkeys(k for r in rows for k in _group_keys(r)))
+        seen = set(todo)
+        found: set[int] = set()
+        while todo:
+            for ident in self._by_key.get(todo.pop(), ()):
+                if ident in found or ident not in present:
+                    continue
+                found.add(ident)
+                for k in self._keys[ident][0]:
+                    if k not in seen:
+                        seen.add(k)
+                        todo.append(k)
+        for r in rows:
+            for h in r.hashes:
+                found.update(i for i in self._by_hash.get(h, ()) if i in present)
+        return found
 
 
 _kept = threading.local()

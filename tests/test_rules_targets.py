@@ -84,3 +84,41 @@ def test_each_target_gets_exactly_its_findings_of_a_full_evaluation(seed: int) -
     assert {"PROJECT_DUPLICATE", "APPLICANT_OVER_LIMIT"} <= codes
     for i in range(len(ds)):
         assert evaluate(ds, IIP, targets=[i]).per_dossier[i] == full.per_dossier[i]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_new_dossier_judged_among_its_neighbours_gets_its_findings_among_all(seed: int) -> None:
+    """GIVEN random intakes where names, USCCs, senders, categories and form files collide, as
+    they arrive WHEN each new dossier is judged among its ``Neighbours`` only (kept across
+    arrivals, some earlier dossiers no longer current) THEN its findings equal those it gets
+    judged among every current dossier, and the neighbours are fewer than all."""
+    from rules.cross_dossier import Neighbours
+
+    rnd = random.Random(100 + seed)
+    applicants = ["甲公司有限责任公司", "甲公司有限公司", "乙股份有限公司", "丙", "丁有限公司", "戊"]
+    kinds = [("工厂类", "5G全连接工厂"), ("工厂类", "智能工厂"), ("园区类", "园区"), ("平台类", "")]
+    index = Neighbours(IIP)
+    current: list[int] = []
+    ds = []
+    smaller = 0
+    for k in range(60):
+        category, direction = rnd.choice(kinds)
+        d = project(rnd.choice(["项目A", "项目 A", "项目B", "项目C", f"项目{k}"]),
+                    applicant=rnd.choice(applicants), uscc=rnd.choice([USCC, USCC_B, "", ""]),
+                    category=category, direction=direction, source=f"d{k}")
+        d.sender = rnd.choice(["a@corp.example.cn", "b@corp.example.cn", "x@other.example.cn", None])
+        if ds and rnd.random() < 0.2:  # the very same 申报书 file as an earlier dossier
+            d.materials[0] = rnd.choice(ds).materials[0]
+        ds.append(d)
+        if current and rnd.random() < 0.1:  # a dossier replaced or rejected: no longer current
+            current.remove(rnd.choice(current))
+        for i in current:
+            index.add(i, ds[i])
+        near = index.around([d], set(current))
+        others = [ds[i] for i in current]
+        full = evaluate([*others, d], IIP, targets=[len(others)]).per_dossier[-1]
+        subset = [ds[i] for i in current if i in near]
+        assert evaluate([*subset, d], IIP, targets=[len(subset)]).per_dossier[-1] == full
+        smaller += len(subset) < len(others)
+        current.append(k)
+    assert smaller >= 5

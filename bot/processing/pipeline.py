@@ -45,8 +45,8 @@ from parsers.facts import DossierFacts, MailFacts
 from parsers.ffprobe_locate import locate_ffprobe
 from parsers.materials import ParseOptions
 from rules.campaign import Campaign
-from rules.cross_dossier import rows_kept
-from rules.engine import evaluate
+from rules.cross_dossier import Neighbours, rows_kept
+from rules.engine import carried_tables, evaluate
 from rules.finding import Finding
 from rules.verdict import verdict
 
@@ -126,6 +126,9 @@ class Pipeline:
         # Each current dossier's part of the cross-dossier view (rules.cross_dossier.rows_kept),
         # by id of its facts; pruned to the current ones when every verdict is refreshed.
         self._view_rows: dict[int, tuple] = {}
+        # The current dossiers indexed by USCC, applicant name and form file, by version row id:
+        # a new dossier is judged among those that can change its findings (_judge).
+        self._neighbours = Neighbours(campaign)
         self._in_batch = False  # process_pending refreshes every verdict once, at the end
         # Parses started and not yet committed, by input id (process_pending and parse_early,
         # which the IMAP watcher's thread calls: guarded by _ahead_lock).
@@ -567,11 +570,20 @@ class Pipeline:
         ``replaced``: ids of dossiers whose current version the new ones supersede (a
         resubmission is a new version, never a duplicate of its own earlier version).
         """
-        others = [
-            self._version_facts(c.version_id)
-            for c in self.store.current_version_ids()
+        current = [
+            c for c in self.store.current_version_ids()
             if c.dossier_id not in replaced and c.state == "open"  # a rejected dossier counts for nothing
         ]
+        if not any(carried_tables(d) for d in new):  # a summary table is matched against all
+            # Only the new dossiers' neighbours can change their findings (rules.cross_dossier.
+            # Neighbours: the same findings as among all, without judging among N every time).
+            if self._neighbours.campaign is not self.campaign:
+                self._neighbours = Neighbours(self.campaign)
+            for c in current:
+                self._neighbours.add(c.version_id, self._version_facts(c.version_id))
+            near = self._neighbours.around(new, {c.version_id for c in current})
+            current = [c for c in current if c.version_id in near]
+        others = [self._version_facts(c.version_id) for c in current]
         # Only the new dossiers are judged; the others are the background of the cross-dossier
         # rules (everyone is judged again once per batch, _refresh_verdicts).
         evaluation = evaluate(
@@ -627,6 +639,7 @@ class Pipeline:
         self._by_version = {c.version_id: f for c, f in zip(current, facts, strict=True)}
         live = {id(f) for f in facts}
         self._view_rows = {k: kept for k, kept in self._view_rows.items() if k in live}
+        self._neighbours.keep_only(self._by_version)
         level, now = self.settings.office.level, self.now()
         try:
             with rows_kept(self._view_rows):
