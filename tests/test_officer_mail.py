@@ -542,6 +542,38 @@ def test_forged_unknown_tokens_do_not_use_up_the_officers_confirmations(desk: In
     assert _request(desk)["To"] == ZHANG["email"]
 
 
+def test_forged_commands_past_the_cap_hold_the_genuine_request_instead_of_losing_it(desk: Intake):
+    """Attack (issue 17 item 20): 30 mails with a forged From of 张科长, each a command, use up
+    the day's confirmation requests to 张科长. The genuine command after them is not dropped:
+    its request is held, the digest says so, and once released (intake held release) the
+    officer's confirmation runs it."""
+    from bot.digest.build import gather
+    from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
+    from outbox.delivery import held
+
+    (tracking,) = [d.tracking for d in desk.store.dossiers()]
+    for n in range(NOTES_PER_OFFICER_PER_DAY):
+        (desk.settings.drop.folders[0] / f"forged-{n}.eml").write_bytes(
+            command_mail(f"备注 {tracking} 原因：伪造{n}"))
+    desk.run_once()
+    requests = [m for m in _outbox(desk) if m["X-Intake-Confirm"] == "request"]
+    assert len(requests) == NOTES_PER_OFFICER_PER_DAY
+    (o,) = _drop_and_run(desk, "zhang.eml", command_mail(f"不予推荐 {tracking} 原因：重复申报")).outcomes
+    assert o.skipped == "officer commands: 1 awaiting confirmation (request held: daily cap reached)"
+    assert len([m for m in _outbox(desk) if m["X-Intake-Confirm"] == "request"]) == NOTES_PER_OFFICER_PER_DAY
+    data = gather(desk.settings, desk.store, desk.campaign)
+    assert any("1 封待发邮件因发送上限暂缓发送" in t for t in data.tasks)
+    (held_id,) = [r[0] for r in desk.store.conn.execute(
+        "SELECT id FROM held_replies WHERE kind = 'officer_confirm' AND state = 'held'")]
+    with desk.store.transaction():  # what `intake held release ID` does (tests/test_trust_replies.py)
+        assert held.release(desk.store.conn, held_id, officer="张科长", now=desk.pipeline.now()) is not None
+    desk.run_once()  # sends the released request
+    request = _request(desk)
+    assert "重复申报" in text(request)
+    _drop_and_run(desk, "confirm.eml", reply_to_request(request))
+    assert desk.store.dossier_by_tracking(tracking).state == "rejected"
+
+
 def test_an_applicants_mail_that_says_confirm_and_a_checksum_is_still_a_submission(desk: Intake):
     """Attack T5: a mail from a non-officer holding "confirm <40 hex digits>" (a SHA-1 of a
     video, say) was taken for a confirmation with an unknown token and dropped: never judged,

@@ -198,7 +198,7 @@ def test_replies_a_limit_holds_are_kept_until_an_officer_releases_or_discards_th
         data = gather(intake.settings, intake.store, intake.campaign)
     finally:
         intake.close()
-    assert any("2 封自动回复因发送上限暂缓发送" in t and "intake held release" in t for t in data.tasks)
+    assert any("2 封待发邮件因发送上限暂缓发送" in t and "intake held release" in t for t in data.tasks)
 
     runner = CliRunner(env={"COLUMNS": "200"})
     base = ["--config", str(config)]

@@ -42,7 +42,7 @@ def list_() -> None:
     if not items:
         out.print("no reply is held")
         return
-    table = Table(title="暂缓发送的自动回复 held replies (intake held release ID / discard ID)")
+    table = Table(title="暂缓发送的邮件 held mail (intake held release ID / discard ID)")
     for col in ("id", "held at", "kind", "tracking", "to", "why"):
         table.add_column(col, overflow="fold", no_wrap=col in ("id", "tracking"))
     for h in items:

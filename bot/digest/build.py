@@ -113,7 +113,7 @@ def gather(
             last = (row.error or "").strip().splitlines()
             data.quarantined.append((row.id, row.name, last[-1] if last else ""))
     if held_n := held.count_waiting(store.conn):  # kept by a sending limit (outbox/delivery/held.py)
-        data.tasks.append(f"{held_n} 封自动回复因发送上限暂缓发送：intake held list 查看，"
+        data.tasks.append(f"{held_n} 封待发邮件因发送上限暂缓发送：intake held list 查看，"
                           "intake held release 编号 放行，intake held discard 编号 丢弃")
     data.decisions = _decisions(store, since)
     data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]

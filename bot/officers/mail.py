@@ -42,6 +42,7 @@ from bot.processing.pipeline import Outcome, Pipeline
 from bot.store import confirmations
 from bot.store.database import InputRow, Store
 from bot.store.decisions import DecisionError, Evidence
+from outbox.delivery import held
 from outbox.delivery import queue as outgoing
 from outbox.mail.decision_mail import (
     CommandResult,
@@ -125,13 +126,7 @@ class OfficerMail:
             for i in items
         ]
         with self.store.transaction() as conn:
-            if self._notes_today(officer.email, now, "officer_confirm") >= NOTES_PER_OFFICER_PER_DAY:
-                self.store.close_input(row.id, "ignored", "officer confirmation cap reached")
-                log.warning("input %s: command mail for %s not confirmed: daily cap of %d reached",
-                            row.id, officer.name, NOTES_PER_OFFICER_PER_DAY)  # fmt: skip
-                return Outcome(
-                    row.id, row.name, skipped="officer commands: confirmation cap reached"
-                )
+            capped = self._notes_today(officer.email, now, "officer_confirm") >= NOTES_PER_OFFICER_PER_DAY
             req = confirmations.create_request(
                 conn, officer_email=officer.email, officer_name=officer.name,
                 commands=[i.line for i in items if isinstance(i, Command)], now=now,
@@ -149,10 +144,23 @@ class OfficerMail:
                 request_message_id=_short(mail.message_id or ""),
                 request_envelope=_short(trace.envelope_sender or ""), original=mail,
             )  # fmt: skip
-            outgoing.enqueue(conn, msg, kind="officer_confirm", tracking=None,
-                             dedupe_key=f"officer-confirm:{row.id}", now=now, commit=False)  # fmt: skip
+            if capped:
+                # Forged command mails must not use up the requests a genuine command needs, nor
+                # lose it: past the cap the request is held (outbox/delivery/held.py); the digest
+                # counts it and the officer releases it (intake held release ID) or discards it.
+                held.hold(conn, msg, kind="officer_confirm", tracking=None,
+                          dedupe_key=f"officer-confirm:{row.id}", now=now,
+                          reason=f"officer confirmation requests: daily cap of {NOTES_PER_OFFICER_PER_DAY} reached")
+            else:
+                outgoing.enqueue(conn, msg, kind="officer_confirm", tracking=None,
+                                 dedupe_key=f"officer-confirm:{row.id}", now=now, commit=False)  # fmt: skip
             self.store.mark_processed(row.id)
         n = sum(1 for x in lines if x.runnable)
+        if capped:
+            log.warning("input %s: the confirmation request for %s's %d command(s) is held: daily cap "
+                        "of %d reached (intake held list)", row.id, officer.name, n, NOTES_PER_OFFICER_PER_DAY)
+            return Outcome(row.id, row.name, skipped=f"officer commands: {n} awaiting confirmation "
+                                                     "(request held: daily cap reached)")
         log.info("input %s: %d command(s) from %s's address await confirmation", row.id, n,
                  officer.name)  # fmt: skip
         return Outcome(row.id, row.name, skipped=f"officer commands: {n} awaiting confirmation")
