@@ -39,8 +39,18 @@ class _CurrentStderr(logging.StreamHandler):
         pass
 
 
+_SETUP: list[tuple[str, bool]] = []  # the last setup_logging's (fmt, verbose), for workers
+
+
+def current_setup() -> tuple[str, bool] | None:
+    """``(fmt, verbose)`` of this process's last :func:`setup_logging`, or None: a parse worker
+    is given it, so what the parsers log reaches the same stream in the same form."""
+    return _SETUP[-1] if _SETUP else None
+
+
 def setup_logging(fmt: str = "text", *, verbose: bool = False) -> None:
     """Send the ``intake.*`` loggers to stderr in ``fmt`` (``text`` | ``json``)."""
+    _SETUP[:] = [(fmt, verbose)]
     handler = _CurrentStderr()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

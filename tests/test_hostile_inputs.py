@@ -311,3 +311,25 @@ def test_a_worker_reads_job_after_job_until_one_runs_over_its_budget(tmp_path, c
         assert pid_of["c-丙单位"][0] == pid_of["b-乙单位"][1]  # its replacement was
     finally:
         intake.close()
+
+
+def test_intake_check_reads_under_the_same_budgets(tmp_path):
+    """GIVEN a dossier folder whose 申报书.docx takes python-docx ~10 s, and [budgets]
+    document_s = 2 WHEN an officer runs ``intake check --json`` on it THEN the form is killed at
+    its budget in a worker (FILE_TOO_COSTLY on 申报书.docx, the command not stalled), the scan and
+    video are still read, and stdout is the JSON object alone."""
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\ndata_dir = "{tmp_path / "store"}"\n[budgets]\ndocument_s = 2.0\n',
+                      encoding="utf-8")
+    folder = make_dossier_dir(tmp_path / "丙单位", form=False)
+    slow_docx(folder / "申报书.docx", rows=5000, cols=30)
+    res = CliRunner().invoke(app, ["--config", str(config), "check", "--json", str(folder)])
+    assert res.exit_code == 1, res.output
+    (dossier,) = json.loads(res.stdout)["dossiers"]
+    codes = {f["code"]: f for f in dossier["findings"]}
+    assert codes["FILE_TOO_COSTLY"]["where"] == "申报书.docx"
+    assert not set(codes) & {"SCAN_MISSING", "VIDEO_MISSING", "VIDEO_UNREADABLE"}

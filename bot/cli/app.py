@@ -174,7 +174,7 @@ def check(
     level: Annotated[str, typer.Option(help="district | city | province | ministry")] = "city",
 ) -> None:
     """Check dossiers offline against the notice; all paths are judged together."""
-    from bot.processing.check import run_check
+    from bot.processing.check import SupervisedReader, run_check
     from parsers.inputs import InputError
     from rules.campaign import CampaignError, load_campaign
 
@@ -193,12 +193,15 @@ def check(
             raise typer.Exit(2) from None
     from bot.cli.library_output import library_output_to_log
 
+    reader = SupervisedReader(_settings())  # each path read in a worker under [budgets]
     with tempfile.TemporaryDirectory(prefix="intake-check-") as tmp, library_output_to_log():
         try:
-            result = run_check(paths, Path(tmp), camp, level=level, received_at=when)
+            result = run_check(paths, Path(tmp), camp, level=level, received_at=when, read=reader)
         except InputError as exc:
-            err.print(f"intake check: {exc}")
+            err.print(f"intake check: {exc}", markup=False)
             raise typer.Exit(2) from None
+        finally:
+            reader.close()
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     else:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bot.logs import current_setup, setup_logging
 from bot.store.faults import is_store_fault
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
@@ -45,6 +47,7 @@ class ParseJob:
     received_at: datetime | None
     display_name: str
     skip: dict[str, str] = field(default_factory=dict)
+    log_setup: tuple[str, bool] | None = None  # the daemon's logging (bot/logs.current_setup)
 
 
 def serve(conn) -> None:
@@ -52,6 +55,7 @@ def serve(conn) -> None:
     doc), until the supervisor closes its end (EOF) or kills the worker."""
     os.setpgrp()  # ffprobe and LibreOffice started below die with the worker (killpg)
     _die_with_parent()
+    _library_output_to_stderr()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when a worker stops
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
@@ -62,6 +66,17 @@ def serve(conn) -> None:
         work(conn, job)
 
 
+def _library_output_to_stderr() -> None:
+    """What the parsers' libraries print (xlrd's warnings go to the ``sys.stdout`` it saw at
+    import, C code and children to descriptor 1) goes to stderr, the log's stream: the command's
+    stdout carries its own output only (``intake check --json``: one JSON object)."""
+    try:
+        sys.stdout.flush()
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # no real descriptors (a test runner's streams): nothing to move
+
+
 def work(conn, job: ParseJob) -> None:
     """Read one ``job`` and send the result over ``conn``."""
 
@@ -70,6 +85,8 @@ def work(conn, job: ParseJob) -> None:
         return TOO_COSTLY if name in job.skip else None
 
     job.options.before_file = before_file
+    if job.log_setup is not None and job.log_setup != current_setup():
+        setup_logging(job.log_setup[0], verbose=job.log_setup[1])
     try:
         dossiers = read_input(
             job.src, job.workdir, options=job.options, received_at=job.received_at,

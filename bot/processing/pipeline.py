@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.errors import IntakeError
+from bot.logs import current_setup
 from bot.processing.bounces import BounceDesk
 from bot.processing.oversize import answer_oversize, is_oversize
 from bot.processing.parse_worker import ParseJob
@@ -322,7 +323,7 @@ class Pipeline:
         # ffprobe is located here (once per daemon: ``-version`` is cached), not in each worker.
         tool = locate_ffprobe(self.options.ffprobe, bundled=self.options.ffprobe_bundled)
         return ParseJob(src=src, workdir=workdir, options=replace(self.options, ffprobe_tool=tool),
-                        received_at=received_at, display_name=display_name)  # fmt: skip
+                        received_at=received_at, display_name=display_name, log_setup=current_setup())  # fmt: skip
 
     def read_folder(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> DossierFacts:
         """The dossier in folder ``src``, read in a worker under ``[budgets]`` like any input
