@@ -288,3 +288,31 @@ def test_a_finished_reply_reads_as_parsed_and_its_wire_form_is_stable() -> None:
         assert str(again[name]) == str(msg[name]), name
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
     assert again.get_body(("plain",)).get_content() == msg.get_body(("plain",)).get_content()
+
+
+def test_the_compose_policy_reads_and_writes_headers_as_the_standard_one():
+    """GIVEN the same headers set under ``COMPOSE_POLICY`` (its registry makes each header
+    name's class once) and under ``email.policy.default`` WHEN read back and written out THEN
+    they read the same, with the same header classes' behaviour, and write the same bytes."""
+    import email.policy
+    from email.message import EmailMessage
+
+    from outbox.mail.headers import COMPOSE_POLICY, OUTGOING_POLICY
+
+    def made(policy):
+        msg = EmailMessage(policy=policy)
+        msg["From"] = "申报受理 <intake@example.org>"
+        msg["To"] = '"王, 小明" <wxm@corp.example.cn>, li@corp.example.cn'
+        msg["Subject"] = "回复：【回执】工业互联网试点示范项目 [IIP2023-420100-0001-O]"
+        msg["Message-ID"] = "<a.b@example.org>"
+        msg.set_content("您好，\n材料已收到。", charset="utf-8")
+        msg.add_alternative("<p>您好，材料已收到。</p>", subtype="html", charset="utf-8")
+        return msg
+
+    ours, standard = made(COMPOSE_POLICY), made(email.policy.default)
+    for name in ("From", "To", "Subject", "Message-ID", "Content-Type"):
+        assert str(ours[name]) == str(standard[name])
+    assert [a.addr_spec for a in ours["To"].addresses] == ["wxm@corp.example.cn", "li@corp.example.cn"]
+    assert type(ours["To"]) is type(made(COMPOSE_POLICY)["To"])  # one class per header name
+    ours.set_boundary("=BB="), standard.set_boundary("=BB=")
+    assert ours.as_bytes(policy=OUTGOING_POLICY) == standard.as_bytes(policy=OUTGOING_POLICY)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from outbox.documents.digest_data import DigestData
 from outbox.mail.finish import finish
+from outbox.mail.headers import COMPOSE_POLICY
 from outbox.mail.template_files import load_template, subject
 from rules.wording import in_zone, time_text
 
@@ -155,7 +156,7 @@ def compose_digest(
     """The digest mail to one officer: text + HTML with the chart inline (Content-ID)."""
     cid = make_msgid(idstring="chart", domain=domain)[1:-1]
     text, page, png = render(data, inline_cid=cid)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(page, subtype="html", charset="utf-8")
     html_part = msg.get_payload()[1]

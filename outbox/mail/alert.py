@@ -8,6 +8,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from outbox.mail.finish import finish
+from outbox.mail.headers import COMPOSE_POLICY
 
 
 def compose_alert(
@@ -26,7 +27,7 @@ def compose_alert(
     Marked ``Auto-Submitted: auto-generated`` (RFC 3834 §5) and with our loop header, so no
     auto-responder answers it and we never take it as a submission.
     """
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(text, charset="utf-8", cte="base64")
     return finish(msg, sender=(from_name, from_addr), to=to, subject=subject, now=now,
                   message_id=f"<alert.{secrets.token_hex(8)}@{domain}>", auto="auto-generated",

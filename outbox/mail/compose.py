@@ -30,7 +30,7 @@ from email.message import EmailMessage
 
 from outbox.mail.context import ReplyContext
 from outbox.mail.finish import finish
-from outbox.mail.headers import param_header, set_header
+from outbox.mail.headers import COMPOSE_POLICY, param_header, set_header
 from outbox.mail.subject_echo import echo_subject
 from outbox.mail.template_files import load_template, subject
 from outbox.mail.tracking import parse_tracking
@@ -237,7 +237,7 @@ def _compose(
         title=title, content=content, unit=html_vals["unit"], date=html_vals["date"]
     )
 
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(body_text, subtype="plain", charset="utf-8")
     msg.add_alternative(body_html, subtype="html", charset="utf-8")
     for name, data, mime in attachments:

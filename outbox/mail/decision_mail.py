@@ -29,6 +29,7 @@ from outbox.mail.compose import (
 )
 from outbox.mail.context import ReplyContext
 from outbox.mail.finish import finish
+from outbox.mail.headers import COMPOSE_POLICY
 from outbox.mail.template_files import subject
 from outbox.mail.threads import has_reply_prefix
 from parsers.facts import DossierFacts, MailFacts
@@ -451,7 +452,7 @@ def _finish(
         unit=html.escape(ctx.unit),
         date=f"{now.year}年{now.month}月{now.day}日",
     )
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(body_html, subtype="html", charset="utf-8")
     return finish(

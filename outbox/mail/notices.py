@@ -18,7 +18,7 @@ from email.utils import format_datetime
 
 from outbox.mail.compose import new_message_id
 from outbox.mail.context import ReplyContext
-from outbox.mail.headers import address_header, set_header, text_header, to_bytes
+from outbox.mail.headers import COMPOSE_POLICY, address_header, set_header, text_header, to_bytes
 from outbox.mail.subject_echo import echo_subject
 from parsers.facts import MailFacts
 
@@ -66,7 +66,7 @@ def compose_notice(
     the office's. Returns a 7-bit EmailMessage."""
     fill = {"contact": ctx.officer_contact or ctx.unit, "tracking": tracking or "", **(values or {})}
     body = BODIES[kind].format_map(fill) + f"\n本邮件由申报受理系统自动发送。\n\n{ctx.unit}\n"
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(body, subtype="plain", charset="utf-8")
     title = TITLES[kind] + (f" [{tracking}]" if tracking and kind == "owner_warning" else "")
     echo = echo_subject(original.subject) if original is not None else ""

@@ -16,7 +16,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from outbox.mail.finish import finish
-from outbox.mail.headers import param_header, set_header
+from outbox.mail.headers import COMPOSE_POLICY, param_header, set_header
 from outbox.mail.template_files import load_template, subject
 from rules.wording import date_text
 
@@ -74,7 +74,7 @@ def compose_part(
         unit=sender.unit, campaign_name=manifest.get("campaign", ""), packet_id=pid, total=total,
         part=part, projects=projects, zip_name=zip_name, date=_date(now),
     )
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(body, subtype="plain", charset="utf-8")
     if manifest_bytes is None:
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
@@ -131,7 +131,7 @@ def compose_packet_receipt(
         parts=parts, projects=items, general=general_text, officer_contact=sender.officer_contact,
         unit=sender.unit, date=_date(now),
     )
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(body, subtype="plain", charset="utf-8")
     return _answer(msg, sender, to, subject("packet_receipt", packet_id=packet_id, sender_unit=sender_unit).strip(), now, packet_id,
                    in_reply_to)
@@ -145,7 +145,7 @@ def compose_packet_refusal(
         packet_id=packet_id or "未知", unit=sender.unit, officer_contact=sender.officer_contact,
         date=_date(now),
     )
-    msg = EmailMessage()
+    msg = EmailMessage(policy=COMPOSE_POLICY)
     msg.set_content(body, subtype="plain", charset="utf-8")
     return _answer(msg, sender, to, subject("packet_refused", packet_id=packet_id).strip(), now, packet_id, in_reply_to)
 
