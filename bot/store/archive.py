@@ -30,7 +30,7 @@ class Archive:
 
     def path_for(self, sha256: str) -> Path:
         """Where the blob with this sha256 lives (whether or not it exists)."""
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root.joinpath(sha256[:2], sha256[2:4], sha256)  # one parse, not three
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
