@@ -105,10 +105,14 @@ def _row_of(d: DossierFacts, campaign: Campaign) -> _Row:
     return row
 
 
+def _applicant_keys(uscc: str, applicant: str) -> tuple[str, ...]:
+    """What joins dossiers into one applicant group (``_groups``, ``Neighbours``): its valid
+    USCC and its normalised name, each when there is one."""
+    return tuple(k for k in ("uscc:" + uscc if uscc else "", "name:" + applicant if applicant else "") if k)
+
+
 def _group_keys(row: _Row) -> tuple[str, ...]:
-    """What joins dossiers into one applicant group (``_groups``): its USCC and its name."""
-    return tuple(k for k in ("uscc:" + row.uscc if row.uscc else "",
-                             "name:" + row.applicant if row.applicant else "") if k)
+    return _applicant_keys(row.uscc, row.applicant)
 
 
 class Neighbours:
@@ -248,12 +252,7 @@ def _groups(uscc: list[str], applicant: list[str]) -> list[list[int]]:
     owner: dict[str, int] = {}
     named: set[int] = set()
     for i, code in enumerate(uscc):
-        keys = []
-        if code:
-            keys.append("uscc:" + code)
-        if applicant[i]:
-            keys.append("name:" + applicant[i])
-        for k in keys:
+        for k in _applicant_keys(code, applicant[i]):
             named.add(i)
             if k in owner:
                 parent[find(i)] = find(owner[k])

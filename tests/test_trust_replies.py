@@ -224,7 +224,7 @@ def test_replies_a_limit_holds_are_kept_until_an_officer_releases_or_discards_th
     released = runner.invoke(app, [*base, "held", "release", str(keep_id), "--officer", "张科长"])
     assert released.exit_code == 0 and f"{keep_id} released by 张科长" in released.output
     dropped = runner.invoke(app, [*base, "held", "discard", str(drop_id)])
-    assert dropped.exit_code == 0, dropped.output
+    assert dropped.exit_code == 0 and f"{drop_id} discarded by" in dropped.output, dropped.output
     again = runner.invoke(app, [*base, "held", "release", str(keep_id), str(drop_id)])
     assert again.exit_code == 1 and "no reply still held" in again.output
     assert runner.invoke(app, [*base, "held", "release"]).exit_code == 2

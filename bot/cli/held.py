@@ -73,7 +73,7 @@ def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) 
                 else:
                     done = held.discard(store.conn, held_id, officer=who, now=now)
                 if done:
-                    sys.stdout.write(f"{held_id} {verb}d by {who}\n")
+                    sys.stdout.write(f"{held_id} {verb.removesuffix('e')}ed by {who}\n")
                 else:
                     missing.append(held_id)
     finally:
