@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from bot.processing import fork_server
@@ -27,5 +28,15 @@ held.register(app)
 
 
 def main() -> None:
-    """Run the ``intake`` command line (typer)."""
-    app()
+    """Run the ``intake`` command line (typer).
+
+    However the command ends, every object still alive is then moved to the collector's
+    permanent generation (``gc.freeze``), so the interpreter's shutdown does not walk them all
+    again in its last collections: ~0.15 s of every command after a 300-mail ``run --once``
+    (issue 16). Nothing is lost by it: our files are flushed and closed where they are written,
+    and the log handlers and standard streams are flushed at exit as before.
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()
