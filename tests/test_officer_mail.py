@@ -574,6 +574,39 @@ def test_forged_commands_past_the_cap_hold_the_genuine_request_instead_of_losing
     assert desk.store.dossier_by_tracking(tracking).state == "rejected"
 
 
+def test_a_held_request_released_a_day_late_is_valid_from_its_release(desk: Intake, tmp_path):
+    """GIVEN the genuine command's confirmation request held past the daily cap (as above)
+    WHEN an officer releases it 26 hours later (``intake held release ID``)
+    THEN the request states a validity counted from the release, and the officer's confirmation
+    runs the command: it used to arrive expired, and the confirmation ran nothing."""
+    from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
+
+    (tracking,) = [d.tracking for d in desk.store.dossiers()]
+    for n in range(NOTES_PER_OFFICER_PER_DAY):
+        (desk.settings.drop.folders[0] / f"forged-{n}.eml").write_bytes(
+            command_mail(f"备注 {tracking} 原因：伪造{n}"))
+    desk.run_once()
+    (o,) = _drop_and_run(desk, "zhang.eml", command_mail(f"不予推荐 {tracking} 原因：重复申报")).outcomes
+    assert o.skipped.endswith("(request held: daily cap reached)")
+    (held_id,) = [r[0] for r in desk.store.conn.execute(
+        "SELECT id FROM held_replies WHERE kind = 'officer_confirm' AND state = 'held'")]
+    later = desk.settings.campaign.now + timedelta(hours=26)  # 2023-11-30 12:00 +08:00
+    config = tmp_path / "late.toml"
+    config.write_text(f'[store]\ndata_dir = "{desk.settings.store.data_dir}"\n'
+                      f"[campaign]\nnow = {later.isoformat()}\n", encoding="utf-8")
+    released = CliRunner().invoke(app, ["--config", str(config), "held", "release", str(held_id),
+                                        "--officer", "张科长"])
+    assert released.exit_code == 0, released.output
+    desk.settings.campaign.now = later
+    desk.run_once()  # sends the released request
+    request = _request(desk)
+    assert "2023-12-01 12:00 前" in text(request)  # 24 hours from the release
+    assert "2023-11-30 10:00" not in text(request) and "2023-11-30 10:00" not in str(request.get_body(("html",)))
+    assert "2023-12-01 12:00 前" in request.get_body(("html",)).get_content()
+    _drop_and_run(desk, "confirm.eml", reply_to_request(request))
+    assert desk.store.dossier_by_tracking(tracking).state == "rejected"
+
+
 def test_an_applicants_mail_that_says_confirm_and_a_checksum_is_still_a_submission(desk: Intake):
     """Attack T5: a mail from a non-officer holding "confirm <40 hex digits>" (a SHA-1 of a
     video, say) was taken for a confirmation with an unknown token and dropped: never judged,

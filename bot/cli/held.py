@@ -53,7 +53,8 @@ def list_() -> None:
 
 def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) -> None:
     from bot.cli.app import _settings, err
-    from bot.cli.status import open_existing
+    from bot.cli.status import campaign_timezone, open_existing
+    from bot.officers.held_requests import renew_before_release
     from outbox.delivery import held
 
     if not ids and not every:
@@ -69,6 +70,9 @@ def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) 
             chosen = [h.id for h in held.waiting(store.conn)] if every else list(dict.fromkeys(ids or []))
             for held_id in chosen:
                 if verb == "release":
+                    # a confirmation request released late is valid from now (its token and text)
+                    renew_before_release(store.conn, held_id, now=now, tz=campaign_timezone(settings),
+                                         valid_s=settings.office.confirmation_valid_s)
                     done = held.release(store.conn, held_id, officer=who, now=now) is not None
                 else:
                     done = held.discard(store.conn, held_id, officer=who, now=now)

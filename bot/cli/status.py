@@ -42,7 +42,8 @@ def _open(settings: Settings) -> Store:
     return open_existing(settings)
 
 
-def _timezone(settings: Settings) -> ZoneInfo:
+def campaign_timezone(settings: Settings) -> ZoneInfo:
+    """The campaign profile's time zone (Asia/Shanghai when the profile cannot be loaded)."""
     from rules.campaign import CampaignError, load_campaign
 
     try:
@@ -77,7 +78,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
         outgoing = queue.counts_by_status(store.conn)
         if held_n := held.count_waiting(store.conn):
             outgoing["held"] = held_n
-        tz = _timezone(settings)
+        tz = campaign_timezone(settings)
         bounced = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store)]
         return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined,
                 "outgoing": outgoing, "health": health_data(store, settings), "bounced": bounced}

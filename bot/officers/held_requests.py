@@ -1,0 +1,56 @@
+"""A held confirmation request, released late, is valid from its release.
+
+Past the daily cap (``bot/officers/mail.py``, ``NOTES_PER_OFFICER_PER_DAY``) a confirmation
+request is held (``outbox/delivery/held.py``) until an officer releases it. Its token was made
+valid for ``[office] confirmation_valid_s`` seconds from when the command mail arrived, so a
+request released a day later reached the officer already expired, and the officer's genuine
+confirmation ran nothing ("token expired"). Before such a request is released, its token's
+validity starts again from the release, and the expiry time written in the mail (text and HTML
+parts) is rewritten to match. The token itself is not changed; only one still pending is renewed.
+"""
+
+from __future__ import annotations
+
+import email
+import sqlite3
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from bot.store import confirmations
+from outbox.mail.headers import OUTGOING_POLICY, to_bytes
+
+KIND = "officer_confirm"  # the held_replies kind of a confirmation request
+EXPIRES_FORMAT = "%Y-%m-%d %H:%M"  # as the request writes its expiry (bot/officers/mail.py)
+
+
+def renew_before_release(
+    conn: sqlite3.Connection, held_id: int, *, now: datetime, valid_s: float, tz: ZoneInfo
+) -> bool:
+    """Restart the validity of held reply ``held_id``'s token from ``now`` (``valid_s`` seconds),
+    when it is a confirmation request still held whose token is still pending; rewrite the held
+    mail's expiry time (local time in ``tz``). Returns True when renewed. Runs in the caller's
+    transaction, before ``outbox.delivery.held.release``."""
+    row = conn.execute(
+        "SELECT raw FROM held_replies WHERE id = ? AND kind = ? AND state = 'held'", (held_id, KIND)
+    ).fetchone()
+    if row is None:
+        return False
+    msg = email.message_from_bytes(bytes(row[0]), _class=EmailMessage, policy=OUTGOING_POLICY)
+    token = confirmations.find_token(str(msg.get("Subject", "")))
+    request = confirmations.get_request(conn, token) if token else None
+    if request is None or request.state != "pending":
+        return False
+    expires = now + timedelta(seconds=valid_s)
+    if expires <= request.expires_at:
+        return False
+    conn.execute("UPDATE officer_requests SET expires_ts = ? WHERE token = ?", (expires.timestamp(), token))
+    old = request.expires_at.astimezone(tz).strftime(EXPIRES_FORMAT)
+    new = expires.astimezone(tz).strftime(EXPIRES_FORMAT)
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            content = part.get_content()
+            if old in content:
+                part.set_content(content.replace(old, new), subtype=part.get_content_subtype())
+    conn.execute("UPDATE held_replies SET raw = ? WHERE id = ?", (to_bytes(msg), held_id))
+    return True
