@@ -11,14 +11,12 @@ parts) is rewritten to match. The token itself is not changed; only one still pe
 
 from __future__ import annotations
 
-import email
 import sqlite3
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from bot.store import confirmations
-from outbox.mail.headers import OUTGOING_POLICY, to_bytes
+from outbox.delivery import held
 
 KIND = "officer_confirm"  # the held_replies kind of a confirmation request
 EXPIRES_FORMAT = "%Y-%m-%d %H:%M"  # as the request writes its expiry (bot/officers/mail.py)
@@ -31,12 +29,9 @@ def renew_before_release(
     when it is a confirmation request still held whose token is still pending; rewrite the held
     mail's expiry time (local time in ``tz``). Returns True when renewed. Runs in the caller's
     transaction, before ``outbox.delivery.held.release``."""
-    row = conn.execute(
-        "SELECT raw FROM held_replies WHERE id = ? AND kind = ? AND state = 'held'", (held_id, KIND)
-    ).fetchone()
-    if row is None:
+    msg = held.held_message(conn, held_id, KIND)
+    if msg is None:
         return False
-    msg = email.message_from_bytes(bytes(row[0]), _class=EmailMessage, policy=OUTGOING_POLICY)
     token = confirmations.find_token(str(msg.get("Subject", "")))
     request = confirmations.get_request(conn, token) if token else None
     if request is None or request.state != "pending":
@@ -44,7 +39,8 @@ def renew_before_release(
     expires = now + timedelta(seconds=valid_s)
     if expires <= request.expires_at:
         return False
-    conn.execute("UPDATE officer_requests SET expires_ts = ? WHERE token = ?", (expires.timestamp(), token))
+    if not confirmations.renew(conn, token, expires):
+        return False
     old = request.expires_at.astimezone(tz).strftime(EXPIRES_FORMAT)
     new = expires.astimezone(tz).strftime(EXPIRES_FORMAT)
     for part in msg.walk():
@@ -52,5 +48,5 @@ def renew_before_release(
             content = part.get_content()
             if old in content:
                 part.set_content(content.replace(old, new), subtype=part.get_content_subtype())
-    conn.execute("UPDATE held_replies SET raw = ? WHERE id = ?", (to_bytes(msg), held_id))
+    held.replace_message(conn, held_id, msg)
     return True

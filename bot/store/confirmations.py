@@ -90,6 +90,17 @@ def get_request(conn: sqlite3.Connection, token: str) -> Request | None:
     )  # fmt: skip
 
 
+def renew(conn: sqlite3.Connection, token: str, expires: datetime) -> bool:
+    """Make pending ``token`` valid until ``expires`` (a held request released late: valid from
+    its release, ``bot/officers/held_requests.py``); False when it is not pending. Call inside the
+    caller's transaction."""
+    cur = conn.execute(
+        "UPDATE officer_requests SET expires_ts=? WHERE token=? AND state='pending'",
+        (expires.timestamp(), token.lower()),
+    )
+    return cur.rowcount == 1
+
+
 def consume(
     conn: sqlite3.Connection,
     token: str,

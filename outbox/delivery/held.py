@@ -124,6 +124,22 @@ def release(conn: sqlite3.Connection, held_id: int, *, officer: str, now: dateti
     return out_id
 
 
+def held_message(conn: sqlite3.Connection, held_id: int, kind: str) -> EmailMessage | None:
+    """The message of reply ``held_id`` when it is still held and of ``kind``, else None."""
+    row = conn.execute(
+        "SELECT raw FROM held_replies WHERE id = ? AND kind = ? AND state = 'held'", (held_id, kind)
+    ).fetchone()
+    if row is None:
+        return None
+    return email.message_from_bytes(bytes(row[0]), _class=EmailMessage, policy=OUTGOING_POLICY)
+
+
+def replace_message(conn: sqlite3.Connection, held_id: int, msg: EmailMessage) -> None:
+    """Store ``msg`` as reply ``held_id``'s message (a rewrite before its release: its
+    ``dedupe_key`` and Message-ID stay). Runs in the caller's transaction."""
+    conn.execute("UPDATE held_replies SET raw = ? WHERE id = ? AND state = 'held'", (to_bytes(msg), held_id))
+
+
 def discard(conn: sqlite3.Connection, held_id: int, *, officer: str, now: datetime) -> bool:
     """Never send held reply ``held_id``; False when there is no such reply still held."""
     cur = conn.execute(
