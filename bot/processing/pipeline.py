@@ -273,24 +273,7 @@ class Pipeline:
         hostile parse counts (once the parse has run past ``hold_s``: ``Store.start_parse``);
         past ``[budgets] max_parse_attempts`` unfinished parses the input is quarantined instead
         (``InputQuarantined``). Raises ParseInterrupted on ``stop``.
-
-        The attempt is counted, the input linked out and its job made *before* waiting for a
-        parse slot, so a worker that finishes gets its next job at once: done after the slot,
-        that commit and those links kept each worker waiting 3-12 ms between two jobs, ~5 % of
-        the cores on small mail (issue 16). An attempt counted while it waits for a slot does not
-        count against the input if the daemon dies then: only one that turned slow does.
         """
-        if self.stop is not None and self.stop.is_set():
-            raise ParseInterrupted(row.name)
-        if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
-            raise InputQuarantined(self.store.get_input(row.id).error or "")
-        work_root = self.settings.store.work_dir
-        src = self.store.materialise(row, work_root)
-        job = self._job(
-            src, work_root / f"input-{row.id}-parsed",
-            # A pinned clock (demo, rehearsal) stands for the time of receipt too.
-            received_at=self.settings.campaign.now or row.received_at, display_name=row.name,
-        )  # fmt: skip
         while not self._slots.acquire(timeout=0.2):
             if self.stop is not None and self.stop.is_set():
                 raise ParseInterrupted(row.name)
@@ -309,6 +292,15 @@ class Pipeline:
         try:
             if self.stop is not None and self.stop.is_set():
                 raise ParseInterrupted(row.name)
+            if not self.store.start_parse(row.id, self.settings.budgets.max_parse_attempts):
+                raise InputQuarantined(self.store.get_input(row.id).error or "")
+            work_root = self.settings.store.work_dir
+            src = self.store.materialise(row, work_root)
+            job = self._job(
+                src, work_root / f"input-{row.id}-parsed",
+                # A pinned clock (demo, rehearsal) stands for the time of receipt too.
+                received_at=self.settings.campaign.now or row.received_at, display_name=row.name,
+            )  # fmt: skip
             try:
                 dossiers = self.supervisor.parse(
                     job, self.stop, slow_after_s=self.settings.budgets.hold_s, on_slow=slow
