@@ -41,8 +41,10 @@ def renew_before_release(
         return False
     if not confirmations.renew(conn, token, expires):
         return False
-    old = request.expires_at.astimezone(tz).strftime(EXPIRES_FORMAT)
-    new = expires.astimezone(tz).strftime(EXPIRES_FORMAT)
+    # "…小时内（2023-11-30 10:00 前）有效" (templates officer_confirm.txt/.html): only the expiry,
+    # not another time that happens to read the same (the command mail's date, say)
+    old = request.expires_at.astimezone(tz).strftime(EXPIRES_FORMAT) + " 前"
+    new = expires.astimezone(tz).strftime(EXPIRES_FORMAT) + " 前"
     for part in msg.walk():
         if part.get_content_maintype() == "text" and not part.is_attachment():
             content = part.get_content()
