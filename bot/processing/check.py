@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,26 +27,22 @@ class SupervisedReader:
     Call :meth:`close` when done (retires the workers)."""
 
     def __init__(self, settings: Settings) -> None:
-        from bot.processing.pipeline import parse_options
+        from bot.processing.pipeline import parse_options, with_ffprobe
         from bot.processing.supervisor import ParseSupervisor
-        from parsers.ffprobe_locate import locate_ffprobe
 
-        options = parse_options(settings)
-        tool = locate_ffprobe(options.ffprobe, bundled=options.ffprobe_bundled)
-        self.options = replace(options, ffprobe_tool=tool)
+        self.options = with_ffprobe(parse_options(settings))
         self.supervisor = ParseSupervisor(settings.budgets)
 
     def __call__(self, path: Path, workdir: Path, received_at: datetime | None) -> list[DossierFacts]:
         """The dossiers in ``path``. Raises InputError: a missing path, or one the worker could
         not read as a whole (its mail over budget, the parser failed)."""
-        from bot.logs import current_setup
         from bot.processing.parse_worker import ParseJob
         from bot.processing.supervisor import ParseFailed, ParseOverBudget
 
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
         job = ParseJob(src=path.resolve(), workdir=workdir, options=self.options,
-                       received_at=received_at, display_name=path.name, log_setup=current_setup())
+                       received_at=received_at, display_name=path.name)
         try:
             return self.supervisor.parse(job)
         except ParseOverBudget as exc:

@@ -47,7 +47,8 @@ class ParseJob:
     received_at: datetime | None
     display_name: str
     skip: dict[str, str] = field(default_factory=dict)
-    log_setup: tuple[str, bool] | None = None  # the daemon's logging (bot/logs.current_setup)
+    # the logging of the process that made the job (the daemon's, the CLI's): the worker's too
+    log_setup: tuple[str, bool] | None = field(default_factory=current_setup)
 
 
 def serve(conn) -> None:

@@ -26,7 +26,6 @@ from bot.clock import Clock
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
 from bot.errors import IntakeError
-from bot.logs import current_setup
 from bot.processing.bounces import BounceDesk
 from bot.processing.oversize import answer_oversize, is_oversize
 from bot.processing.parse_worker import ParseJob
@@ -74,6 +73,13 @@ class Outcome:
     verdicts: list[str] = field(default_factory=list)
     skipped: str | None = None  # why no dossier was made (an auto-reply, a duplicate)
     error: str | None = None
+
+
+def with_ffprobe(options: ParseOptions) -> ParseOptions:
+    """``options`` with the ffprobe to use already located, here (once per process: its
+    ``-version`` run is cached) rather than in each parse worker."""
+    tool = locate_ffprobe(options.ffprobe, bundled=options.ffprobe_bundled)
+    return replace(options, ffprobe_tool=tool)
 
 
 def parse_options(settings: Settings) -> ParseOptions:
@@ -320,10 +326,8 @@ class Pipeline:
         return dossiers
 
     def _job(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> ParseJob:
-        # ffprobe is located here (once per daemon: ``-version`` is cached), not in each worker.
-        tool = locate_ffprobe(self.options.ffprobe, bundled=self.options.ffprobe_bundled)
-        return ParseJob(src=src, workdir=workdir, options=replace(self.options, ffprobe_tool=tool),
-                        received_at=received_at, display_name=display_name, log_setup=current_setup())  # fmt: skip
+        return ParseJob(src=src, workdir=workdir, options=with_ffprobe(self.options),
+                        received_at=received_at, display_name=display_name)  # fmt: skip
 
     def read_folder(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> DossierFacts:
         """The dossier in folder ``src``, read in a worker under ``[budgets]`` like any input
