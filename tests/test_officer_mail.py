@@ -542,14 +542,10 @@ def test_forged_unknown_tokens_do_not_use_up_the_officers_confirmations(desk: In
     assert _request(desk)["To"] == ZHANG["email"]
 
 
-def test_forged_commands_past_the_cap_hold_the_genuine_request_instead_of_losing_it(desk: Intake):
-    """Attack (issue 17 item 20): 30 mails with a forged From of 张科长, each a command, use up
-    the day's confirmation requests to 张科长. The genuine command after them is not dropped:
-    its request is held, the digest says so, and once released (intake held release) the
-    officer's confirmation runs it."""
-    from bot.digest.build import gather
+def _genuine_request_held(desk: Intake) -> tuple[str, int]:
+    """30 forged commands from 张科长's address use up the day's confirmation requests; 张科长's
+    genuine 不予推荐 after them is held. Returns (the dossier's tracking number, the held id)."""
     from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
-    from outbox.delivery import held
 
     (tracking,) = [d.tracking for d in desk.store.dossiers()]
     for n in range(NOTES_PER_OFFICER_PER_DAY):
@@ -560,11 +556,24 @@ def test_forged_commands_past_the_cap_hold_the_genuine_request_instead_of_losing
     assert len(requests) == NOTES_PER_OFFICER_PER_DAY
     (o,) = _drop_and_run(desk, "zhang.eml", command_mail(f"不予推荐 {tracking} 原因：重复申报")).outcomes
     assert o.skipped == "officer commands: 1 awaiting confirmation (request held: daily cap reached)"
+    (held_id,) = [r[0] for r in desk.store.conn.execute(
+        "SELECT id FROM held_replies WHERE kind = 'officer_confirm' AND state = 'held'")]
+    return tracking, held_id
+
+
+def test_forged_commands_past_the_cap_hold_the_genuine_request_instead_of_losing_it(desk: Intake):
+    """Attack (issue 17 item 20): 30 mails with a forged From of 张科长, each a command, use up
+    the day's confirmation requests to 张科长. The genuine command after them is not dropped:
+    its request is held, the digest says so, and once released (intake held release) the
+    officer's confirmation runs it."""
+    from bot.digest.build import gather
+    from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
+    from outbox.delivery import held
+
+    tracking, held_id = _genuine_request_held(desk)
     assert len([m for m in _outbox(desk) if m["X-Intake-Confirm"] == "request"]) == NOTES_PER_OFFICER_PER_DAY
     data = gather(desk.settings, desk.store, desk.campaign)
     assert any("1 封待发邮件因发送上限暂缓发送" in t for t in data.tasks)
-    (held_id,) = [r[0] for r in desk.store.conn.execute(
-        "SELECT id FROM held_replies WHERE kind = 'officer_confirm' AND state = 'held'")]
     with desk.store.transaction():  # what `intake held release ID` does (tests/test_trust_replies.py)
         assert held.release(desk.store.conn, held_id, officer="张科长", now=desk.pipeline.now()) is not None
     desk.run_once()  # sends the released request
@@ -579,17 +588,7 @@ def test_a_held_request_released_a_day_late_is_valid_from_its_release(desk: Inta
     WHEN an officer releases it 26 hours later (``intake held release ID``)
     THEN the request states a validity counted from the release, and the officer's confirmation
     runs the command: it used to arrive expired, and the confirmation ran nothing."""
-    from bot.officers.mail import NOTES_PER_OFFICER_PER_DAY
-
-    (tracking,) = [d.tracking for d in desk.store.dossiers()]
-    for n in range(NOTES_PER_OFFICER_PER_DAY):
-        (desk.settings.drop.folders[0] / f"forged-{n}.eml").write_bytes(
-            command_mail(f"备注 {tracking} 原因：伪造{n}"))
-    desk.run_once()
-    (o,) = _drop_and_run(desk, "zhang.eml", command_mail(f"不予推荐 {tracking} 原因：重复申报")).outcomes
-    assert o.skipped.endswith("(request held: daily cap reached)")
-    (held_id,) = [r[0] for r in desk.store.conn.execute(
-        "SELECT id FROM held_replies WHERE kind = 'officer_confirm' AND state = 'held'")]
+    tracking, held_id = _genuine_request_held(desk)
     later = desk.settings.campaign.now + timedelta(hours=26)  # 2023-11-30 12:00 +08:00
     config = tmp_path / "late.toml"
     config.write_text(f'[store]\ndata_dir = "{desk.settings.store.data_dir}"\n'

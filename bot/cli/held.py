@@ -63,6 +63,7 @@ def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) 
     settings = _settings()
     who = officer_name(settings, officer)
     now = Clock(settings.campaign.now).running()  # the instance's delivery clock (bot/clock.py)
+    tz = campaign_timezone(settings)
     store = open_existing(settings)
     missing: list[int] = []
     try:
@@ -71,7 +72,7 @@ def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) 
             for held_id in chosen:
                 if verb == "release":
                     # a confirmation request released late is valid from now (its token and text)
-                    renew_before_release(store.conn, held_id, now=now, tz=campaign_timezone(settings),
+                    renew_before_release(store.conn, held_id, now=now, tz=tz,
                                          valid_s=settings.office.confirmation_valid_s)
                     done = held.release(store.conn, held_id, officer=who, now=now) is not None
                 else:

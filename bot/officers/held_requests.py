@@ -19,7 +19,7 @@ from bot.store import confirmations
 from outbox.delivery import held
 
 KIND = "officer_confirm"  # the held_replies kind of a confirmation request
-EXPIRES_FORMAT = "%Y-%m-%d %H:%M"  # as the request writes its expiry (bot/officers/mail.py)
+EXPIRES_FORMAT = "%Y-%m-%d %H:%M"  # how a request states its expiry (bot/officers/mail.py writes it)
 
 
 def renew_before_release(

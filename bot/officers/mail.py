@@ -37,6 +37,7 @@ from bot.config.model import Officer, Settings
 from bot.officers.actions import OfficerDesk
 from bot.officers.auth_results import Trace, authentication_problem, dkim_pass_for, read_trace
 from bot.officers.commands import Command, CommandProblem, parse_commands, parse_line
+from bot.officers.held_requests import EXPIRES_FORMAT
 from bot.processing.instance import Instance
 from bot.processing.pipeline import Outcome, Pipeline
 from bot.store import confirmations
@@ -138,7 +139,7 @@ class OfficerMail:
             sent = mail.date.astimezone(tz) if mail.date and mail.date.tzinfo else mail.date
             msg = compose_confirmation_request(
                 self.pipeline.replies.context(now), to=officer.email, officer_name=officer.name,
-                token=req.token, lines=lines, expires=local.strftime("%Y-%m-%d %H:%M"),
+                token=req.token, lines=lines, expires=local.strftime(EXPIRES_FORMAT),
                 valid_hours=f"{self.settings.office.confirmation_valid_s / 3600:g}",
                 request_date=sent.strftime("%Y-%m-%d %H:%M") if sent else "（无日期）",
                 request_message_id=_short(mail.message_id or ""),
