@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -21,6 +22,26 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
+
+
+# Line breaks and other controls: in a text log they would start a line of the sender's making.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, one line per event whatever the message holds.
+
+    A name from outside (a dropped file called ``x.pdf\\n2026-… INFO … accepted``) is logged
+    with its controls escaped (``\\n``), so it cannot forge a line; a traceback still follows on
+    lines of its own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = _CONTROLS.sub(lambda m: repr(m.group())[1:-1], record.message)
+        return super().formatMessage(record)
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -55,7 +76,7 @@ def setup_logging(fmt: str = "text", *, verbose: bool = False) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger("intake")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -19,7 +19,7 @@ from typing import IO
 from parsers.charsets import decode_raw
 from parsers.facts import IntakeProblem
 from parsers.junk import is_junk_name
-from parsers.safe_names import safe_file_name
+from parsers.safe_names import safe_file_name, unused_path
 
 log = logging.getLogger("intake.archives")
 
@@ -204,13 +204,7 @@ def _target_for(dest: Path, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a file already holds a folder's name: put it at the top level instead
         folder = dest
-    base = parts[-1]
-    target = folder / base
-    n = 1
-    while os.path.lexists(target):
-        n += 1
-        stem, dot, ext = base.rpartition(".")
-        target = folder / (f"{stem} ({n}).{ext}" if dot and stem else f"{base} ({n})")
+    target = unused_path(folder, parts[-1])
     root = dest.resolve()
     if not target.resolve().is_relative_to(root):  # belt and braces: no symlinked folder in between
         raise _Stop("archive_traversal", name, "resolved path leaves the destination")

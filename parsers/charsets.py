@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import os
 import re
 
 # Labels that Chinese clients put on GB18030 text. GB2312 and GBK are subsets of GB18030, and
@@ -72,6 +73,20 @@ def decode_raw(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     return data.decode("utf-8", "replace")
+
+
+def decode_os_name(name: str) -> str:
+    """A file or folder name as the file system gave it, as text.
+
+    Python decodes names with the locale's codec (UTF-8) and keeps bytes that do not decode as
+    lone surrogates (PEP 383), which cannot be stored, logged or mailed. Such a name (what
+    ``unzip`` of a Windows zip or a Samba share in the wrong code page leaves: GBK bytes) is read
+    from its bytes by :func:`decode_raw`. Only for display and records; the file is opened by
+    its original name.
+    """
+    if name.isascii():
+        return name
+    return decode_raw(os.fsencode(name))
 
 
 # Byte-order marks of UTF-16 and UTF-32 (either order).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 MAX_NAME_BYTES = 200  # bytes of UTF-8 per file name (most filesystems allow 255)
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*/\\]')
@@ -38,3 +40,18 @@ def is_safe_relative_path(path: object) -> bool:
         return False
     parts = path.split("/")
     return all(part and safe_file_name(part, fallback="") == part for part in parts)
+
+
+def unused_path(folder: Path, name: str) -> Path:
+    """``folder / name``, else ``name (2).ext``, ``name (3).ext``… the first that does not exist.
+
+    Two names that :func:`safe_file_name` makes alike (``note:1.txt`` and ``note_1.txt``) then
+    both keep their own file: nothing is ever written onto a path that is already there.
+    """
+    target = folder / name
+    n = 1
+    while os.path.lexists(target):
+        n += 1
+        stem, dot, ext = name.rpartition(".")
+        target = folder / (f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})")
+    return target

@@ -29,6 +29,7 @@ from bot.crashpoints import crashpoint
 from bot.errors import IntakeError
 from bot.sources.stability import StabilityTracker, fsync_dir, looks_complete, signature
 from bot.store.ledger import Ledger
+from parsers.charsets import decode_os_name
 from parsers.junk import is_junk_name
 
 log = logging.getLogger("intake.folder")
@@ -170,21 +171,20 @@ class FolderWatcher:
         )
 
     def _take(self, path: Path, sig: object) -> bool:
-        name = path.name
+        name = path.name  # as listed (the tables' key); shown decoded (GBK bytes from a Windows zip)
+        shown = decode_os_name(name)
         try:
             input_id = self.ledger.accept_path(path, taken_at=datetime.now(UTC))
         except Exception:  # noqa: BLE001 - one bad entry must not stop the watcher (Mailman's shunt)
-            log.exception("%s: could not be taken; retried at the next full rescan", name)
+            log.exception("%s: could not be taken; retried at the next full rescan", shown)
             self._failed[name] = sig
             self._tracker.forget(name)
             return False
         crashpoint("after_take")
         self._tracker.forget(name)
-        if self.processed_dir is None:
-            self._left[name] = sig
-        else:
-            self._move_to_processed(path)
-        log.info("took %s as input %s", name, input_id)
+        if self.processed_dir is None or not self._move_to_processed(path, shown):
+            self._left[name] = sig  # not taken again while unchanged
+        log.info("took %s as input %s", shown, input_id)
         if self.on_new is not None:
             try:
                 self.on_new(input_id)
@@ -192,27 +192,35 @@ class FolderWatcher:
                 log.exception("on_new(%s) failed", input_id)
         return True
 
-    def _move_to_processed(self, path: Path) -> None:
+    def _move_to_processed(self, path: Path, shown: str) -> bool:
+        """Move a taken entry to ``processed_dir`` under a stamped name; False (logged) when it
+        cannot be moved: it is archived already, so it stays where it is."""
         assert self.processed_dir is not None
-        self.processed_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = self.processed_dir / f"{stamp}-{path.name}"
         n = 1
-        while target.exists():
-            n += 1
-            target = self.processed_dir / f"{stamp}-{n}-{path.name}"
+        target = self.processed_dir / processed_name(stamp, n, path.name)
         try:
-            os.rename(path, target)
-        except OSError:
-            # Another filesystem (a share mounted elsewhere): copy, then remove.
-            import shutil
+            self.processed_dir.mkdir(parents=True, exist_ok=True)
+            while target.exists():
+                n += 1
+                target = self.processed_dir / processed_name(stamp, n, path.name)
+            try:
+                os.rename(path, target)
+            except OSError:
+                # Another filesystem (a share mounted elsewhere): copy, then remove.
+                import shutil
 
-            shutil.move(str(path), str(target))
+                shutil.move(str(path), str(target))
+        except OSError as exc:
+            log.error("%s: archived, but cannot be moved to %s (%s); left in the drop folder and "
+                      "not taken again while it is unchanged", shown, self.processed_dir, exc)
+            return False
         try:
             fsync_dir(self.processed_dir)
             fsync_dir(self.root)
         except OSError:
             pass
+        return True
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -297,3 +305,22 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
+
+
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs)
+
+
+def processed_name(stamp: str, n: int, name: str) -> str:
+    """``name`` (as listed) in the processed folder: ``<stamp>-name``, ``<stamp>-<n>-name`` from
+    the second of one second on, the name cut (its extension kept) so the whole stays within
+    ``NAME_MAX`` bytes: an 80-character Chinese name is 240 bytes before the stamp."""
+    prefix = f"{stamp}-" if n == 1 else f"{stamp}-{n}-"
+    room = NAME_MAX - len(prefix.encode())
+    if len(os.fsencode(name)) <= room:
+        return prefix + name
+    stem, dot, ext = name.rpartition(".")
+    ext = dot + ext if dot and stem and len(os.fsencode(ext)) <= 16 else ""
+    base = name[: len(name) - len(ext)]
+    while base and len(os.fsencode(base + ext)) > room:
+        base = base[:-1]
+    return prefix + base + ext

@@ -124,13 +124,24 @@ class Archive:
 
     def link_out(self, sha256: str, dest: Path) -> None:
         """Make the blob ``sha256`` readable at ``dest`` (a work folder) without copying it: a hard
-        link, or a copy across file systems. The blob is 0400; readers must not write to ``dest``."""
-        try:
-            os.link(self.path_for(sha256), dest)
-        except OSError:
-            import shutil
+        link, or a copy where linking is not possible (another file system). The blob is 0400;
+        readers must not write to ``dest``.
 
-            shutil.copyfile(self.path_for(sha256), dest)
+        ``dest`` must not exist: raises FileExistsError rather than write through an existing
+        path (which may be a hard link to another blob), and OSError when neither works.
+        """
+        src = self.path_for(sha256)
+        try:
+            os.link(src, dest)
+            return
+        except FileExistsError:
+            raise
+        except OSError:
+            pass
+        import shutil
+
+        with src.open("rb") as inp, dest.open("xb") as out:  # "x": never onto an existing path
+            shutil.copyfileobj(inp, out, CHUNK)
 
     def _write(self, sha: str, chunks: list[bytes]) -> None:
         dest_dir = self.root / "incoming"

@@ -27,10 +27,11 @@ from bot.store.archive import Archive
 from bot.store.facts_codec import dumps_facts
 from bot.store.nofollow import FolderListing, open_entry, walk_folder
 from bot.store.schema import migrate
+from parsers.charsets import decode_os_name
 from parsers.facts import DossierFacts
 from parsers.junk import is_junk_name
 from parsers.message_id import message_id_of
-from parsers.safe_names import safe_file_name
+from parsers.safe_names import safe_file_name, unused_path
 from rules.finding import Finding
 
 log = logging.getLogger("intake.store")
@@ -281,6 +282,7 @@ class Store:
         descriptor (``bot/store/nofollow.py``): a symlink, a hard-linked file or a special file
         is never read. Raises ``UnsafeEntry`` when ``path`` itself is one of those.
         """
+        name = decode_os_name(path.name)  # GBK bytes from a Windows zip or share: as text
         with open_entry(path) as (fd, st):
             if stat.S_ISDIR(st.st_mode):
                 manifest = []
@@ -289,18 +291,18 @@ class Store:
                     sha, size = self.archive.put_fd(file_fd, rel)
                     manifest.append([rel, sha, size])
                 for rel, why in listing.refused:
-                    log.warning("%s/%s not taken: %s", path.name, rel, why)
+                    log.warning("%s/%s not taken: %s", name, rel, why)
                 blob = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
                 sha = hashlib.sha256(blob).hexdigest()
                 size = sum(m[2] for m in manifest)
                 kind = "folder"
                 manifest_json: str | None = json.dumps(manifest, ensure_ascii=False)
             else:
-                sha, size = self.archive.put_fd(fd, path.name)
+                sha, size = self.archive.put_fd(fd, name)
                 kind = "mail" if path.suffix.lower() == ".eml" else "file"
                 manifest_json = None
         row = self.conn.execute(
-            "SELECT id FROM inputs WHERE source='folder' AND sha256=? AND name=?", (sha, path.name)
+            "SELECT id FROM inputs WHERE source='folder' AND sha256=? AND name=?", (sha, name)
         ).fetchone()
         if row:
             return str(row["id"])
@@ -309,7 +311,7 @@ class Store:
             cur = self.conn.execute(
                 "INSERT INTO inputs(source, kind, name, sha256, manifest, size, message_id, received_at,"
                 " taken_at) VALUES('folder',?,?,?,?,?,?,?,?)",
-                (kind, path.name, sha, manifest_json, size, message_id, taken_at.isoformat(), _now()),
+                (kind, name, sha, manifest_json, size, message_id, taken_at.isoformat(), _now()),
             )
         return str(cur.lastrowid)
 
@@ -355,12 +357,16 @@ class Store:
         work.mkdir(parents=True, mode=0o700)
         if row.kind == "folder":
             base = work / safe_file_name(row.name)
+            base.mkdir()
             for rel, sha, _size in row.manifest or []:
                 parts = [safe_file_name(p) for p in rel.split("/")]
-                dest = base.joinpath(*parts)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                self.archive.link_out(sha, dest)
-            base.mkdir(exist_ok=True)
+                folder = base.joinpath(*parts[:-1])
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError:  # a file already holds the folder's (cleaned) name
+                    folder = base
+                # Names alike once cleaned (note:1.txt, note_1.txt) each keep their own file.
+                self.archive.link_out(sha, unused_path(folder, parts[-1]))
             return base
         name = safe_file_name(row.name) if row.kind == "file" else "message.eml"
         if row.kind == "mail" and row.source == "folder":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import IntakeError
+from parsers.charsets import decode_os_name
 
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 MAX_DEPTH = 16  # folder levels inside one dossier folder
@@ -95,14 +96,16 @@ def walk_folder(
 ) -> Iterator[tuple[str, int, os.stat_result]]:
     """Every regular single-link file under the open directory ``dir_fd``, sorted by name.
 
-    Yields ``(relative POSIX name, fd, stat)``; the fd is valid until the next item. Names for
-    which ``skip(name)`` is true (junk files) are passed over; symlinks, hard links and special
-    files are recorded in ``listing.refused``. Deeper than ``MAX_DEPTH`` levels is refused too.
+    Yields ``(relative POSIX name, fd, stat)``; the fd is valid until the next item. The name is
+    text even when the file system holds other bytes than UTF-8 (GBK from a Windows zip:
+    ``decode_os_name``). Names for which ``skip(name)`` is true (junk files) are passed over;
+    symlinks, hard links and special files are recorded in ``listing.refused``. Deeper than
+    ``MAX_DEPTH`` levels is refused too.
     """
     for name in sorted(os.listdir(dir_fd)):
         if skip(name):
             continue
-        rel = f"{_prefix}{name}"
+        rel = f"{_prefix}{decode_os_name(name)}"
         try:
             fd = _open_at(dir_fd, name)
         except UnsafeEntry as exc:
