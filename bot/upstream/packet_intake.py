@@ -31,6 +31,7 @@ from bot.store import packets as packet_table
 from bot.store.database import InputRow
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
+from bot.upstream.manifest_check import manifest_problem
 from outbox.delivery import queue as outgoing
 from outbox.documents.packet import MANIFEST, assemble_parts
 from outbox.documents.signing import SIGNATURE_FILE, Signer, verify_manifest
@@ -41,10 +42,8 @@ from outbox.mail.packet_mail import (
     compose_packet_receipt,
     compose_packet_refusal,
 )
-from outbox.mail.tracking import is_valid_tracking
 from parsers.facts import DossierFacts, MailFacts
 from parsers.mime import parse_message
-from parsers.safe_names import is_safe_relative_path
 from rules.engine import evaluate, table_findings
 from rules.finding import Finding
 from rules.verdict import verdict
@@ -207,54 +206,6 @@ def _refuse(intake: Instance, row: InputRow, packet: PacketInput, why: str, outc
     log.warning("input %s: packet %r refused: %s", row.id, packet.packet_id[:80], why)
     outcome.skipped = f"packet refused: {why}"
     return outcome
-
-
-_SHA256 = frozenset("0123456789abcdef")
-
-
-def manifest_problem(manifest: dict) -> str | None:
-    """Why a (signed) manifest cannot be used as given, or None.
-
-    The manifest is attacker data until proven otherwise: every folder and file name must pass
-    ``parsers.safe_names.is_safe_relative_path`` (no absolute or parent path, nothing the
-    project's file-name rule would change), every sha256 is 64 hex digits, every tracking number
-    valid. One bad name refuses the whole packet, before anything is written.
-    """
-    def bad(what: str, value: object) -> str:
-        return f"unsafe or malformed {what} in manifest: {str(value)[:120]!r}"
-
-    pid = manifest.get("packet_id")
-    if not isinstance(pid, str) or not is_safe_relative_path(pid) or "/" in pid or len(pid) > 100:
-        return bad("packet_id", pid)
-    for key in ("table", "report"):
-        if key in manifest and not is_safe_relative_path(manifest[key]):
-            return bad(key, manifest[key])
-    dossiers = manifest.get("dossiers", [])
-    if not isinstance(dossiers, list):
-        return bad("dossiers", type(dossiers).__name__)
-    for d in dossiers:
-        if not isinstance(d, dict):
-            return bad("dossier", d)
-        folder = d.get("folder")
-        if not is_safe_relative_path(folder) or "/" in folder:
-            return bad("folder", folder)
-        if not isinstance(d.get("tracking"), str) or not is_valid_tracking(d["tracking"]):
-            return bad("tracking number", d.get("tracking"))
-        if not isinstance(d.get("facts", {}), dict):
-            return bad("facts", d.get("facts"))
-        for f in d.get("files", []):
-            if not isinstance(f, dict) or not is_safe_relative_path(f.get("path")):
-                return bad("file path", f.get("path") if isinstance(f, dict) else f)
-    files = manifest.get("files", [])
-    if not isinstance(files, list):
-        return bad("files", type(files).__name__)
-    for f in files:
-        if not isinstance(f, dict) or not is_safe_relative_path(f.get("path")):
-            return bad("file path", f.get("path") if isinstance(f, dict) else f)
-        sha = f.get("sha256")
-        if not isinstance(sha, str) or len(sha) != 64 or not set(sha) <= _SHA256:
-            return bad("sha256", sha)
-    return None
 
 
 def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:

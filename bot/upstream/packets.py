@@ -25,6 +25,7 @@ from bot.store import packets as packet_table
 from bot.store.database import Store
 from bot.store.facts_codec import loads_facts
 from bot.upstream import ranking
+from bot.upstream.manifest_check import manifest_problem
 from outbox.delivery.smtp import DeliveryFailure
 from outbox.documents import signing
 from outbox.documents.packet import (
@@ -185,6 +186,8 @@ def build(
     plan.packet_id = packet_id
     root = build_packet(out, plan, store.archive.path_for)
     manifest = read_manifest(root)
+    if (problem := manifest_problem(manifest)) is not None:  # the level above would refuse it whole
+        raise PacketError(f"packet {packet_id}: {problem}")
     from parsers.tables import read_table
 
     table = read_table(root / TABLE)

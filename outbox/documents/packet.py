@@ -37,6 +37,7 @@ from outbox.documents.packet_plan import PacketEntry, PacketPlan
 from outbox.documents.recommendation_report import write_report
 from outbox.documents.summary_table import write_summary_table
 from outbox.errors import OutboxError
+from parsers.safe_names import safe_file_name
 
 log = logging.getLogger("intake.packet")
 
@@ -107,7 +108,7 @@ def folder_names(entries: Sequence[PacketEntry]) -> list[str]:
         for i, project in zip(indices, projects, strict=True):
             tail = project[common:] or project or entries[i].tracking
             names[i] = f"{names[i]}-{tail[:10]}"
-    return names
+    return [safe_file_name(n) for n in names]  # names from the forms: no control character survives
 
 
 def sha256_file(path: Path) -> str:
@@ -148,9 +149,15 @@ def build_packet(
             src = fetch(m.sha256)
             if not src.is_file():
                 raise PacketError(f"{entry.tracking}: {m.name} is not in the archive ({m.sha256[:12]})")
-            ext = Path(m.name.rsplit("!/", 1)[-1]).suffix.lower()
-            base = ROLE_FILE_NAMES.get(m.role, Path(m.name).stem)
-            name, n = f"{base}{ext}", 2
+            # The applicant's name gives the extension ("全套扫描件.pdf " from a zip), so the
+            # result is cleaned like any name from outside: the level above refuses the packet
+            # whole over one name its rule would change (bot/upstream/packet_intake.py).
+            plain = safe_file_name(
+                ROLE_FILE_NAMES.get(m.role, Path(m.name).stem) + Path(m.name.rsplit("!/", 1)[-1]).suffix.lower()
+            )
+            stem, dot, ext = plain.rpartition(".")
+            base, ext = (stem, dot + ext) if dot and stem else (plain, "")
+            name, n = plain, 2
             while name in used:
                 name, n = f"{base}-{n}{ext}", n + 1
             used.add(name)
