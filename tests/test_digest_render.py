@@ -139,3 +139,28 @@ def test_cli_digest_out_and_packet_build(demo, tmp_path):
     packet = next((tmp_path / "packets").iterdir())
     assert (packet / "汇总表.xlsx").is_file() and (packet / "manifest.json").is_file()
     assert "recommended 1" in res.output.replace("\n", " ")
+
+
+def test_an_officers_digest_shows_decisions_only_on_their_categories_dossiers(tmp_path):
+    """GIVEN a 工厂类 dossier and a 安全类 one, each with an officer's internal note (备注)
+    WHEN the digest of the 工厂类 officer and the lead's are gathered
+    THEN the 工厂类 officer's shows the note on the 工厂类 dossier only; the lead's shows both."""
+    from bot.store.decisions import note
+
+    settings = make_settings(tmp_path, office={"officers": OFFICERS})
+    for name in ("01-武汉示例智能制造-完整材料", "04-光谷示例安全-信用代码错误"):
+        copy_into(SAMPLES / name, settings.drop.folders[0])
+    intake = Intake(settings)
+    try:
+        intake.run_once()
+        by_category = {d.category: d.tracking for d in intake.store.dossiers()}
+        factory, safety = by_category["工厂类"], by_category["安全类"]
+        note(intake.store, factory, "电话核实过视频", officer="李科员")
+        note(intake.store, safety, "企业称信用代码已变更", officer="张处长")
+        mine = gather(settings, intake.store, intake.campaign, categories=["工厂类"], recipient="f")
+        lead = gather(settings, intake.store, intake.campaign, recipient="l")
+    finally:
+        intake.close()
+    assert [factory in d for d in mine.decisions] == [True]
+    assert not any(safety in d or "信用代码已变更" in d for d in mine.decisions)
+    assert sorted(d.split("[")[1].split("]")[0] for d in lead.decisions) == sorted([factory, safety])

@@ -12,6 +12,7 @@ gets everything (``[office] officers``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,12 +68,14 @@ def gather(
     for c in campaign.categories:
         if not wanted or c.name in wanted:
             data.counts[c.name] = CategoryCounts()
+    mine: set[str] = set()  # the dossiers this digest covers, in any state
     for d, v in store.current_versions():
-        if d.state != "open":
-            continue
         cat = campaign.category(d.category)
         name = cat.name if cat else UNCATEGORISED
         if wanted and name not in wanted:
+            continue
+        mine.add(d.tracking)
+        if d.state != "open":
             continue
         counts = data.counts.setdefault(name, CategoryCounts())
         findings = findings_of(v)
@@ -103,10 +106,16 @@ def gather(
     quota = campaign.quotas.get(settings.office.unit_kind) if settings.office.unit_kind else None
     if quota is not None:
         data.quota = (data.total.accepted, quota.limit, quota.label)
+    def covered(tracking: str | None) -> bool:
+        """An item about a dossier is shown only to the officers of its category; an item about
+        no dossier (a digest that failed, the relay down) to everyone."""
+        return not wanted or not tracking or tracking in mine
+
     for item in outgoing.failures(store.conn):
-        data.bounces.append((item.tracking or item.kind, (item.last_error or "")[:200]))
+        if covered(item.tracking):
+            data.bounces.append((item.tracking or item.kind, (item.last_error or "")[:200]))
     for b in bounces(store):  # returned later by a DSN or a provider's 退信 (bot/processing/bounces.py)
-        if b.tracking in data.snapshot:  # a dossier of this digest's categories
+        if b.tracking in data.snapshot:  # an open dossier of this digest's categories
             data.bounces.append((b.tracking, f"{b.reply_kind} 至 {b.rcpt or '-'} 被退回：{b.reason}"[:200]))
     for row in store.inputs():
         if row.state == "quarantined":
@@ -115,8 +124,8 @@ def gather(
     if held_n := held.count_waiting(store.conn):  # kept by a sending limit (outbox/delivery/held.py)
         data.tasks.append(f"{held_n} 封待发邮件因发送上限暂缓发送：intake held list 查看，"
                           "intake held release 编号 放行，intake held discard 编号 丢弃")
-    data.decisions = _decisions(store, since)
-    data.alerts = [_alert_text(e) for e in events_since(store.conn, since)]
+    data.decisions = _decisions(store, since, covered)
+    data.alerts = [_alert_text(e) for e in events_since(store.conn, since) if covered(e.tracking)]
     data.links = _links_to_fetch(store, campaign, now, wanted)
     return data
 
@@ -170,14 +179,15 @@ def _alert_text(e: TrustEvent) -> str:
     return f"{when} {e.kind} {e.tracking or ''} {e.sender or ''} {e.detail}".strip()
 
 
-def _decisions(store: Store, since: datetime | None) -> list[str]:
-    """Officers' decisions since the last digest, one line each."""
+def _decisions(store: Store, since: datetime | None, covered: Callable[[str | None], bool]) -> list[str]:
+    """Officers' decisions since the last digest about the dossiers ``covered`` (by tracking
+    number), one line each."""
     try:
         items = recent_decisions(store, since or datetime.fromtimestamp(0, UTC))
     except Exception:  # another module's failure must not stop the digest
         log.exception("recent_decisions failed; digest sent without decisions")
         return []
-    return [_decision_text(i) for i in items]
+    return [_decision_text(i) for i in items if covered(i.tracking)]
 
 
 def _decision_text(d: Decision) -> str:
