@@ -77,6 +77,12 @@ def test_config_check_command(tmp_path, monkeypatch):
         ('[office]\nunit_kind = "provincal_miit"\n', "office.unit_kind", "provincial_miit"),
         ('[outbox]\ntransport = "mailgun"\n', "outbox.transport", "file"),
         ('[smtp]\nsecurity = "tls"\n', "smtp.security", "starttls"),
+        # A malformed officer address crashed `intake digest --send` ("address not 7-bit").
+        ('[[office.officers]]\nname = "赵"\nemail = "zhao bureau.example.cn"\n', "office.officers.0.email",
+         "name@domain"),
+        ('[office]\nupstream = ["also bad"]\n', "office.upstream.0", "name@domain"),
+        ('[office]\ndownstream_senders = ["张三 <a@b.cn>"]\n', "office.downstream_senders.0", "name@domain"),
+        ('[outbox]\nfrom_addr = ""\n', "outbox.from_addr", "name@domain"),
     ],
 )
 def test_config_check_rejects_values_that_would_fail_later(tmp_path, toml, key, words):

@@ -13,9 +13,10 @@ import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,6 +46,20 @@ def parse_hhmm(text: str) -> tuple[int, int]:
         raise ValueError(f"{text!r} is not a time HH:MM (00:00 to 23:59)")
     return int(m.group(1)), int(m.group(2))
 Security = Literal["ssl", "starttls", "plain"]
+
+# One mailbox, written as its addr-spec (RFC 5322 section 3.4.1): "local@domain", no display
+# name, no list. A blank or a missing "@" fails at load time, not when a digest is sent.
+_ADDR_SPEC = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+")
+
+
+def _mail_address(value: str) -> str:
+    v = value.strip()
+    if not _ADDR_SPEC.fullmatch(v):
+        raise ValueError(f"{value!r} is not one mail address (name@domain)")
+    return v
+
+
+MailAddress = Annotated[str, AfterValidator(_mail_address)]
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_path", default=None)
 
@@ -77,7 +92,7 @@ class Officer(_Section):
     """An officer: receives digests (for their categories) and may send commands by mail."""
 
     name: str
-    email: str
+    email: MailAddress
     categories: list[str] = Field(default_factory=list)  # empty: all categories
     lead: bool = False  # the lead receives the whole digest
     # The web desk's login (``intake web``): an argon2 hash from ``intake web passwd NAME --print``;
@@ -112,8 +127,8 @@ class OfficeSettings(_Section):
     # Let a trusted dkim=pass for the officer's own domain run commands without the
     # confirmation round trip (off: every mailed command is confirmed first).
     trusted_dkim_skips_confirmation: bool = False
-    upstream: list[str] = Field(default_factory=list)
-    downstream_senders: list[str] = Field(default_factory=list)
+    upstream: list[MailAddress] = Field(default_factory=list)
+    downstream_senders: list[MailAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _trust_needs_an_authserv_id(self) -> OfficeSettings:
@@ -308,7 +323,7 @@ class OutboxSettings(_Section):
 
     transport: Literal["file", "smtp"] = "file"
     folder: Path = Path("var/outbox")
-    from_addr: str = "intake@example.org"
+    from_addr: MailAddress = "intake@example.org"
     from_name: str = "申报受理"
     domain: str = "example.org"
     replies_per_sender_per_day: int = Field(10, ge=0)
