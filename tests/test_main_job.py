@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.daemon import Intake
 from bot.upstream.summary import build_summary
-from tests.conftest import SAMPLES, copy_into, make_settings
+from tests.conftest import ROOT, SAMPLES, copy_into, make_settings
 
 # What each sample must produce (codes of its findings; the verdict follows from severities).
 EXPECTED = {
@@ -150,3 +150,22 @@ def test_inputs_are_archived_before_processing(demo_run):
         store.close()
 
 
+
+
+def test_check_judges_by_the_configs_campaign_profile_like_the_desk(tmp_path):
+    """GIVEN a config whose [campaign] profile wants videos of at least 400 s (the shipped one:
+    300 s) WHEN ``intake --config C check`` reads the complete sample (a 372 s video)
+    THEN it finds VIDEO_TOO_SHORT, as the desk would; ``--campaign`` still overrides the config."""
+    shipped = ROOT / "rules" / "campaigns" / "iip-2023.toml"
+    profile = tmp_path / "profile.toml"
+    profile.write_text(shipped.read_text(encoding="utf-8").replace("min_s = 300", "min_s = 400"),
+                       encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[campaign]\nprofile = "{profile}"\n[office]\nlevel = "province"\n', encoding="utf-8")
+    folder = str(SAMPLES / "01-武汉示例智能制造-完整材料")
+    res = CliRunner().invoke(app, ["--config", str(cfg), "check", folder, "--json"])
+    assert res.exit_code == 1, res.output
+    (d,) = json.loads(res.stdout)["dossiers"]
+    assert [f["code"] for f in d["findings"]] == ["VIDEO_TOO_SHORT"]
+    res = CliRunner().invoke(app, ["--config", str(cfg), "check", folder, "--json", "--campaign", str(shipped)])
+    assert res.exit_code == 0, res.output

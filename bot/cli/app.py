@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup, TyperOption
 
-from bot.config.model import ConfigError, Settings, load_settings
+from bot.config.model import ConfigError, Level, Settings, load_settings
 from bot.logs import setup_logging
 from bot.sources.imap.connect import ImapError
 from bot.store.archive import ArchiveError
@@ -169,18 +169,21 @@ def _print_run(settings: Settings, report) -> None:
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Dossier folders, files, archives or .eml files.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML).")] = None,
+    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML) [default: the config's \\[campaign] profile].")] = None,
     received: Annotated[str | None, typer.Option(help="When it was received (ISO 8601), for LATE_SUBMISSION.")] = None,
-    level: Annotated[str, typer.Option(help="district | city | province | ministry")] = "city",
+    level: Annotated[Level | None, typer.Option(help="district | city | province | ministry [default: the config's \\[office] level].")] = None,
 ) -> None:
-    """Check dossiers offline against the notice; all paths are judged together."""
+    """Check dossiers offline against the notice; all paths are judged together, by the same
+    campaign profile and level as the desk (the config's), unless told otherwise."""
     from bot.processing.check import SupervisedReader, run_check
     from parsers.inputs import InputError
     from rules.campaign import CampaignError, load_campaign
 
     setup_logging("text", verbose=State.verbose)
+    settings = _settings()
+    level = level or settings.office.level
     try:
-        camp = load_campaign(campaign)
+        camp = load_campaign(campaign or settings.campaign.profile)
     except CampaignError as exc:
         err.print(f"intake check: {exc}")
         raise typer.Exit(2) from None
@@ -193,7 +196,7 @@ def check(
             raise typer.Exit(2) from None
     from bot.cli.library_output import library_output_to_log
 
-    reader = SupervisedReader(_settings())  # each path read in a worker under [budgets]
+    reader = SupervisedReader(settings)  # each path read in a worker under [budgets]
     with tempfile.TemporaryDirectory(prefix="intake-check-") as tmp, library_output_to_log():
         try:
             result = run_check(paths, Path(tmp), camp, level=level, received_at=when, read=reader)
