@@ -209,6 +209,8 @@ def test_replies_a_limit_holds_are_kept_until_an_officer_releases_or_discards_th
     assert listed.exit_code == 0, listed.output
     waiting = [s for s in senders if s not in answered]
     assert all(s in listed.output for s in waiting) and "reply rate of 3 per hour" in listed.output
+    # Held at the pinned 2023-11-29 10:00 Beijing time, and shown so (not as 02:00 UTC).
+    assert "Asia/Shanghai" in listed.output and "2023-11-29 10:00" in listed.output, listed.output
 
     import sqlite3
 

@@ -30,11 +30,13 @@ def list_() -> None:
     from rich.table import Table
 
     from bot.cli.app import _settings, out
-    from bot.cli.status import open_existing
+    from bot.cli.status import campaign_timezone, open_existing
     from bot.cli.terminal_text import cell
     from outbox.delivery.held import waiting
 
-    store = open_existing(_settings())
+    settings = _settings()
+    tz = campaign_timezone(settings)  # every time a person reads is the campaign's
+    store = open_existing(settings)
     try:
         items = waiting(store.conn)
     finally:
@@ -43,10 +45,10 @@ def list_() -> None:
         out.print("no reply is held")
         return
     table = Table(title="暂缓发送的邮件 held mail (intake held release ID / discard ID)")
-    for col in ("id", "held at", "kind", "tracking", "to", "why"):
+    for col in ("id", f"held at ({tz.key})", "kind", "tracking", "to", "why"):
         table.add_column(col, overflow="fold", no_wrap=col in ("id", "tracking"))
     for h in items:
-        table.add_row(str(h.id), f"{h.held_at:%Y-%m-%d %H:%M}", h.kind, cell(h.tracking or "-"),
+        table.add_row(str(h.id), f"{h.held_at.astimezone(tz):%Y-%m-%d %H:%M}", h.kind, cell(h.tracking or "-"),
                       cell(h.rcpt), cell(h.reason))
     out.print(table)
 
