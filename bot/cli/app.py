@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup, TyperOption
 
+from bot.cli.terminal_text import cell
 from bot.config.model import ConfigError, Level, Settings, load_settings
 from bot.logs import setup_logging
 from bot.sources.imap.connect import ImapError
@@ -56,13 +57,14 @@ class _FriendlyGroup(TyperGroup):
 
 
 app = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[smtp] dkim_*", "[default: …]" stay as written
     cls=_FriendlyGroup,
     pretty_exceptions_show_locals=False,
     add_completion=False,
     no_args_is_help=True,
     help="dossier-intake: the intake desk for 申报材料 (receipts, defect notices, 汇总表).",
 )
-config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
+config_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Configuration files.")
 app.add_typer(config_app, name="config")
 
 out = Console()
@@ -96,7 +98,7 @@ def _settings() -> Settings:
     try:
         settings = load_settings(_config_path())
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red] in {exc.path}:")
+        err.print(f"[red]configuration error[/red] in {cell(str(exc.path))}:")
         for p in exc.problems:
             err.print(f"  - {p}", markup=False)
         raise typer.Exit(2) from None
@@ -155,23 +157,23 @@ def _print_run(settings: Settings, report) -> None:
               f"replies delivered: {len(report.delivered)}")
     for o in report.outcomes:
         if o.error:
-            out.print(f"[red]failed[/red] {o.input_name}: {o.error}")
+            out.print(f"[red]failed[/red] {cell(o.input_name)}: {cell(o.error)}")
         elif o.skipped:
-            out.print(f"[yellow]ignored[/yellow] {o.input_name}: {o.skipped}")
+            out.print(f"[yellow]ignored[/yellow] {cell(o.input_name)}: {cell(o.skipped)}")
     if report.delivered and settings.outbox.transport == "file":
         # each one is in the log already; here only where to find them
         out.print(f"replies written to {settings.outbox.folder}/ ({len(report.delivered)})")
     for f in report.failed:
-        out.print(f"[red]not delivered[/red] {f}")
+        out.print(f"[red]not delivered[/red] {cell(f)}")
 
 
 @app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Dossier folders, files, archives or .eml files.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML) [default: the config's \\[campaign] profile].")] = None,
+    campaign: Annotated[Path | None, typer.Option(help="Campaign profile (TOML) [default: the config's [campaign] profile].")] = None,
     received: Annotated[str | None, typer.Option(help="When it was received (ISO 8601), for LATE_SUBMISSION.")] = None,
-    level: Annotated[Level | None, typer.Option(help="district | city | province | ministry [default: the config's \\[office] level].")] = None,
+    level: Annotated[Level | None, typer.Option(help="district | city | province | ministry [default: the config's [office] level].")] = None,
 ) -> None:
     """Check dossiers offline against the notice; all paths are judged together, by the same
     campaign profile and level as the desk (the config's), unless told otherwise."""
@@ -185,7 +187,7 @@ def check(
     try:
         camp = load_campaign(campaign or settings.campaign.profile)
     except CampaignError as exc:
-        err.print(f"intake check: {exc}")
+        err.print(f"intake check: {exc}", markup=False)
         raise typer.Exit(2) from None
     when = None
     if received:

@@ -15,7 +15,7 @@ import typer
 
 from bot.cli.officers import OfficerOpt, Tracking, officer_name
 
-correspondent_app = typer.Typer(help="Addresses whose mail may continue a dossier (resubmissions).")
+correspondent_app = typer.Typer(rich_markup_mode=None, help="Addresses whose mail may continue a dossier (resubmissions).")
 
 
 @correspondent_app.command("add")

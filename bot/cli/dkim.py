@@ -24,7 +24,7 @@ from outbox.delivery.dkim import (
     zone_line,
 )
 
-dkim_app = typer.Typer(no_args_is_help=True, help="DKIM signing of outgoing mail (RFC 6376).")
+dkim_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="DKIM signing of outgoing mail (RFC 6376).")
 
 
 def _domain_default() -> str:
@@ -84,7 +84,7 @@ def record() -> None:
     if not s.dkim_enabled or s.dkim_key_file is None:
         err.print(
             "intake dkim record: no DKIM key configured ([smtp] dkim_domain, dkim_selector, "
-            "dkim_key_file)"
+            "dkim_key_file)", markup=False,
         )
         raise typer.Exit(1)
     try:

@@ -17,7 +17,7 @@ import typer
 from bot.cli.officers import OfficerOpt, officer_name
 from bot.clock import Clock
 
-held_app = typer.Typer(no_args_is_help=True, help="Replies a sending limit held back: list, release, discard.")
+held_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Replies a sending limit held back: list, release, discard.")
 
 Ids = Annotated[Optional[list[int]], typer.Argument(  # noqa: UP045
     metavar="ID", help="Held reply numbers (see `intake held list`).")]

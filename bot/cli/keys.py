@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-keys_app = typer.Typer(no_args_is_help=True, help="This instance's packet signing key (Ed25519).")
+keys_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="This instance's packet signing key (Ed25519).")
 
 
 @keys_app.command("init")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-packet_app = typer.Typer(no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
+packet_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
 
 
 def _intake(*, read_only: bool = False):
@@ -31,6 +31,7 @@ def digest(
 ) -> None:
     """Render the officers' digest to a file, or send it now."""
     from bot.cli.app import err, out
+    from bot.cli.terminal_text import cell
     from bot.digest.build import send_digest, write_digest
 
     if not output and not send:
@@ -52,7 +53,7 @@ def digest(
             queued, delivered, failed = send_digest(intake)
             out.print(f"digest queued for {queued} officer(s); delivered {len(delivered)}")
             for f in failed:
-                out.print(f"[red]not delivered[/red] {f}")
+                out.print(f"[red]not delivered[/red] {cell(f)}")
             if failed:
                 raise typer.Exit(1)
     finally:
@@ -61,7 +62,7 @@ def digest(
 
 @packet_app.command("build")
 def packet_build(
-    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default \\[packet] out_dir).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write the packet into (default [packet] out_dir).")] = None,
     new: Annotated[bool, typer.Option("--new", help="Build a new packet even when nothing changed since the last one.")] = False,
 ) -> None:
     """Build the packet: 汇总表.xlsx, 推荐报告.docx, one folder per dossier, manifest.json."""
@@ -93,6 +94,7 @@ def packet_send(
 ) -> None:
     """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
     from bot.cli.app import err, out
+    from bot.cli.terminal_text import cell
     from bot.upstream.packets import send
     from outbox.documents.packet import PacketError
 
@@ -114,7 +116,7 @@ def packet_send(
     out.print(f"packet {report.packet_id}: {report.total} part(s); sent now: {parts(report.sent)}; "
               f"sent before: {parts(report.already)}")
     for k, e in sorted(report.failed.items()):
-        out.print(f"[red]part {k}/{report.total} not sent[/red]: {e}")
+        out.print(f"[red]part {k}/{report.total} not sent[/red]: {cell(e)}")
     for p in report.isos:
         out.print(f"wrote {p}")
     if report.failed:

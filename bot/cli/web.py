@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 web_app = typer.Typer(
+    rich_markup_mode=None,  # help is plain text: "[smtp] dkim_*", "[default: …]" stay as written
     help="The officers' web desk: `intake web` serves it; `intake web passwd NAME` sets a login.",
     invoke_without_command=True,
     no_args_is_help=False,
