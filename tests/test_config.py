@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,23 @@ def test_trust_settings_are_checked_when_loaded(tmp_path):
         'upstream = ["p@q.cn"]\n', encoding="utf-8")  # fmt: skip
     res = CliRunner().invoke(app, ["config", "check", str(cfg)])
     assert "warning: packet.senders:" in res.stderr and "warning: packet.signing_key:" in res.stderr
+
+
+def test_the_examples_in_config_example_load_when_uncommented_in_place():
+    """GIVEN config.example.toml WHEN a newcomer uncomments the officers and packet senders
+    examples where they stand and drops the empty lists, as the comments say THEN it still loads
+    and holds them (an array-of-tables example there swallowed the section's later keys)."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    for key in ("officers", "senders"):
+        lines = text.split("\n")
+        start = lines.index(f"#   {key} = [")
+        end = next(i for i in range(start, len(lines)) if lines[i] == "#   ]")
+        empty = lines.index(f"{key} = []", end)
+        lines[start:end + 1] = [line.removeprefix("#   ") for line in lines[start:end + 1]]
+        del lines[empty]
+        text = "\n".join(lines)
+    settings = load_settings(None, **tomllib.loads(text))
+    assert [o.name for o in settings.office.officers] == ["张科长", "李科员"]
+    assert settings.office.officers[1].categories == ["工厂类", "平台类"]
+    assert [s.unit for s in settings.packet.senders] == ["武汉市经济和信息化局"]
+    assert settings.office.cc_officers_on_defects is False  # the keys after the example stay in [office]

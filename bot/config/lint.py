@@ -63,7 +63,7 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
             out.append("imap.password: empty (set INTAKE_IMAP__PASSWORD in the environment or the env file)")
     if o.transport == "smtp":
         if _is_example(s.host):
-            out.append(f"smtp.host: still the example host {s.host!r}, but outbox.delivery.transport = \"smtp\"")
+            out.append(f"smtp.host: still the example host {s.host!r}, but outbox.transport = \"smtp\"")
         if s.username and not s.password.get_secret_value():
             out.append("smtp.password: empty (set INTAKE_SMTP__PASSWORD in the environment or the env file)")
     if _is_example(o.from_addr) and (i.enabled or o.transport == "smtp"):

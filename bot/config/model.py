@@ -260,7 +260,7 @@ class MaildirSettings(_Section):
 
 
 class SmtpSettings(_Section):
-    """The SMTP relay used when ``outbox.delivery.transport = "smtp"``."""
+    """The SMTP relay used when ``[outbox] transport = "smtp"``."""
 
     host: str = "smtp.example.org"
     port: int = Field(465, gt=0, lt=65536)
