@@ -333,3 +333,59 @@ def test_intake_check_reads_under_the_same_budgets(tmp_path):
     codes = {f["code"]: f for f in dossier["findings"]}
     assert codes["FILE_TOO_COSTLY"]["where"] == "申报书.docx"
     assert not set(codes) & {"SCAN_MISSING", "VIDEO_MISSING", "VIDEO_UNREADABLE"}
+
+
+def _unread(intake: Intake, project: str) -> dict[str, str]:
+    """The materials of ``project`` not read (``too_costly``), with the reason kept for officers."""
+    for d, v in intake.store.current_versions():
+        if d.project_name == project:
+            facts = json.loads(v["facts"])
+            return {m["name"]: m.get("detail") or "" for m in facts["materials"] if m.get("problem") == "too_costly"}
+    raise AssertionError(project)
+
+
+def test_an_input_of_many_cheap_files_reads_only_its_allowance_of_files(tmp_path):
+    """GIVEN a dossier folder of the three materials and six more small PDFs (each cheap, so no
+    file budget ever trips), then a normal dossier, with [budgets] input_files = 4
+    WHEN processed THEN four files of the first are read and the other five are FILE_TOO_COSTLY
+    with the reason; both dossiers are answered, the second read whole."""
+    from tests.factories import make_scan_pdf
+
+    settings = make_settings(tmp_path, budgets={"input_files": 4})
+    drop = settings.drop.folders[0]
+    many = make_dossier_dir(drop / "甲单位", FormData(project_name="甲项目", email="a@example.com"))
+    for i in range(6):
+        make_scan_pdf(many / f"附件{i}.pdf", pages=1)
+    make_dossier_dir(drop / "乙单位", FormData(project_name="乙项目", email="b@example.com", applicant="乙公司"))
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None, None]
+        unread = _unread(intake, "甲项目")
+        assert len(unread) == 9 - 4, unread
+        assert all(why == "not read: more than 4 files in one input" for why in unread.values())
+        found = _findings_by_project(intake)
+        assert "FILE_TOO_COSTLY" in _codes(found["甲项目"])
+        assert _unread(intake, "乙项目") == {}
+        assert len(list(settings.outbox.folder.glob("*.eml"))) == 2
+    finally:
+        intake.close()
+
+
+def test_an_input_whose_files_together_take_too_long_stops_reading_at_its_time_budget(tmp_path):
+    """GIVEN a dossier with six slow PDF attachments (each well within pdf_s = 60) after its form
+    and [budgets] input_s = 1 WHEN processed THEN once the input has read for a second its other
+    files are not read (FILE_TOO_COSTLY, the reason kept), and the dossier is answered."""
+    settings = make_settings(tmp_path, budgets={"input_s": 1.0})
+    drop = settings.drop.folders[0]
+    slow = make_dossier_dir(drop / "甲单位", FormData(project_name="甲项目", email="a@example.com"), scan=False)
+    for i in range(6):
+        heavy_pdf(slow / f"附件{i}.pdf", pages=4)  # read in name order: 申报书 first, then these
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        unread = _unread(intake, "甲项目")
+        assert any(name.startswith("附件") for name in unread), unread
+        assert set(unread.values()) == {"not read: the input's files together used its whole time budget"}
+        assert len(list(settings.outbox.folder.glob("*.eml"))) == 1
+    finally:
+        intake.close()

@@ -371,6 +371,10 @@ class BudgetSettings(_Section):
     mail_bytes: int = Field(768 * MIB, ge=64 * MIB)
     other_s: float = Field(30.0, gt=0)  # any other file, and putting the dossier together
     other_bytes: int = Field(512 * MIB, ge=64 * MIB)
+    # One input as a whole: past input_s seconds of reading, or past input_files files read, its
+    # other files are not read (FILE_TOO_COSTLY); each file still has its own budget above.
+    input_s: float = Field(600.0, gt=0)
+    input_files: int = Field(100, ge=1)
     hold_s: float = Field(5.0, ge=0)  # an input parsing longer lets the inputs behind it go first
     max_parse_attempts: int = Field(3, ge=1)  # parses killed or crashed before quarantine
     archive_growth: int = Field(20, ge=1)  # bytes extracted per byte of the archive, at most

@@ -19,6 +19,7 @@ import ctypes
 import os
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,9 @@ from parsers.inputs import read_input
 from parsers.materials import ParseOptions
 
 TOO_COSTLY = "too_costly"  # problem slug of a file whose parse ran over its budget
+# Steps that are the input itself, not one file of it: over budget the input fails whole, and
+# the input's allowance never skips them (without the mail, nobody could be answered).
+WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
 
 
 @dataclass
@@ -47,6 +51,12 @@ class ParseJob:
     received_at: datetime | None
     display_name: str
     skip: dict[str, str] = field(default_factory=dict)
+    # The whole input's allowance (set by the supervisor from [budgets] input_s and input_files):
+    # once its files together have been read for ``input_left_s`` seconds, or ``max_files`` files
+    # have been read, the rest are hashed but not read (``too_costly``): a zip of 2,000 cheap
+    # PDFs, each within its own budget, costs minutes, not hours.
+    input_left_s: float | None = None
+    max_files: int | None = None
     # the logging of the process that made the job (the daemon's, the CLI's): the worker's too
     log_setup: tuple[str, bool] | None = field(default_factory=current_setup)
 
@@ -81,9 +91,25 @@ def _library_output_to_stderr() -> None:
 def work(conn, job: ParseJob) -> None:
     """Read one ``job`` and send the result over ``conn``."""
 
+    started = time.monotonic()
+    read = 0
+    unread: dict[str, str] = {}  # files left unread once the input's allowance is spent, and why
+
     def before_file(name: str, path: Path, kind: str) -> str | None:
+        nonlocal read
         conn.send(("file", name, kind))
-        return TOO_COSTLY if name in job.skip else None
+        if name in job.skip:
+            return TOO_COSTLY
+        if kind in WHOLE_INPUT_KINDS:
+            return None
+        if job.input_left_s is not None and time.monotonic() - started > job.input_left_s:
+            unread[name] = "not read: the input's files together used its whole time budget"
+            return TOO_COSTLY
+        read += 1
+        if job.max_files is not None and read > job.max_files:
+            unread[name] = f"not read: more than {job.max_files} files in one input"
+            return TOO_COSTLY
+        return None
 
     job.options.before_file = before_file
     if job.log_setup is not None and job.log_setup != current_setup():
@@ -93,7 +119,7 @@ def work(conn, job: ParseJob) -> None:
             job.src, job.workdir, options=job.options, received_at=job.received_at,
             display_name=job.display_name,
         )
-        _explain(dossiers, job.skip)
+        _explain(dossiers, {**job.skip, **unread})
         conn.send(("done", dossiers))
     except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, which records it
         conn.send(("error", "".join(traceback.format_exception(exc)), is_store_fault(exc)))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from bot.config.model import BudgetSettings
 from bot.errors import IntakeError
 from bot.processing import fork_server
-from bot.processing.parse_worker import ParseJob, serve
+from bot.processing.parse_worker import WHOLE_INPUT_KINDS, ParseJob, serve
 from bot.store.faults import StoreUnavailable
 from parsers.classify import VIDEO_KINDS
 from parsers.facts import DossierFacts
@@ -36,9 +36,8 @@ log = logging.getLogger("intake.supervisor")
 
 POLL_S = 0.05  # seconds between two looks at a worker (pipe, clock, memory)
 MAX_ROUNDS = 20  # runs of one job (each skipping one more over-budget file) before giving up
-# Stages over whose budget the whole input fails: no file to skip.
-WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+
 
 class ParseInterrupted(IntakeError):
     """``stop`` was set during the parse; the worker was killed, the input stays pending."""
@@ -186,8 +185,12 @@ class ParseSupervisor:
         Raises ParseInterrupted (``stop`` set), ParseOverBudget (the mail itself over budget),
         ParseFailed (the parser raised).
         """
-        slow = _Slow(time.monotonic() + slow_after_s if slow_after_s is not None else None, on_slow)
+        started = time.monotonic()
+        slow = _Slow(started + slow_after_s if slow_after_s is not None else None, on_slow)
         for _ in range(MAX_ROUNDS):
+            # One allowance for the whole input, across the rounds ([budgets] input_s, input_files).
+            job = replace(job, input_left_s=max(0.0, self.budgets.input_s - (time.monotonic() - started)),
+                          max_files=self.budgets.input_files)
             result = self._run_once(job, stop, slow)
             if not isinstance(result, _Overrun):
                 return result
