@@ -69,6 +69,8 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
     if _is_example(o.from_addr) and (i.enabled or o.transport == "smtp"):
         out.append(f"outbox.from_addr: still the example address {o.from_addr!r}")
     out.extend(_sender_consistency(settings))
+    if i.enabled or o.transport == "smtp":
+        out += _placeholders(settings)
     if settings.digest.enabled and not settings.office.officers:
         out.append("office.officers: none configured, so scheduled digests go to nobody (or set digest.enabled = false)")
     if settings.office.downstream_senders and not settings.packet.senders:
@@ -85,6 +87,7 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
         ("outbox.folder", o.folder),
         ("packet.out_dir", settings.packet.out_dir),
         *((f"drop.folders[{n}]", p) for n, p in enumerate(settings.drop.folders)),
+        *((("drop.processed_dir", settings.drop.processed_dir),) if settings.drop.processed_dir else ()),
     ):
         if not _writable(path):
             out.append(f"{key}: {path} cannot be written by this user")
@@ -96,6 +99,22 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
         out.append(f"campaign.profile: {exc}")
     else:
         out += _deadline_passed(settings, campaign)
+    return out
+
+
+def _placeholders(settings: Settings) -> list[str]:
+    """Office values still those of the example, while replies go to real enterprises: every
+    回执 and 补正通知 shows the unit and the contact line, and the division code is in every
+    tracking number."""
+    office, out = settings.office, []
+    if "示例" in office.unit:
+        out.append(f"office.unit: still the example {office.unit!r}; every reply names it")
+    if "00000000" in office.officer_contact:
+        out.append(f"office.officer_contact: still the example {office.officer_contact!r}; every reply "
+                   "tells enterprises to call it")
+    if office.division_code == "420100" and "武汉" not in office.unit:
+        out.append("office.division_code: still the example's 420100 (武汉市), but office.unit is "
+                   f"{office.unit!r}; it is part of every tracking number (GB/T 2260)")
     return out
 
 
