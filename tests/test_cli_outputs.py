@@ -48,12 +48,18 @@ def test_summary_out_must_be_xlsx_and_folders_must_exist(tmp_path):
     assert (tmp_path / "汇总表.xlsx").is_file()
 
 
-def test_read_only_commands_create_no_store(tmp_path):
-    """Issue 17, item 14: status, show, digest --out and summary on a store that does not exist
-    say so (exit 1, one line) and create nothing."""
+def test_commands_on_a_store_that_is_not_there_create_none(tmp_path):
+    """Issue 17, item 14: status, show, digest, summary, and every officer command that works on
+    dossiers (links, correspondents, rank, packets, decisions, reprocess), on a store that does
+    not exist ([store] data_dir pointing elsewhere) say so (exit 1, one line) and create nothing."""
     cfg = _config(tmp_path)
-    for args in (("status",), ("status", "--json"), ("show", "IIP2023-420100-0001-O"),
-                 ("digest", "--out", str(tmp_path / "d.html")), ("summary", "--out", str(tmp_path / "s.xlsx"))):
+    t = "IIP2023-420100-0001-O"
+    for args in (("status",), ("status", "--json"), ("show", t),
+                 ("digest", "--out", str(tmp_path / "d.html")), ("summary", "--out", str(tmp_path / "s.xlsx")),
+                 ("digest", "--send"), ("links",), ("correspondent", "list", t),
+                 ("correspondent", "add", t, "a@example.com"), ("rank", t), ("packet", "build"),
+                 ("waive", t, "USCC_INVALID", "--reason", "核实无误"), ("note", t, "电话联系过"),
+                 ("reprocess", "1")):
         res = _intake(cfg, *args)
         assert res.exit_code == 1, (args, res.output)
         assert "no store at" in res.stderr and "intake run" in res.stderr, args

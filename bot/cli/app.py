@@ -283,10 +283,10 @@ def summary(
 @app.command()
 def reprocess(input_id: Annotated[int, typer.Argument(help="Input id (see `intake status`).")]) -> None:
     """Put a quarantined input back in the queue; it is processed on the next pass."""
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
 
     settings = _settings()
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         if not store.requeue(input_id):
             err.print(f"no input {input_id} to reprocess")

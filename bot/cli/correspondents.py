@@ -26,7 +26,7 @@ def add(
 ) -> None:
     """Accept resubmissions for dossier TRACKING from ADDRESS too."""
     from bot.cli.app import _settings, err
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
     from bot.store.trust import add_correspondent
     from outbox.mail.recipients import plain_address
 
@@ -35,7 +35,7 @@ def add(
     if addr is None:
         err.print(f"intake correspondent add: 「{address}」不是有效的邮箱地址", markup=False)
         raise typer.Exit(1)
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         t = tracking.strip().upper()
         if store.dossier_by_tracking(t) is None:
@@ -52,11 +52,11 @@ def add(
 def list_(tracking: Tracking) -> None:
     """Every address whose mail may continue dossier TRACKING."""
     from bot.cli.app import _settings, err
-    from bot.store.database import Store
+    from bot.cli.status import open_existing
     from bot.store.trust import correspondents
 
     settings = _settings()
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         d = store.dossier_by_tracking(tracking.strip().upper())
         if d is None:

@@ -28,8 +28,8 @@ STATE_LABELS = {"fetched": "已下载", "expired": "已过期", "due": "即将�
 def links(as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False) -> None:
     """Every video sent as a cloud-drive link: provider, 提取码, expiry, and whether it was fetched."""
     from bot.cli.app import _settings, out
+    from bot.cli.status import open_existing
     from bot.processing.cloud_links import link_rows
-    from bot.store.database import Store
     from rules.campaign import load_campaign
 
     settings = _settings()
@@ -38,7 +38,7 @@ def links(as_json: Annotated[bool, typer.Option("--json", help="JSON instead of 
     from zoneinfo import ZoneInfo
 
     today = now.astimezone(ZoneInfo(campaign.timezone)).date()
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         rows = link_rows(store, today=today)
     finally:
@@ -63,8 +63,8 @@ def fetched(
 ) -> None:
     """File a video downloaded from the applicant's link under dossier T (its next version)."""
     from bot.cli.app import _settings, err
+    from bot.cli.status import open_existing
     from bot.store.archive import ArchiveError
-    from bot.store.database import Store
     from bot.store.nofollow import UnsafeEntry
 
     settings = _settings()
@@ -72,7 +72,7 @@ def fetched(
     if not file.is_file() or file.is_symlink():
         err.print(f"intake fetched: {file}: not a regular file", markup=False)
         raise typer.Exit(1)
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         dossier = store.dossier_by_tracking(tracking)
         if dossier is None:

@@ -52,15 +52,15 @@ def _run(
     force: bool = False,
 ) -> None:
     from bot.cli.app import _settings, err
+    from bot.cli.status import open_existing
     from bot.officers.actions import OfficerDesk
     from bot.officers.commands import Command
     from bot.processing.pipeline import Pipeline
-    from bot.store.database import Store
     from bot.store.decisions import DecisionError
     from rules.campaign import load_campaign
 
     settings = _settings()
-    store = Store.open(settings.store.db_path, settings.store.archive_dir)
+    store = open_existing(settings)
     try:
         pipeline = Pipeline(settings, store, load_campaign(settings.campaign.profile))
         desk = OfficerDesk(settings, store, pipeline)

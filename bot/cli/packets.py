@@ -10,15 +10,15 @@ import typer
 packet_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="The packet for the next level (汇总表, 推荐报告, materials).")
 
 
-def _intake(*, read_only: bool = False):
-    """The instance; ``read_only`` (digest --out): refuse rather than create a missing store."""
+def _intake():
+    """The instance, over a store that exists: a [store] data_dir pointing nowhere is said so
+    (NoStoreYet), not answered from a new empty store made there."""
     from bot.cli.app import _settings
     from bot.cli.status import open_existing
     from bot.daemon import Intake
 
     settings = _settings()
-    if read_only:
-        open_existing(settings).close()  # raises NoStoreYet when there is none
+    open_existing(settings).close()  # raises NoStoreYet when there is none
     return Intake(settings)
 
 
@@ -44,7 +44,7 @@ def digest(
     if output and not output.parent.is_dir():
         err.print(f"intake digest: --out {output}: no such folder {output.parent}", markup=False)
         raise typer.Exit(2)
-    intake = _intake(read_only=not send)
+    intake = _intake()
     try:
         if output:
             paths = write_digest(intake, output)
