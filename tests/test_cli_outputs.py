@@ -65,3 +65,22 @@ def test_commands_on_a_store_that_is_not_there_create_none(tmp_path):
         assert "no store at" in res.stderr and "intake run" in res.stderr, args
         assert not (tmp_path / "store").exists(), args
     assert not list(tmp_path.glob("d.*")) and not (tmp_path / "s.xlsx").exists()
+
+
+def test_reprocess_puts_back_only_what_was_set_aside(tmp_path):
+    """GIVEN a processed dossier input WHEN ``intake reprocess`` names it, or an id that does not
+    exist THEN it refuses (exit 1), saying why, and the input stays processed with no second
+    reply on the next run."""
+    from tests.conftest import SAMPLES
+
+    cfg = _config(tmp_path)
+    import shutil
+
+    shutil.copytree(SAMPLES / "01-武汉示例智能制造-完整材料", tmp_path / "drop" / "01")
+    assert _intake(cfg, "run", "--once").exit_code == 0
+    res = _intake(cfg, "reprocess", "1")
+    assert res.exit_code == 1 and "input 1 is processed, not set aside" in res.stderr, res.output
+    res = _intake(cfg, "reprocess", "99")
+    assert res.exit_code == 1 and "no input 99" in res.stderr
+    res = _intake(cfg, "run", "--once")
+    assert "inputs processed this run: 0" in res.output

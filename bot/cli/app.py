@@ -282,14 +282,20 @@ def summary(
 
 @app.command()
 def reprocess(input_id: Annotated[int, typer.Argument(help="Input id (see `intake status`).")]) -> None:
-    """Put a quarantined input back in the queue; it is processed on the next pass."""
+    """Put a quarantined input (or one over the size limit, refused or ignored) back in the
+    queue; it is processed on the next pass."""
     from bot.cli.status import open_existing
 
     settings = _settings()
     store = open_existing(settings)
     try:
         if not store.requeue(input_id):
-            err.print(f"no input {input_id} to reprocess")
+            state = store.conn.execute("SELECT state FROM inputs WHERE id=?", (input_id,)).fetchone()
+            if state is None:
+                err.print(f"intake reprocess: no input {input_id} (see intake status)", markup=False)
+            else:
+                err.print(f"intake reprocess: input {input_id} is {state[0]}, not set aside; only "
+                          f"{', '.join(store.REQUEUE_STATES)} inputs are put back", markup=False)
             raise typer.Exit(1)
     finally:
         store.close()

@@ -451,12 +451,18 @@ class Store:
             (error, input_id),
         )
 
+    # What `intake reprocess` may put back: set aside (quarantined), or ended without a dossier
+    # (over the size limit, refused, ignored). A processed input already has its dossier and
+    # reply; a duplicate is another input's bytes; a received one is in the queue already.
+    REQUEUE_STATES = ("quarantined", "oversize", "refused", "ignored")
+
     def requeue(self, input_id: int) -> bool:
-        """Put a quarantined (or processed) input back in the queue (``intake reprocess``)."""
+        """Put an input in one of ``REQUEUE_STATES`` back in the queue (``intake reprocess``);
+        False when there is no such input or it is in another state."""
         cur = self.conn.execute(
             "UPDATE inputs SET state='received', attempts=0, parse_attempts=0, parse_slow=0, error=NULL"
-            " WHERE id=? AND state!='duplicate'",
-            (input_id,),
+            f" WHERE id=? AND state IN ({','.join('?' * len(self.REQUEUE_STATES))})",
+            (input_id, *self.REQUEUE_STATES),
         )
         return cur.rowcount == 1
 
