@@ -141,10 +141,11 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
     assert body.count("已登记，材料齐全") == 3
 
 
-def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min):
+def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min, monkeypatch):
     """GIVEN a packet mail whose sender is not in the province's downstream_senders
     WHEN the province reads it THEN no dossier is registered, the input is marked refused and
-    the sender gets a clear refusal (and nothing else)."""
+    the sender gets a clear refusal (and nothing else); the stranger's mail is not parsed a
+    second time in the desk's own process (only in its worker, under [budgets])."""
     server, dc, user, password = relay
     city = city_instance(tmp_path / "city", video_6min)
     try:
@@ -159,6 +160,12 @@ def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min
     msg.replace_header("Message-ID", "<forged.1@elsewhere.example.com>")
     dc.deliver(user, msg.as_bytes(), sender="stranger@elsewhere.example.com")
 
+    from bot.upstream import packet_intake
+
+    def no_second_parse(raw: bytes):
+        raise AssertionError("a stranger's packet mail parsed again outside its worker")
+
+    monkeypatch.setattr(packet_intake, "parse_message", no_second_parse)
     province = _province(tmp_path / "province", server, dc, user, password)
     try:
         province.run_once()

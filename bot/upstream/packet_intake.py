@@ -75,6 +75,12 @@ def make_interceptor(intake: Instance):
             a.name.lower().endswith(MANIFEST) for a in mail.attachments
         ):
             return None  # an ordinary submission: no second parse
+        if mail is not None and (mail.from_addr or "").lower() not in _allowed(intake):
+            # A stranger's packet is refused from what the worker read, under its budget: the
+            # whole mail is never parsed again here, in the desk's own process.
+            pid = (mail.headers.get("x-intake-packet") or "").strip() or "(unnamed)"
+            return take(intake, row, PacketInput(pid, {"packet_id": pid}, 1, 1, mail.from_addr,
+                                                 mail.message_id, mail, []))
         packet = recognise(intake, row)
         if packet is None:
             return None
@@ -142,14 +148,18 @@ def _sender(intake: Instance) -> Sender:
                   intake.pipeline.replies.loop_value, s.office.officer_contact)
 
 
+def _allowed(intake: Instance) -> set[str]:
+    """``[office] downstream_senders``, lower-cased: who may mail packets to this level."""
+    return {a.strip().lower() for a in intake.settings.office.downstream_senders}
+
+
 def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     """Refuse, keep (waiting for more parts) or register the packet; returns the pipeline outcome."""
     store, settings = intake.store, intake.settings
     conn = store.conn
     outcome = Outcome(row.id, row.name)
     now = intake.pipeline.now()
-    allowed = {a.strip().lower() for a in settings.office.downstream_senders}
-    if packet.mail is not None and (packet.sender or "").lower() not in allowed:
+    if packet.mail is not None and (packet.sender or "").lower() not in _allowed(intake):
         return _refuse(intake, row, packet, "sender not in downstream_senders", outcome)
     signer = verify_manifest(packet.manifest_bytes or b"", packet.signature,
                              [(s.unit, s.public_key) for s in settings.packet.senders])
