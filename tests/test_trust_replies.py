@@ -247,3 +247,21 @@ def test_replies_a_limit_holds_are_kept_until_an_officer_releases_or_discards_th
     assert decided == [(keep_id, "released", "张科长", "sent"), (drop_id, "discarded", decided[1][2], None)]
     assert late[0].get_body(("plain",)).get_content() == held_msg.get_body(("plain",)).get_content()
     assert "no reply is held" in runner.invoke(app, [*base, "held", "list"]).output
+
+
+def test_a_reply_never_echoes_an_8bit_message_id_as_an_encoded_word(tmp_path, media):
+    """GIVEN two submissions, one whose Message-ID holds raw GBK bytes (not a msg-id, RFC 5322
+    §3.6.4), one with a plain Message-ID WHEN both are answered THEN the first reply carries no
+    In-Reply-To or References (an RFC 2047 word there threads nowhere), the second cites its mail."""
+    config = _config(tmp_path)
+    plain_id = "<plain.1@corp.example.cn>"
+    raw = make_submission_eml(media, sender="a@corp1.example.cn", message_id=plain_id)
+    _drop(config, raw)
+    gbk = make_submission_eml(media, sender="b@corp2.example.cn", message_id="<placeholder@corp2.example.cn>")
+    _drop(config, gbk.replace(b"<placeholder@corp2.example.cn>", b"<" + "申报".encode("gbk") + b"@corp2.example.cn>"))
+    _run(config)
+    by_to = {_to(m): m for m in _out(config)}
+    assert by_to["a@corp1.example.cn"]["In-Reply-To"] == plain_id
+    eight = by_to["b@corp2.example.cn"]
+    assert eight["In-Reply-To"] is None and eight["References"] is None
+    assert b"=?" not in b"".join(line for line in eight.as_bytes().split(b"\n") if line.startswith((b"In-Reply-To", b"References")))

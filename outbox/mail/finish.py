@@ -19,7 +19,7 @@ from datetime import datetime
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
-from outbox.mail.headers import FoldedHeader, address_header, set_header, text_header
+from outbox.mail.headers import FoldedHeader, address_header, is_msg_id, set_header, text_header
 
 MAX_REFERENCES = 20  # RFC 5322 §3.6.4 allows trimming the middle of a long References list
 
@@ -50,9 +50,10 @@ def finish(
     set_header(msg, "Subject", text_header("Subject", subject))
     set_header(msg, "Date", format_datetime(now if now.tzinfo is not None else now.astimezone()))
     set_header(msg, "Message-ID", message_id)
-    if in_reply_to:
+    if in_reply_to and is_msg_id(in_reply_to):
+        refs = [r for r in references if is_msg_id(r)]
         set_header(msg, "In-Reply-To", in_reply_to)
-        set_header(msg, "References", " ".join(list(references)[-MAX_REFERENCES:] or [in_reply_to]))
+        set_header(msg, "References", " ".join(refs[-MAX_REFERENCES:] or [in_reply_to]))
     if auto:
         set_header(msg, "Auto-Submitted", auto)  # RFC 3834 §5
         if suppress_auto_replies:

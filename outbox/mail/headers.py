@@ -233,6 +233,18 @@ def _rfc2231_sections(text: str, *, room: int) -> list[str]:
     return sections
 
 
+# A msg-id we echo in In-Reply-To and References (RFC 5322 section 3.6.4): <left@right>,
+# printable ASCII without blanks or further angle brackets.
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
+
+
+def is_msg_id(value: str | None) -> bool:
+    """True when ``value`` (a Message-ID from a received mail) may be echoed in our thread
+    headers. An 8-bit one (raw GBK in a sender's Message-ID) would go out as an RFC 2047 encoded
+    word, which is not a msg-id and which no mailer threads on: the reply then goes without it."""
+    return bool(value) and _MSG_ID.fullmatch(value.strip()) is not None
+
+
 def set_header(msg: EmailMessage, name: str, value: FoldedHeader | str) -> None:
     """Replace header ``name`` on ``msg`` with ``value`` (a :class:`FoldedHeader` or ASCII text)."""
     del msg[name]

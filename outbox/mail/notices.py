@@ -18,7 +18,14 @@ from email.utils import format_datetime
 
 from outbox.mail.compose import new_message_id
 from outbox.mail.context import ReplyContext
-from outbox.mail.headers import COMPOSE_POLICY, address_header, set_header, text_header, to_bytes
+from outbox.mail.headers import (
+    COMPOSE_POLICY,
+    address_header,
+    is_msg_id,
+    set_header,
+    text_header,
+    to_bytes,
+)
 from outbox.mail.subject_echo import echo_subject
 from parsers.facts import MailFacts
 
@@ -76,7 +83,7 @@ def compose_notice(
     set_header(msg, "Subject", text_header("Subject", subject))
     set_header(msg, "Date", format_datetime(ctx.now if ctx.now.tzinfo else ctx.now.astimezone()))
     set_header(msg, "Message-ID", new_message_id(kind, ctx.domain))
-    if original is not None and original.message_id and kind != "owner_warning":
+    if original is not None and is_msg_id(original.message_id) and kind != "owner_warning":
         set_header(msg, "In-Reply-To", original.message_id)
         set_header(msg, "References", original.message_id)
     set_header(msg, "Auto-Submitted", "auto-replied" if original is not None else "auto-generated")
