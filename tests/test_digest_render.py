@@ -164,3 +164,15 @@ def test_an_officers_digest_shows_decisions_only_on_their_categories_dossiers(tm
     assert [factory in d for d in mine.decisions] == [True]
     assert not any(safety in d or "信用代码已变更" in d for d in mine.decisions)
     assert sorted(d.split("[")[1].split("]")[0] for d in lead.decisions) == sorted([factory, safety])
+
+
+def test_a_category_digest_shows_the_units_quota_use_not_its_categorys(demo):
+    """GIVEN a unit with a quota (unit_kind) and one accepted dossier, of 工厂类
+    WHEN the 安全类 officer's digest is gathered and rendered THEN it counts the unit's one
+    accepted dossier against the quota (none of its own category is accepted), and says so."""
+    office = demo.settings.office.model_copy(update={"unit_kind": "provincial_miit"})
+    settings = demo.settings.model_copy(update={"office": office})
+    mine = gather(settings, demo.store, demo.campaign, categories=["安全类"], recipient="s")
+    assert mine.total.accepted == 0 and mine.quota is not None and mine.quota[0] == 1
+    text = render(mine, inline_cid=None)[0]
+    assert "本单位（全部类别）已受理 1 个" in text

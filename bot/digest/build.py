@@ -69,9 +69,12 @@ def gather(
         if not wanted or c.name in wanted:
             data.counts[c.name] = CategoryCounts()
     mine: set[str] = set()  # the dossiers this digest covers, in any state
+    unit_accepted = 0  # the quota is the unit's, whatever categories this digest covers
     for d, v in store.current_versions():
         cat = campaign.category(d.category)
         name = cat.name if cat else UNCATEGORISED
+        if d.state == "open" and v["verdict"] == "accepted":
+            unit_accepted += 1
         if wanted and name not in wanted:
             continue
         mine.add(d.tracking)
@@ -105,7 +108,7 @@ def gather(
         data.changes.append("这是第一份汇总，以下为全部情况。")
     quota = campaign.quotas.get(settings.office.unit_kind) if settings.office.unit_kind else None
     if quota is not None:
-        data.quota = (data.total.accepted, quota.limit, quota.label)
+        data.quota = (unit_accepted, quota.limit, quota.label)
     def covered(tracking: str | None) -> bool:
         """An item about a dossier is shown only to the officers of its category; an item about
         no dossier (a digest that failed, the relay down) to everyone."""
