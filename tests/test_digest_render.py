@@ -145,7 +145,7 @@ def test_an_officers_digest_shows_decisions_only_on_their_categories_dossiers(tm
     """GIVEN a 工厂类 dossier and a 安全类 one, each with an officer's internal note (备注)
     WHEN the digest of the 工厂类 officer and the lead's are gathered
     THEN the 工厂类 officer's shows the note on the 工厂类 dossier only; the lead's shows both."""
-    from bot.store.decisions import note
+    from bot.store.decisions import note, reject, restore
 
     settings = make_settings(tmp_path, office={"officers": OFFICERS})
     for name in ("01-武汉示例智能制造-完整材料", "04-光谷示例安全-信用代码错误"):
@@ -157,13 +157,16 @@ def test_an_officers_digest_shows_decisions_only_on_their_categories_dossiers(tm
         factory, safety = by_category["工厂类"], by_category["安全类"]
         note(intake.store, factory, "电话核实过视频", officer="李科员")
         note(intake.store, safety, "企业称信用代码已变更", officer="张处长")
+        reject(intake.store, safety, officer="张处长", reason="重复申报")
+        restore(intake.store, safety, officer="张处长")  # no reason given
         mine = gather(settings, intake.store, intake.campaign, categories=["工厂类"], recipient="f")
         lead = gather(settings, intake.store, intake.campaign, recipient="l")
     finally:
         intake.close()
     assert [factory in d for d in mine.decisions] == [True]
     assert not any(safety in d or "信用代码已变更" in d for d in mine.decisions)
-    assert sorted(d.split("[")[1].split("]")[0] for d in lead.decisions) == sorted([factory, safety])
+    assert sorted(d.split("[")[1].split("]")[0] for d in lead.decisions) == sorted([factory, safety] + [safety] * 2)
+    assert lead.decisions[-1].endswith(f"恢复 [{safety}]")  # no reason: no dangling "："
 
 
 def test_a_category_digest_shows_the_units_quota_use_not_its_categorys(demo):

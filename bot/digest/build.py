@@ -199,7 +199,8 @@ def _decision_text(d: Decision) -> str:
     when = f"{at.month}月{at.day}日 {at:%H:%M} "
     action = ACTION_LABELS.get(d.action, d.action)
     code = f" {d.code}" if d.code else ""
-    return f"{when}{d.officer} {action} [{d.tracking}]{code}：{d.reason}"
+    reason = f"：{d.reason}" if d.reason.strip() else ""
+    return f"{when}{d.officer} {action} [{d.tracking}]{code}{reason}"
 
 
 def recipients(settings: Settings) -> list[tuple[Officer, list[str] | None]]:
