@@ -66,6 +66,11 @@ def test_config_check_command(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["config", "check", str(tmp_path / "absent.toml")])
     assert res.exit_code == 2
+    # No FILE: the one --config names (as every other command reads it).
+    res = runner.invoke(app, ["--config", str(bad), "config", "check"])
+    assert res.exit_code == 1 and "not valid TOML" in res.output
+    res = runner.invoke(app, ["--config", str(ROOT / "config.example.toml"), "config", "check"])
+    assert res.exit_code == 0, res.output
 
 
 @pytest.mark.parametrize(

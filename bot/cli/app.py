@@ -323,15 +323,18 @@ def doctor() -> None:
 
 
 @config_app.command("check")
-def config_check(file: Annotated[Path, typer.Argument(help="The TOML file to validate.")]) -> None:
+def config_check(
+    file: Annotated[Path | None, typer.Argument(help="The TOML file to validate [default: --config, else ./config.toml].")] = None,
+) -> None:
     """Validate a configuration file and name each bad key."""
+    file = file or State.config or DEFAULT_CONFIG
     if not file.is_file():
-        err.print(f"intake config check: {file}: no such file")
+        err.print(f"intake config check: {file}: no such file", markup=False)
         raise typer.Exit(2)
     try:
         settings = load_settings(file)
     except ConfigError as exc:
-        err.print(f"{file}: {len(exc.problems)} problem(s):")
+        err.print(f"{file}: {len(exc.problems)} problem(s):", markup=False)
         for p in exc.problems:
             err.print(f"  - {p}", markup=False)
         raise typer.Exit(1) from None
