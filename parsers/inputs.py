@@ -39,6 +39,7 @@ class _Collected:
     problems: list[IntakeProblem] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     archives: int = 0  # archives opened so far (names their extraction folders)
+    mails: int = 0  # attached mails opened so far (names their spill folders)
 
 
 def read_input(
@@ -76,6 +77,7 @@ def read_input(
     got = _Collected()
     mail: MailFacts | None = None
     if path.is_dir():
+        files: list[tuple[str, Path]] = []
         for p in sorted(path.rglob("*")):
             rel = p.relative_to(path).as_posix()
             if p.is_symlink():
@@ -86,16 +88,16 @@ def read_input(
             if not p.is_file():
                 got.problems.append(IntakeProblem("archive_device", rel, "FIFO, socket or device file skipped"))
                 continue
-            _add_file(rel, p, workdir, opts, got)
+            files.append((rel, p))
+        _add_files(files, workdir, opts, got)
     elif _is_mail(path):
         announce(opts, name, path, "mail")  # over budget here, the whole input fails (no sender known)
         written: list[Path] = []
         mail = parse_message_file(path, spill=_writer(workdir, "att-", written))
         got.problems.extend(mail.problems)
         got.links.extend(mail.links)
-        for att, dest in zip(mail.attachments, written[: len(mail.attachments)], strict=True):
-            if not att.inline:
-                _add_file(att.name, dest, workdir, opts, got)
+        _add_files([(att.name, dest) for att, dest in zip(mail.attachments, written[: len(mail.attachments)],
+                                                           strict=True) if not att.inline], workdir, opts, got)
     else:
         _add_file(name, path, workdir, opts, got)
     source = f"mail:{mail.message_id}" if mail and mail.message_id else str(path)
@@ -104,6 +106,32 @@ def read_input(
         source, got.materials, problems=got.problems, mail=mail, links=got.links, received_at=received_at
     )
     return [dossier]
+
+
+# Read first: once an input has spent its allowance ([budgets] input_s, input_files), the files
+# not yet read stay unread, and without its 申报书 nobody knows whose dossier it is.
+_FORM_SUFFIXES = (".docx", ".doc", ".wps", ".docm", ".dotx", ".wpt")
+
+
+def reading_order(names: list[str]) -> list[int]:
+    """Indices of ``names`` in the order to read them: application forms (申报书) first, then
+    the rest, each group in the given order. The materials are kept in the given order."""
+    return sorted(range(len(names)), key=lambda i: (not names[i].lower().endswith(_FORM_SUFFIXES), i))
+
+
+def _add_files(files: list[tuple[str, Path]], workdir: Path, opts: ParseOptions, got: _Collected) -> None:
+    """Add ``files`` (name, path), read in :func:`reading_order`, their materials in list order."""
+    added: dict[int, list[Material]] = {}
+    kept = got.materials
+    try:
+        for i in reading_order([name for name, _ in files]):
+            got.materials = []
+            _add_file(files[i][0], files[i][1], workdir, opts, got)
+            added[i] = got.materials
+    finally:
+        got.materials = kept
+    for i in range(len(files)):
+        kept.extend(added.get(i, []))
 
 
 def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Collected) -> None:
@@ -125,24 +153,26 @@ def _add_file(name: str, path: Path, workdir: Path, opts: ParseOptions, got: _Co
             material.detail = result.detail
             got.materials.append(material)
             return
-        for member in result.members:
-            got.materials.append(read_material(member.name, member.path, opts))
+        read: dict[int, Material] = {}
+        for i in reading_order([m.name for m in result.members]):
+            read[i] = read_material(result.members[i].name, result.members[i].path, opts)
+        got.materials.extend(read[i] for i in range(len(result.members)))
         return
     if _is_mail(path) and path.stat().st_size < 64 * 1024 * 1024:
         if (skip := announce(opts, name, path, "eml")) is not None:
             got.materials.append(skipped_file(name, path, "eml", skip))
             return
         written: list[Path] = []
-        inner = parse_message_file(path, spill=_writer(workdir, f"eml-{len(got.materials)}-", written))
+        got.mails += 1
+        inner = parse_message_file(path, spill=_writer(workdir, f"eml-{got.mails}-", written))
         if not inner.headers and not inner.attachments:
             # Not a mail at all (text sent as message/rfc822): the file itself is the material.
             got.materials.append(read_material(name, path, opts))
             return
         got.problems.extend(inner.problems)
         got.links.extend(inner.links)
-        for att, dest in zip(inner.attachments, written[: len(inner.attachments)], strict=True):
-            if not att.inline:
-                _add_file(att.name, dest, workdir, opts, got)
+        _add_files([(att.name, dest) for att, dest in zip(inner.attachments, written[: len(inner.attachments)],
+                                                           strict=True) if not att.inline], workdir, opts, got)
         return
     got.materials.append(read_material(name, path, opts))
 

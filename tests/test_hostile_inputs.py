@@ -389,3 +389,27 @@ def test_an_input_whose_files_together_take_too_long_stops_reading_at_its_time_b
         assert len(list(settings.outbox.folder.glob("*.eml"))) == 1
     finally:
         intake.close()
+
+
+def test_the_form_is_read_first_so_a_flood_of_files_cannot_leave_the_dossier_nameless(tmp_path):
+    """GIVEN a dossier folder whose name order puts three PDFs (0001.pdf…) before its 申报书 and
+    [budgets] input_files = 2 WHEN processed THEN the 申报书 is read first (its applicant and
+    contact known, the reply sent), then one PDF; the rest are not read, and the materials are
+    listed in their own order."""
+    from tests.factories import make_scan_pdf
+
+    settings = make_settings(tmp_path, budgets={"input_files": 2})
+    folder = make_dossier_dir(settings.drop.folders[0] / "甲单位", FormData(project_name="甲项目", email="a@example.com"))
+    for i in range(3):
+        make_scan_pdf(folder / f"000{i}.pdf", pages=1)
+    intake, outcomes = _run(settings)
+    try:
+        assert [o.error for o in outcomes] == [None]
+        unread = _unread(intake, "甲项目")
+        assert "申报书.docx" not in unread and len(unread) == 6 - 2, unread
+        (d, v) = intake.store.current_versions()[0]
+        names = [m["name"] for m in json.loads(v["facts"])["materials"]]
+        assert names == sorted(names)  # listed in the folder's order, whatever order they were read in
+        assert len(list(settings.outbox.folder.glob("*.eml"))) == 1
+    finally:
+        intake.close()
