@@ -169,3 +169,15 @@ def test_check_judges_by_the_configs_campaign_profile_like_the_desk(tmp_path):
     assert [f["code"] for f in d["findings"]] == ["VIDEO_TOO_SHORT"]
     res = CliRunner().invoke(app, ["--config", str(cfg), "check", folder, "--json", "--campaign", str(shipped)])
     assert res.exit_code == 0, res.output
+
+
+def test_check_table_speaks_the_desks_words_and_says_how_to_fix(tmp_path):
+    """``intake check`` without --json shows the verdict as ``intake status`` does (需补正, 受理)
+    and each defect's fix."""
+    runner = CliRunner(env={"COLUMNS": "400"})
+    res = runner.invoke(app, ["check", str(SAMPLES / "02-江城示例数据-视频过短")])
+    assert res.exit_code == 1, res.output
+    assert "需补正" in res.output and "defective" not in res.output
+    assert "VIDEO_TOO_SHORT" in res.output and "fix" in res.output
+    res = runner.invoke(app, ["check", str(SAMPLES / "01-武汉示例智能制造-完整材料")])
+    assert res.exit_code == 0 and "受理" in res.output and "accepted" not in res.output

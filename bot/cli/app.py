@@ -290,11 +290,11 @@ def reprocess(input_id: Annotated[int, typer.Argument(help="Input id (see `intak
     store = open_existing(settings)
     try:
         if not store.requeue(input_id):
-            state = store.conn.execute("SELECT state FROM inputs WHERE id=?", (input_id,)).fetchone()
+            state = store.input_state(input_id)
             if state is None:
                 err.print(f"intake reprocess: no input {input_id} (see intake status)", markup=False)
             else:
-                err.print(f"intake reprocess: input {input_id} is {state[0]}, not set aside; only "
+                err.print(f"intake reprocess: input {input_id} is {state}, not set aside; only "
                           f"{', '.join(store.REQUEUE_STATES)} inputs are put back", markup=False)
             raise typer.Exit(1)
     finally:

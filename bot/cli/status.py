@@ -136,18 +136,20 @@ def status_tables(settings: Settings) -> list[Table]:
 
 
 def check_table(result: dict[str, Any]) -> Table:
-    """``intake check`` without ``--json``: one row per finding, grouped by dossier."""
+    """``intake check`` without ``--json``: one row per finding, grouped by dossier, with the
+    verdict in the words ``intake status`` uses (受理 / 需补正) and how to fix each defect."""
     table = Table(title="intake check", show_lines=True)
-    for col in ("dossier", "verdict", "code", "severity", "clause", "where", "message"):
+    for col in ("dossier", "verdict", "code", "severity", "clause", "where", "message", "fix"):
         table.add_column(col, overflow="fold")
     for d in result["dossiers"]:
         label = f"{cell(d.get('applicant') or '-')}\n{cell(d.get('project_name') or d.get('source'))}"
+        verdict = VERDICT_SHORT.get(d["verdict"], d["verdict"])
         if not d["findings"]:
-            table.add_row(label, d["verdict"], "-", "", "", "", "")
+            table.add_row(label, verdict, "-", "", "", "", "", "")
         for f in d["findings"]:
-            table.add_row(label, d["verdict"], f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
-                          cell(f["message"]))
+            table.add_row(label, verdict, f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
+                          cell(f["message"]), cell(f.get("fix")))
     for f in result["findings"]:
         table.add_row("(all)", "", f["code"], f["severity"], cell(f["clause"]), cell(f["where"]),
-                      cell(f["message"]))
+                      cell(f["message"]), cell(f.get("fix")))
     return table

@@ -456,6 +456,11 @@ class Store:
     # reply; a duplicate is another input's bytes; a received one is in the queue already.
     REQUEUE_STATES = ("quarantined", "oversize", "refused", "ignored")
 
+    def input_state(self, input_id: int) -> str | None:
+        """The state of input ``input_id`` (``received``, ``processed``, ``quarantined``…), or None."""
+        row = self.conn.execute("SELECT state FROM inputs WHERE id=?", (input_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def requeue(self, input_id: int) -> bool:
         """Put an input in one of ``REQUEUE_STATES`` back in the queue (``intake reprocess``);
         False when there is no such input or it is in another state."""
