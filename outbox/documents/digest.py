@@ -108,7 +108,7 @@ def render(data: DigestData, *, inline_cid: str | None, png_name: str = "digest.
         "limits": [f"[{t}] {a}：{m}" for t, a, m in data.limits],
         "quota": ([f"{data.quota[2]}推荐名额 {data.quota[1]} 个，本单位（全部类别）已受理 {data.quota[0]} 个"
                    + ("，超出名额的按排序列为不推荐" if data.quota[0] > data.quota[1] else "")]
-                  if data.quota else ["本单位推荐名额未设定（请系统管理员在配置文件 [office] unit_kind 中填写本单位类型）"]),
+                  if data.quota else ["本单位推荐名额未设定（请系统管理员在配置中填写本单位类型）"]),
         "bounces": [f"{t}：{e}" for t, e in data.bounces],
         "quarantined": [f"输入 {i}（{n}）：{e}（intake reprocess {i}）" for i, n, e in data.quarantined],
         "decisions": data.decisions,
