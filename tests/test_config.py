@@ -125,7 +125,7 @@ def test_config_check_warns_about_settings_that_cannot_work(tmp_path):
     for key in ("imap.host", "imap.username", "imap.password", "smtp.host", "outbox.from_addr",
                 "office.officers", "campaign.profile",
                 # still the example's, and in every reply to enterprises
-                "office.unit", "office.officer_contact", "office.division_code"):
+                "office.unit", "office.officer_contact", "office.division_code", "office.unit_kind"):
         assert f"warning: {key}:" in res.stderr, key
 
 
@@ -133,10 +133,11 @@ def test_a_real_offices_values_raise_no_placeholder_warning(tmp_path):
     from bot.config.lint import lint
 
     settings = load_settings(None, office={"unit": "黄石市经济和信息化局", "division_code": "420200",
-                                           "officer_contact": "数字经济科 刘老师，0714-6221234"},
+                                           "officer_contact": "数字经济科 刘老师，0714-6221234",
+                                           "unit_kind": "plan_city"},
                              outbox={"transport": "smtp"})
     assert not [w for w in lint(settings) if w.split(":")[0] in ("office.unit", "office.officer_contact",
-                                                             "office.division_code")]
+                                                             "office.division_code", "office.unit_kind")]
 
 
 def test_a_missing_config_file_is_an_error_not_a_silent_default(tmp_path):

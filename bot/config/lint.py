@@ -112,6 +112,9 @@ def _placeholders(settings: Settings) -> list[str]:
     if "00000000" in office.officer_contact:
         out.append(f"office.officer_contact: still the example {office.officer_contact!r}; every reply "
                    "tells enterprises to call it")
+    if not office.unit_kind:
+        out.append("office.unit_kind: empty, so no recommendation quota applies (the digest says "
+                   "推荐名额未设定); set the campaign's quota for this unit, e.g. \"plan_city\"")
     if office.division_code == "420100" and "武汉" not in office.unit:
         out.append("office.division_code: still the example's 420100 (武汉市), but office.unit is "
                    f"{office.unit!r}; it is part of every tracking number (GB/T 2260)")
