@@ -173,3 +173,22 @@ def test_short_names():
     assert short_name("武汉示例智能制造有限公司") == "示例智能制造"
     assert short_name("湖北省示例集团股份有限公司") == "示例集团"
     assert short_name("") == "申报单位"
+
+
+def test_a_table_whose_numbers_were_changed_in_place_is_refused_not_guessed(city, tmp_path):
+    """GIVEN the officers' copy of the 汇总表 with 序号 renumbered 3, 2, 1 in place (no 排序
+    column) WHEN it is read back THEN it is refused, saying what to do: rows sorted with their old
+    numbers would look the same, so no order is guessed."""
+    result = build(city.settings, city.store, city.campaign)
+    wb = load_workbook(result.path / "汇总表.xlsx")
+    ws = wb["汇总表"]
+    for row, n in zip((4, 5, 6), (3, 2, 1), strict=True):
+        ws.cell(row=row, column=1, value=n)
+    edited = tmp_path / "汇总表（改序号）.xlsx"
+    wb.save(edited)
+    accepted, _ = candidates(city.store)
+    with pytest.raises(ranking.RankingError, match="序号 is not in the rows' order"):
+        ranking.ranking_from_table(edited, accepted)
+    ws.cell(row=4, column=1, value=1), ws.cell(row=6, column=1, value=3)  # back to 1, 2, 3
+    wb.save(edited)
+    assert len(ranking.ranking_from_table(edited, accepted)) == 3

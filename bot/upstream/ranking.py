@@ -95,7 +95,8 @@ def ranking_from_table(path: Path, items: Sequence[Ranked]) -> list[str]:
     Rows are matched to dossiers by a 受理编号 column when present, else by 申报单位名称 + 项目名称
     (normalised). The order is the ``排序`` column's numbers when the column exists (rows left
     empty go last, in table order), else the rows' order. Raises RankingError when the table
-    cannot be read or a row matches no dossier.
+    cannot be read, a row matches no dossier, or (no 排序 column) the 序号 numbers do not rise
+    down the table: rows sorted with their old numbers and numbers changed in place look alike.
     """
     from parsers.tables import read_table
 
@@ -112,8 +113,10 @@ def ranking_from_table(path: Path, items: Sequence[Ranked]) -> list[str]:
         (k for k in table.columns if k.startswith("seq (")), None)
     tracking_key = next((k for k in table.columns if k.strip().lower() in TRACKING_HEADERS), None)
     rows: list[tuple[float, int, str]] = []
+    numbers: list[str] = []  # the 序号 cells in row order (read when there is no 排序 column)
     for rec in table.records:
         cells = rec.cells
+        numbers.append((cells.get("seq") or "").strip())
         item = None
         if tracking_key and cells.get(tracking_key):
             item = by_tracking.get((cells.get(tracking_key) or "").strip())
@@ -134,5 +137,21 @@ def ranking_from_table(path: Path, items: Sequence[Ranked]) -> list[str]:
         except ValueError:
             raise RankingError(f"{path.name} row {rec.excel_row}: 排序 {raw!r} is not a number") from None
         rows.append((pos if rank_key else float(rec.row), rec.row, item.tracking))
+    if rank_key is None and _renumbered(numbers):
+        # Rows sorted in Excel carry their old 序号 along; 序号 renumbered in place leaves the
+        # rows where they were. Either reading could be the officer's meaning: say so, guess not.
+        raise RankingError(
+            f"{path.name}: 序号 is not in the rows' order ({', '.join(numbers)}). Put the rows in the "
+            "order you want and number 序号 1, 2, 3… down the table, or add a 排序 column "
+            "(序号与行的顺序不一致：请按推荐顺序排列各行并重新编号，或增加一列“排序”)")
     rows.sort()
     return [t for _, _, t in rows]
+
+
+def _renumbered(numbers: list[str]) -> bool:
+    """True when the 序号 cells are all numbers but do not rise down the table."""
+    try:
+        values = [float(n) for n in numbers]
+    except ValueError:
+        return False
+    return any(b < a for a, b in zip(values, values[1:], strict=False))
