@@ -63,6 +63,7 @@ def test_commands_on_a_store_that_is_not_there_create_none(tmp_path):
         res = _intake(cfg, *args)
         assert res.exit_code == 1, (args, res.output)
         assert "no store at" in res.stderr and "intake run" in res.stderr, args
+        assert "NoStoreYet" not in res.stderr, args  # words, not our class names
         assert not (tmp_path / "store").exists(), args
     assert not list(tmp_path.glob("d.*")) and not (tmp_path / "s.xlsx").exists()
 

@@ -21,11 +21,14 @@ from typer.core import TyperGroup, TyperOption
 
 from bot.cli.terminal_text import cell
 from bot.config.model import ConfigError, Level, Settings, load_settings
+from bot.errors import IntakeError
 from bot.logs import setup_logging
 from bot.sources.imap.connect import ImapError
 from bot.store.archive import ArchiveError
 from outbox.delivery.smtp import DeliveryFailure
+from outbox.errors import OutboxError
 from rules.campaign import CampaignError
+from rules.errors import RulesError
 
 # Failures of the machine or the network, not of the program: reported in one line.
 OPERATIONAL_ERRORS = (OSError, sqlite3.Error, ImapError, ArchiveError, CampaignError, DeliveryFailure)
@@ -52,7 +55,10 @@ class _FriendlyGroup(TyperGroup):
         except OPERATIONAL_ERRORS as exc:
             if State.verbose:
                 raise
-            typer.echo(f"intake: {type(exc).__name__}: {exc}", err=True)
+            # Our own errors say what happened in words; the system's keep their class
+            # (PermissionError, sqlite3.OperationalError), which the IT person searches for.
+            ours = isinstance(exc, (IntakeError, OutboxError, RulesError))
+            typer.echo(f"intake: {exc}" if ours else f"intake: {type(exc).__name__}: {exc}", err=True)
             ctx.exit(1)
 
 
