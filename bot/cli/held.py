@@ -42,7 +42,7 @@ def list_() -> None:
     finally:
         store.close()
     if not items:
-        out.print("no reply is held")
+        out.print("没有暂缓发送的邮件 (no reply is held)")
         return
     table = Table(title="暂缓发送的邮件 held mail (intake held release ID / discard ID)")
     for col in ("id", f"held at ({tz.key})", "kind", "tracking", "to", "why"):
@@ -80,14 +80,16 @@ def _decide(verb: str, ids: list[int] | None, every: bool, officer: str | None) 
                 else:
                     done = held.discard(store.conn, held_id, officer=who, now=now)
                 if done:
-                    sys.stdout.write(f"{held_id} {verb.removesuffix('e')}ed by {who}\n")
+                    done_zh = "已放行" if verb == "release" else "已丢弃"
+                    sys.stdout.write(f"{held_id} {done_zh}，经办人 {who} "
+                                     f"({held_id} {verb.removesuffix('e')}ed by {who})\n")
                 else:
                     missing.append(held_id)
     finally:
         store.close()
     if missing:
-        err.print(f"intake held {verb}: no reply still held with number {', '.join(map(str, missing))} "
-                  "(see intake held list)", markup=False)
+        err.print(f"intake held {verb}: 编号 {', '.join(map(str, missing))} 没有仍在暂缓的邮件 (no reply still "
+                  f"held with number {', '.join(map(str, missing))}; see intake held list)", markup=False)
         raise typer.Exit(1)
 
 
