@@ -128,6 +128,11 @@ def test_a_strangers_tag_changes_nothing_and_an_added_colleague_may_resubmit(
     colleague = "li@example.com"
     added = daemon.run_cli("correspondent", "add", tracking, colleague)
     assert added.returncode == 0, added.stderr
+    listed = daemon.run_cli("correspondent", "list", tracking)  # each address with why it may
+    assert listed.returncode == 0, listed.stderr
+    reasons = dict(line.split("  ", 1) for line in listed.stdout.splitlines())
+    assert reasons[CLERK.lower()] == "发件人" and reasons[colleague].startswith("经办人 ")
+    assert ATTACKER.lower() not in reasons
     _send(mail_route, _resubmission(colleague, f"回复：{notice['Subject']}", files.video), colleague)
     (receipt,) = wait_for(lambda: _to(mail_route, colleague), "the 回执 to the colleague")
     assert receipt["X-Intake-Verdict"] == "accepted" and receipt["X-Intake-Version"] == "2"

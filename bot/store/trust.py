@@ -34,17 +34,27 @@ def _norm(addr: str | None) -> str:
 
 def correspondents(conn: sqlite3.Connection, dossier_id: int, tracking: str, sender: str | None) -> set[str]:
     """Every address that may continue dossier ``tracking`` (lower case; see the module docstring)."""
-    found = {_norm(sender)}
+    return set(correspondent_sources(conn, dossier_id, tracking, sender))
+
+
+def correspondent_sources(
+    conn: sqlite3.Connection, dossier_id: int, tracking: str, sender: str | None
+) -> dict[str, str]:
+    """Each address that may continue dossier ``tracking`` (lower case) with why, for officers:
+    ``发件人`` (the first submission's sender), ``申报书联系邮箱`` (a version's form), or
+    ``经办人 <name> 添加于 <ISO time>`` (``intake correspondent add``). The first reason wins."""
+    found: dict[str, str] = {_norm(sender): "发件人"}
     for (facts,) in conn.execute("SELECT facts FROM versions WHERE dossier_id=?", (dossier_id,)):
         try:
             data = json.loads(facts)
         except ValueError:
             continue
-        found.add(_norm((data.get("contact") or {}).get("email")))
-    found.update(
-        _norm(a) for (a,) in conn.execute("SELECT address FROM correspondents WHERE tracking=?", (tracking,))
-    )
-    found.discard("")
+        found.setdefault(_norm((data.get("contact") or {}).get("email")), "申报书联系邮箱")
+    for addr, who, at in conn.execute(
+        "SELECT address, added_by, added_at FROM correspondents WHERE tracking=? ORDER BY added_at", (tracking,)
+    ):
+        found.setdefault(_norm(addr), f"经办人 {who} 添加于 {at}")
+    found.pop("", None)
     return found
 
 
