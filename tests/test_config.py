@@ -193,3 +193,20 @@ def test_the_examples_in_config_example_load_when_uncommented_in_place():
     assert settings.office.officers[1].categories == ["工厂类", "平台类"]
     assert [s.unit for s in settings.packet.senders] == ["武汉市经济和信息化局"]
     assert settings.office.cc_officers_on_defects is False  # the keys after the example stay in [office]
+
+
+def test_an_environment_variable_naming_no_section_is_reported_not_ignored(tmp_path, monkeypatch):
+    """GIVEN INTAKE_IMAPP__PASSWORD (a misspelt section) in the environment WHEN the config is
+    checked THEN it is named as ignored; INTAKE_IMAP__PASSWORD is not."""
+    from bot.config.lint import unknown_environment
+
+    settings = load_settings(None)
+    env = {"INTAKE_IMAPP__PASSWORD": "x", "INTAKE_IMAP__PASSWORD": "y", "INTAKE_CRASH_AT": "after_fetch",
+           "PATH": "/usr/bin"}
+    (warning,) = unknown_environment(settings, env)
+    assert warning.startswith("INTAKE_IMAPP__PASSWORD: no setting [imapp]") and "imap" in warning
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("", encoding="utf-8")
+    monkeypatch.setenv("INTAKE_IMAPP__PASSWORD", "x")
+    res = CliRunner().invoke(app, ["config", "check", str(cfg)])
+    assert "INTAKE_IMAPP__PASSWORD: no setting [imapp]" in res.stderr, res.output

@@ -7,6 +7,7 @@ failed command), 2 wrong arguments or an input that cannot be opened at all.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import sys
 import tempfile
@@ -139,6 +140,10 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     settings = _settings()
+    from bot.config.lint import unknown_environment
+
+    for warning in unknown_environment(settings):  # a misspelt INTAKE_ variable is otherwise silent
+        logging.getLogger("intake.config").warning("%s", warning)
     intake = Intake(settings, stop=None if once else stop)
     if stop.is_set():
         intake.close()

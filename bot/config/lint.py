@@ -69,6 +69,7 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
     if _is_example(o.from_addr) and (i.enabled or o.transport == "smtp"):
         out.append(f"outbox.from_addr: still the example address {o.from_addr!r}")
     out.extend(_sender_consistency(settings))
+    out.extend(unknown_environment(settings))
     if i.enabled or o.transport == "smtp":
         out += _placeholders(settings)
     if settings.digest.enabled and not settings.office.officers:
@@ -100,6 +101,28 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
     else:
         out += _deadline_passed(settings, campaign)
     return out
+
+
+def unknown_environment(settings: Settings, environ: dict[str, str] | None = None) -> list[str]:
+    """``INTAKE_*`` variables that name no setting: a misspelt section (``INTAKE_IMAPP__PASSWORD``)
+    is otherwise ignored without a word, and the password it was meant to set stays empty."""
+    import os
+
+    env = os.environ if environ is None else environ
+    fields = type(settings).model_fields
+    out = []
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith("INTAKE_") or upper.startswith(_NOT_SETTINGS):
+            continue
+        section = name[len("INTAKE_"):].lower().partition("__")[0]
+        if section not in fields:  # (a wrong key inside a known section fails the load itself)
+            out.append(f"{name}: no setting [{section}] (sections: {', '.join(sorted(fields))}); ignored")
+    return out
+
+
+# INTAKE_* variables read by other parts than the configuration model (crash points, tests).
+_NOT_SETTINGS = ("INTAKE_CRASH_AT", "INTAKE_TEST_")
 
 
 def _placeholders(settings: Settings) -> list[str]:
