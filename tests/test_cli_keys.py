@@ -27,7 +27,7 @@ def test_keys_init_writes_an_owner_only_key_and_show_prints_the_public_key(tmp_p
     public = public_key_text(load_key(key_file).public_key())
     assert public in first.output
     again = runner.invoke(app, ["--config", str(cfg), "keys", "init"])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 1 and "exists" in again.output and "intake keys show" in again.output
     assert public_key_text(load_key(key_file).public_key()) == public
     shown = runner.invoke(app, ["--config", str(cfg), "keys", "show"])
     assert shown.exit_code == 0 and public in shown.output

@@ -77,7 +77,9 @@ def init_key(path: Path, *, force: bool = False) -> Ed25519PrivateKey:
     replaced: the units above would refuse every packet signed by the new one).
     """
     if path.exists() and not force:
-        raise SigningError(f"{path} exists: a key is already set up (use --force to replace it)")
+        raise SigningError(f"{path} exists: a key is already set up (`intake keys show` prints its public "
+                           "key for the level above; --force replaces it, and the level above must then "
+                           "be given the new one)")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
