@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli.app import app
+from bot.config.model import load_settings
 from bot.store.lock import StoreLock
 from tests.conftest import ROOT
 
@@ -54,7 +55,8 @@ def test_config_check_fails_naming_a_drop_folder_that_does_not_exist(tmp_path):
 def test_run_refuses_to_start_on_a_missing_drop_folder_and_never_creates_it(tmp_path):
     """GIVEN a drop folder that is not there (an unmounted share)
     WHEN ``intake run --once`` and ``intake run`` start
-    THEN each exits non-zero with one line naming the folder, and the folder is still not there."""
+    THEN each exits non-zero with one line naming the folder, and the folder is still not there;
+    no store is made for the run that never started."""
     missing = tmp_path / "share" / "dropbox"
     cfg = _config(tmp_path, missing)
     for args in (("run", "--once"), ("run",)):
@@ -64,6 +66,7 @@ def test_run_refuses_to_start_on_a_missing_drop_folder_and_never_creates_it(tmp_
         assert len(lines) == 1 and str(missing) in lines[0] and "does not exist" in lines[0], res.stderr
         assert "Traceback" not in res.stderr
         assert not missing.exists() and not missing.parent.exists()
+        assert not (load_settings(cfg).store.db_path).exists(), args
 
 
 def test_second_run_on_a_busy_store_says_who_holds_it_and_read_only_commands_still_work(tmp_path):

@@ -144,6 +144,9 @@ def run(
 
     for warning in unknown_environment(settings):  # a misspelt INTAKE_ variable is otherwise silent
         logging.getLogger("intake.config").warning("%s", warning)
+    from bot.sources.folders import require_drop_folders
+
+    require_drop_folders(settings.drop.folders)  # before a store is made: a wrong path makes none
     intake = Intake(settings, stop=None if once else stop)
     if stop.is_set():
         intake.close()
