@@ -128,3 +128,19 @@ def test_a_line_break_in_a_name_cannot_forge_a_log_line():
     assert "\n" not in line
     assert line.endswith("took x.pdf\\n2026-12-04 03:00:00,000 INFO intake.pipeline: input 99 "
                          "processed: accepted as input 3")
+
+
+def test_the_same_dossier_dropped_again_is_logged_as_nothing_new(tmp_path, caplog):
+    """GIVEN a dossier folder taken and processed WHEN the same folder is dropped again (make demo
+    run twice) THEN the log says it is the same content as input 1, nothing new, not "took"."""
+    settings = make_settings(tmp_path)
+    made = make_dossier_dir(tmp_path / "made" / "武汉示例公司", video_s=None)
+    shutil.copytree(made, settings.drop.folders[0] / made.name)
+    _run(settings)
+    shutil.copytree(made, settings.drop.folders[0] / made.name)
+    with caplog.at_level(logging.INFO, logger="intake"):
+        _, inputs, _ = _run(settings)
+    assert len(inputs) == 1
+    said = [r.getMessage() for r in caplog.records if r.name == "intake.folder"]
+    assert "武汉示例公司: the same content as input 1 (processed), taken before: nothing new" in said
+    assert not any(m.startswith("took 武汉示例公司") for m in said)

@@ -58,6 +58,9 @@ class PathLedger:
     def is_known_uid(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
         return False
 
+    def input_state(self, input_id: int) -> str | None:
+        return "received" if 0 < input_id <= len(self.taken) else None
+
     def is_known_message(self, sha256: str, message_id: str | None) -> bool:
         return False
 

@@ -184,7 +184,11 @@ class FolderWatcher:
         self._tracker.forget(name)
         if self.processed_dir is None or not self._move_to_processed(path, shown):
             self._left[name] = sig  # not taken again while unchanged
-        log.info("took %s as input %s", shown, input_id)
+        state = self.ledger.input_state(int(input_id))
+        if state not in (None, "received"):  # the same content taken before (a copy dropped again)
+            log.info("%s: the same content as input %s (%s), taken before: nothing new", shown, input_id, state)
+        else:
+            log.info("took %s as input %s", shown, input_id)
         if self.on_new is not None:
             try:
                 self.on_new(input_id)

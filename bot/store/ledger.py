@@ -52,3 +52,6 @@ class Ledger(Protocol):
 
         Only after this returns may the watcher move the path to the processed area.
         """
+
+    def input_state(self, input_id: int) -> str | None:
+        """The input's state (``received`` until processed), or None when unknown."""
