@@ -78,10 +78,12 @@ def test_reprocess_puts_back_only_what_was_set_aside(tmp_path):
     import shutil
 
     shutil.copytree(SAMPLES / "01-武汉示例智能制造-完整材料", tmp_path / "drop" / "01")
-    assert _intake(cfg, "run", "--once").exit_code == 0
+    first = _intake(cfg, "run", "--once")
+    assert first.exit_code == 0 and "申报材料 dossiers" in first.output  # this run's dossier
     res = _intake(cfg, "reprocess", "1")
     assert res.exit_code == 1 and "input 1 is processed, not set aside" in res.stderr, res.output
     res = _intake(cfg, "reprocess", "99")
     assert res.exit_code == 1 and "no input 99" in res.stderr
     res = _intake(cfg, "run", "--once")
     assert "inputs processed this run: 0" in res.output
+    assert "申报材料 dossiers" not in res.output  # no empty frame, nor the store's old dossiers

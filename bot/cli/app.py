@@ -164,8 +164,9 @@ def run(
 def _print_run(settings: Settings, report) -> None:
     from bot.cli.status import dossier_table
 
-    table = dossier_table(settings)
-    out.print(table)
+    touched = {t for o in report.outcomes for t in o.trackings}
+    if touched:  # this run's dossiers; the whole store is `intake status`
+        out.print(dossier_table(settings, only=touched))
     new = sum(len(o.trackings) for o in report.outcomes)
     out.print(f"inputs processed this run: {len(report.outcomes)}; new dossier versions: {new}; "
               f"replies delivered: {len(report.delivered)}")

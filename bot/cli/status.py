@@ -86,16 +86,19 @@ def status_data(settings: Settings) -> dict[str, Any]:
         store.close()
 
 
-def dossier_table(settings: Settings) -> Table:
-    """One row per dossier: tracking number, verdict (受理 / 需补正, or 不予推荐 when an officer
-    rejected it), finding codes one per line, applicant and project. Tracking numbers, verdicts
-    and codes never wrap (an 80-column terminal shows them whole); the names fold."""
+def dossier_table(settings: Settings, only: set[str] | None = None) -> Table:
+    """One row per dossier (``only``: those tracking numbers): tracking number, verdict (受理 /
+    需补正, or 不予推荐 when an officer rejected it), finding codes one per line, applicant and
+    project. Tracking numbers, verdicts and codes never wrap (an 80-column terminal shows them
+    whole); the names fold."""
     data = status_data(settings)
     table = Table(title="申报材料 dossiers", show_lines=False)
     for col in ("tracking", "verdict", "findings"):
         table.add_column(col, no_wrap=True)
     table.add_column("applicant / project", overflow="fold")
     for d in data["dossiers"]:
+        if only is not None and d["tracking"] not in only:
+            continue
         if d["state"] == "open":
             verdict = VERDICT_SHORT.get(d["verdict"], d["verdict"])
         else:
