@@ -490,7 +490,12 @@ def _collect(
         if ctype in _TNEF_TYPES or name.lower() == "winmail.dat":
             tnef = unpack_tnef(bytes(data))  # read further: plain bytes (a handed-over body is a bytearray)
             if tnef.readable:
-                for f in tnef.files:
+                room = max(0, MAX_PARTS - len(attachments))  # a winmail.dat's files count as parts too
+                if len(tnef.files) > room:
+                    problems.append(IntakeProblem(
+                        "mail_too_many_parts", name or "winmail.dat",
+                        f"more than {MAX_PARTS} attachments with those in winmail.dat; the rest were not read"))
+                for f in tnef.files[:room]:
                     attachments.append(_kept(_make_attachment(
                         _clean_name(f.name) or _fallback_name("application/octet-stream", len(attachments) + 1),
                         mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.data,

@@ -88,6 +88,19 @@ def test_tnef_attachment_bytes_are_exact_and_a_cut_one_is_flagged(tmp_path: Path
     assert any("不完整" in f["message"] for f in findings if f["code"] == "FILE_UNREADABLE")
 
 
+def test_a_winmail_dat_full_of_files_counts_against_the_parts_cap(monkeypatch) -> None:
+    """GIVEN MAX_PARTS = 3 and a winmail.dat holding five files WHEN parsed THEN three are kept
+    and mail_too_many_parts says the rest were not read (a TNEF stream had no cap of its own)."""
+    import parsers.mime
+
+    monkeypatch.setattr(parsers.mime, "MAX_PARTS", 3)
+    files = [(f"附件{i}.txt", f"file {i}".encode()) for i in range(5)]
+    part = _file([b'Content-Type: application/ms-tnef; name="winmail.dat"'], tnef_stream(files))
+    facts = parse_message(mime_mail([*HEAD, b"Subject: t"], [part]))
+    assert [a.name for a in facts.attachments] == ["附件0.txt", "附件1.txt", "附件2.txt"]
+    assert [p.kind for p in facts.problems] == ["mail_too_many_parts"]
+
+
 def test_check_json_stdout_is_the_json_object_alone(tmp_path: Path) -> None:
     """GIVEN a mail with a damaged .xls (xlrd prints a warning to stdout) WHEN `intake check
     --json` runs as a process THEN stdout is exactly one JSON object, the warning is on stderr."""
