@@ -39,6 +39,10 @@ PROBLEM_TEXT: dict[str, str] = {
 }
 
 
+# How a finding's severity reads to officers (the web desk, ``intake show``, the 查询 answer).
+SEVERITY_LABELS = {"error": "问题", "warning": "提示", "info": "信息"}
+
+
 def problem_text(slug: str | None, detail: str | None = None) -> str:
     """The Chinese reason for a problem slug (unknown slugs shown as given)."""
     if not slug:

@@ -123,6 +123,10 @@ def test_waive_by_cli_changes_the_verdict_and_sends_an_updated_receipt(instance)
     assert shown.exit_code == 0
     assert "张科长（cli）豁免 USCC_INVALID：老证照代码，经核实合法" in shown.output
     assert "回执（更新）" in shown.output and "已豁免：USCC_INVALID" in shown.output
+    # the officer reads the desk's words, not its internal names
+    assert "（全套扫描件，" in shown.output and "（申报书，" in shown.output
+    for internal in ("scanned_copy", "application_form", "[error]", "（sent）"):
+        assert internal not in shown.output, internal
     data = json.loads(_intake(config, "show", tracking, "--json").output)
     assert [(d["action"], d["code"], d["officer"]) for d in data["decisions"]] == [
         ("waive", "USCC_INVALID", "张科长")

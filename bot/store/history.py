@@ -19,9 +19,12 @@ from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.decisions import ACTION_LABELS, Decision, decisions_for
 from outbox.delivery import queue as outgoing
+from outbox.mail.compose import ROLE_LABELS
 from rules.verdict import verdict_label
+from rules.wording import SEVERITY_LABELS
 
 STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
+SENT_ZH = {"pending": "待发送", "sent": "已发出", "failed": "未送达"}
 REPLY_KIND_ZH = {
     "receipt": "回执",
     "defect_notice": "补正通知",
@@ -201,10 +204,11 @@ def history_text(h: History) -> str:
         )
         for f in v.files:
             lines.append(
-                f"  - {f.name}（{f.role}，{f.size} 字节{_duration(f.duration_s)}，sha256 {f.sha256}）"
+                f"  - {f.name}（{ROLE_LABELS.get(f.role, f.role)}，{f.size} 字节{_duration(f.duration_s)}，"
+                f"sha256 {f.sha256}）"
             )
         for f in v.findings:
-            lines.append(f"  * [{f['severity']}] {f['code']}：{f['message']}")
+            lines.append(f"  * [{SEVERITY_LABELS.get(f['severity'], f['severity'])}] {f['code']}：{f['message']}")
         if not v.findings:
             lines.append("  * 无问题")
         if v is h.versions[-1]:
@@ -214,7 +218,7 @@ def history_text(h: History) -> str:
     lines.append("已发邮件：" if h.replies else "已发邮件：无")
     for r in h.replies:
         lines.append(
-            f"  - {r.created_at} {REPLY_KIND_ZH.get(r.kind, r.kind)}（{r.status}）"
+            f"  - {r.created_at} {REPLY_KIND_ZH.get(r.kind, r.kind)}（{SENT_ZH.get(r.status, r.status)}）"
             f" 至 {', '.join(r.rcpts)}：{r.subject}"
         )
     if h.bounces:

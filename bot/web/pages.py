@@ -13,10 +13,11 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from bot.config.model import Officer
 from bot.web import auth
 from bot.web.desk import Desk
+from rules.wording import SEVERITY_LABELS
 
 STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
 VERDICT_ZH = {"accepted": "受理", "defective": "需补正"}
-SEVERITY_ZH = {"error": "问题", "warning": "提示", "info": "信息"}
+SEVERITY_ZH = SEVERITY_LABELS
 
 
 def desk_of(request: Request) -> Desk:
