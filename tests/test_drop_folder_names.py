@@ -138,9 +138,15 @@ def test_the_same_dossier_dropped_again_is_logged_as_nothing_new(tmp_path, caplo
     shutil.copytree(made, settings.drop.folders[0] / made.name)
     _run(settings)
     shutil.copytree(made, settings.drop.folders[0] / made.name)
-    with caplog.at_level(logging.INFO, logger="intake"):
-        _, inputs, _ = _run(settings)
+    intake_log = logging.getLogger("intake")  # may not propagate (setup_logging by an earlier test)
+    intake_log.addHandler(caplog.handler)
+    caplog.clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="intake"):
+            _, inputs, _ = _run(settings)
+    finally:
+        intake_log.removeHandler(caplog.handler)
     assert len(inputs) == 1
     said = [r.getMessage() for r in caplog.records if r.name == "intake.folder"]
     assert "武汉示例公司: the same content as input 1 (processed), taken before: nothing new" in said
-    assert not any(m.startswith("took 武汉示例公司") for m in said)
+    assert not any(m.startswith("took 武汉示例公司") for m in said), said
