@@ -14,7 +14,7 @@ from pathlib import Path
 
 from parsers.archives import extract_archive, is_archive_path
 from parsers.assemble import assemble_dossier
-from parsers.classify import detect_kind
+from parsers.classify import EXT_KINDS, FORM_KINDS, detect_kind, extension
 from parsers.errors import ParseError
 from parsers.facts import Attachment, DossierFacts, IntakeProblem, MailFacts, Material
 from parsers.junk import is_junk_name
@@ -108,15 +108,13 @@ def read_input(
     return [dossier]
 
 
-# Read first: once an input has spent its allowance ([budgets] input_s, input_files), the files
-# not yet read stay unread, and without its 申报书 nobody knows whose dossier it is.
-_FORM_SUFFIXES = (".docx", ".doc", ".wps", ".docm", ".dotx", ".wpt")
-
-
 def reading_order(names: list[str]) -> list[int]:
-    """Indices of ``names`` in the order to read them: application forms (申报书) first, then
-    the rest, each group in the given order. The materials are kept in the given order."""
-    return sorted(range(len(names)), key=lambda i: (not names[i].lower().endswith(_FORM_SUFFIXES), i))
+    """Indices of ``names`` in the order to read them: application forms (申报书: a form kind by
+    its extension, ``parsers.classify.FORM_KINDS``) first, then the rest, each group in the
+    given order. Once an input has spent its allowance ([budgets] input_s, input_files) the files
+    not yet read stay unread, and without its 申报书 nobody knows whose dossier it is. The
+    materials are kept in the given order."""
+    return sorted(range(len(names)), key=lambda i: (EXT_KINDS.get(extension(names[i])) not in FORM_KINDS, i))
 
 
 def _add_files(files: list[tuple[str, Path]], workdir: Path, opts: ParseOptions, got: _Collected) -> None:

@@ -38,6 +38,9 @@ MAX_HITS_PER_RULE = 20
 
 TOO_COSTLY = "too_costly"  # parse over budget (bot/processing/supervisor.py)
 STORAGE_QUOTA = "storage_quota"  # the sender's daily archive budget is spent (bot/processing/pipeline.py)
+# The input's whole allowance is spent ([budgets] input_s, input_files; bot/processing/parse_worker.py)
+INPUT_ALLOWANCE = "input_allowance"
+_NOT_READ = (TOO_COSTLY, STORAGE_QUOTA, INPUT_ALLOWANCE)  # FILE_TOO_COSTLY, not FILE_UNREADABLE
 
 # Reasons for problem slugs that rules/wording.py does not know yet.
 _MORE_TEXT: dict[str, str] = {
@@ -240,7 +243,7 @@ def check_file_unreadable(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 def _unreadable_hits(d: DossierFacts) -> Iterator[Hit]:
     for m in d.materials:
-        if m.role == "video" or m.problem in ("forbidden", TOO_COSTLY, STORAGE_QUOTA) or m.problem in DESK_PROBLEMS:
+        if m.role == "video" or m.problem == "forbidden" or m.problem in _NOT_READ or m.problem in DESK_PROBLEMS:
             continue  # video has its own code; forbidden files are FILE_FORBIDDEN, costly ones FILE_TOO_COSTLY
         facts = {"application_form": m.form, "scanned_copy": m.scan, "summary_table": m.table}.get(
             m.role
@@ -271,20 +274,23 @@ def check_file_forbidden(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
 
 def check_file_too_costly(d: DossierFacts, ctx: Context) -> Iterator[Hit]:
     hits = (
-        {"where": m.name, "what": _INSTEAD["quota"] if m.problem == STORAGE_QUOTA else _INSTEAD.get(m.role, _INSTEAD["other"])}
+        {"where": m.name, "what": _INSTEAD.get(m.problem) or _INSTEAD.get(m.role, _INSTEAD["other"])}
         for m in d.materials
-        if m.problem in (TOO_COSTLY, STORAGE_QUOTA)
+        if m.problem in _NOT_READ
     )
     yield from _capped(hits, "文件同样超出解析限制")
 
 
-# What to send instead of a file the desk could not read within its budget, by role.
+# What to send instead of a file the desk could not read within its budget: by why it was not
+# read (a daily quota, the input's allowance), else by its role.
 _INSTEAD = {
     "application_form": "请将申报书另存为普通 .docx（不含大量嵌入对象、图片请压缩）后重新发送",
     "scanned_copy": "请用扫描软件重新导出普通 PDF（每页一张扫描图片，勿合并大量文字层）后重新发送",
     "video": "请用常见软件重新导出 H.264 编码的 .mp4 视频后重新发送",
     "summary_table": "请将汇总表另存为普通 .xlsx 后重新发送",
-    "quota": "本发件人今日提交的材料已超出受理点每日存储限额，该文件未保存：请明日重新发送，或联系经办人",
+    STORAGE_QUOTA: "本发件人今日提交的材料已超出受理点每日存储限额，该文件未保存：请明日重新发送，或联系经办人",
+    INPUT_ALLOWANCE: "本次提交的文件过多（或合计读取时间过长），该文件未读取：请只发送申报书、全套扫描件和项目视频，"
+                     "勿打包无关文件，重新发送",
     "other": "请直接发送申报材料文件（.docx、.pdf、.mp4、.xlsx），勿打包大量无关内容；确需报送的大文件请联系经办人刻录光盘",
 }
 

@@ -31,6 +31,7 @@ PROBLEM_TEXT: dict[str, str] = {
     "archive_bomb": "解压后体积异常（疑似压缩炸弹）",
     "archive_growth": "解压后总体积超过压缩包本身的允许倍数",
     "too_costly": "文件解析超出本受理点的时间或内存限制",
+    "input_allowance": "同一次提交的文件过多或合计读取时间过长，未读取",
     "archive_too_deep": "压缩包嵌套层数过多",
     "archive_too_many": "压缩包内文件数过多",
     "archive_encrypted": "压缩包已加密（设有密码）",

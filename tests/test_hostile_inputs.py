@@ -340,7 +340,8 @@ def _unread(intake: Intake, project: str) -> dict[str, str]:
     for d, v in intake.store.current_versions():
         if d.project_name == project:
             facts = json.loads(v["facts"])
-            return {m["name"]: m.get("detail") or "" for m in facts["materials"] if m.get("problem") == "too_costly"}
+            return {m["name"]: m.get("detail") or "" for m in facts["materials"]
+                    if m.get("problem") in ("too_costly", "input_allowance")}
     raise AssertionError(project)
 
 
@@ -365,6 +366,9 @@ def test_an_input_of_many_cheap_files_reads_only_its_allowance_of_files(tmp_path
         assert all(why == "not read: more than 4 files in one input" for why in unread.values())
         found = _findings_by_project(intake)
         assert "FILE_TOO_COSTLY" in _codes(found["甲项目"])
+        # the clerk is told to send fewer files, not to re-export a PDF that was never the trouble
+        fixes = {f["fix"] for f in found["甲项目"] if f["code"] == "FILE_TOO_COSTLY"}
+        assert fixes and all("只发送申报书" in fix for fix in fixes), fixes
         assert _unread(intake, "乙项目") == {}
         assert len(list(settings.outbox.folder.glob("*.eml"))) == 2
     finally:

@@ -32,6 +32,7 @@ from parsers.inputs import read_input
 from parsers.materials import ParseOptions
 
 TOO_COSTLY = "too_costly"  # problem slug of a file whose parse ran over its budget
+INPUT_ALLOWANCE = "input_allowance"  # problem slug of a file left unread: the input's allowance was spent
 # Steps that are the input itself, not one file of it: over budget the input fails whole, and
 # the input's allowance never skips them (without the mail, nobody could be answered).
 WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})
@@ -53,7 +54,7 @@ class ParseJob:
     skip: dict[str, str] = field(default_factory=dict)
     # The whole input's allowance (set by the supervisor from [budgets] input_s and input_files):
     # once its files together have been read for ``input_left_s`` seconds, or ``max_files`` files
-    # have been read, the rest are hashed but not read (``too_costly``): a zip of 2,000 cheap
+    # have been read, the rest are hashed but not read (``input_allowance``): a zip of 2,000 cheap
     # PDFs, each within its own budget, costs minutes, not hours.
     input_left_s: float | None = None
     max_files: int | None = None
@@ -104,11 +105,11 @@ def work(conn, job: ParseJob) -> None:
             return None
         if job.input_left_s is not None and time.monotonic() - started > job.input_left_s:
             unread[name] = "not read: the input's files together used its whole time budget"
-            return TOO_COSTLY
+            return INPUT_ALLOWANCE
         read += 1
         if job.max_files is not None and read > job.max_files:
             unread[name] = f"not read: more than {job.max_files} files in one input"
-            return TOO_COSTLY
+            return INPUT_ALLOWANCE
         return None
 
     job.options.before_file = before_file
@@ -143,5 +144,5 @@ _PR_SET_PDEATHSIG = 1
 def _explain(dossiers: list[DossierFacts], skip: dict[str, str]) -> None:
     for d in dossiers:
         for m in d.materials:
-            if m.problem == TOO_COSTLY and m.name in skip:
+            if m.problem in (TOO_COSTLY, INPUT_ALLOWANCE) and m.name in skip:
                 m.detail = skip[m.name]
