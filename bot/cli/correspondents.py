@@ -53,7 +53,7 @@ def list_(tracking: Tracking) -> None:
     """Every address whose mail may continue dossier TRACKING, and why (the sender, the form's
     contact, or the officer who added it and when)."""
     from bot.cli.app import _settings, err
-    from bot.cli.status import open_existing
+    from bot.cli.status import campaign_timezone, open_existing
     from bot.store.trust import correspondent_sources
 
     settings = _settings()
@@ -63,7 +63,8 @@ def list_(tracking: Tracking) -> None:
         if d is None:
             err.print(f"intake correspondent list: 受理编号 {tracking.strip().upper()} 不存在，请核对。", markup=False)
             raise typer.Exit(1)
-        for addr, why in sorted(correspondent_sources(store.conn, d.id, d.tracking, d.sender).items()):
+        sources = correspondent_sources(store.conn, d.id, d.tracking, d.sender, campaign_timezone(settings))
+        for addr, why in sorted(sources.items()):
             sys.stdout.write(f"{addr}  {why}\n")
     finally:
         store.close()

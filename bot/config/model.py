@@ -47,14 +47,14 @@ def parse_hhmm(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 Security = Literal["ssl", "starttls", "plain"]
 
-# One mailbox, written as its addr-spec (RFC 5322 section 3.4.1): "local@domain", no display
-# name, no list. A blank or a missing "@" fails at load time, not when a digest is sent.
-_ADDR_SPEC = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+")
-
-
 def _mail_address(value: str) -> str:
-    v = value.strip()
-    if not _ADDR_SPEC.fullmatch(v):
+    """One mailbox as the desk writes and reads addresses (``outbox.mail.recipients.plain_address``:
+    a plain ASCII addr-spec, no display name, no list). A blank or a missing "@" fails at load
+    time, not when a digest is sent."""
+    from outbox.mail.recipients import plain_address
+
+    v = value.strip().strip("<>")
+    if plain_address(v) is None:
         raise ValueError(f"{value!r} is not one mail address (name@domain)")
     return v
 

@@ -109,6 +109,7 @@ def gather(
     quota = campaign.quotas.get(settings.office.unit_kind) if settings.office.unit_kind else None
     if quota is not None:
         data.quota = (unit_accepted, quota.limit, quota.label)
+
     def covered(tracking: str | None) -> bool:
         """An item about a dossier is shown only to the officers of its category; an item about
         no dossier (a digest that failed, the relay down) to everyone."""

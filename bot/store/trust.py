@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,12 @@ def correspondents(conn: sqlite3.Connection, dossier_id: int, tracking: str, sen
 
 
 def correspondent_sources(
-    conn: sqlite3.Connection, dossier_id: int, tracking: str, sender: str | None
+    conn: sqlite3.Connection, dossier_id: int, tracking: str, sender: str | None, tz: tzinfo = UTC
 ) -> dict[str, str]:
     """Each address that may continue dossier ``tracking`` (lower case) with why, for officers:
     ``发件人`` (the first submission's sender), ``申报书联系邮箱`` (a version's form), or
-    ``经办人 <name> 添加于 <ISO time>`` (``intake correspondent add``). The first reason wins."""
+    ``经办人 <name> 添加于 <YYYY-MM-DD HH:MM in tz>`` (``intake correspondent add``). The first
+    reason wins."""
     found: dict[str, str] = {_norm(sender): "发件人"}
     for (facts,) in conn.execute("SELECT facts FROM versions WHERE dossier_id=?", (dossier_id,)):
         try:
@@ -53,7 +54,7 @@ def correspondent_sources(
     for addr, who, at in conn.execute(
         "SELECT address, added_by, added_at FROM correspondents WHERE tracking=? ORDER BY added_at", (tracking,)
     ):
-        found.setdefault(_norm(addr), f"经办人 {who} 添加于 {at}")
+        found.setdefault(_norm(addr), f"经办人 {who} 添加于 {datetime.fromisoformat(at).astimezone(tz):%Y-%m-%d %H:%M}")
     found.pop("", None)
     return found
 
