@@ -310,3 +310,27 @@ def test_a_hostile_file_in_a_signed_packet_costs_its_budget_not_the_desk(tmp_pat
         assert "FILE_TOO_COSTLY" in {f["code"] for f in json.loads(v["findings"])}
     finally:
         intake.close()
+
+
+def test_manifest_over_the_spill_size_is_read_back_from_the_archive(tmp_path):
+    """GIVEN a mailed manifest.json large enough that its worker kept only its sha256 (not its
+    bytes) WHEN the packet is recognised THEN its bytes are read back from the archive (where
+    every material is kept), not by parsing the mail again; one never archived, or over
+    MAX_MANIFEST_BYTES, gives nothing (the packet is then unsigned and refused)."""
+    from bot.upstream.packet_intake import MAX_MANIFEST_BYTES, _attachment_bytes
+    from parsers.facts import Attachment
+
+    intake = province(tmp_path)
+    try:
+        body = json.dumps({"packet_id": "P-1", "pad": "x" * 1_200_000}).encode()
+        sha, size = intake.store.archive.put_bytes(body)
+        kept = Attachment("manifest.json", "application/json", b"", sha, size)
+        assert _attachment_bytes(intake, kept) == body
+        small = Attachment("manifest.sig", "application/json", b"{}", "0" * 64, 2)
+        assert _attachment_bytes(intake, small) == b"{}"
+        lost = Attachment("manifest.json", "application/json", b"", "f" * 64, size)
+        assert _attachment_bytes(intake, lost) is None
+        huge = Attachment("manifest.json", "application/json", b"", sha, MAX_MANIFEST_BYTES + 1)
+        assert _attachment_bytes(intake, huge) is None
+    finally:
+        intake.close()

@@ -182,11 +182,14 @@ def test_packet_from_a_sender_not_allowed_is_refused(tmp_path, relay, video_6min
     assert json.loads(json.dumps(built.manifest))["unit"] == "武汉市经济和信息化局"
 
 
-def test_unsigned_or_foreign_signed_packet_with_the_citys_from_is_refused(tmp_path, relay, video_6min):
+def test_unsigned_or_foreign_signed_packet_with_the_citys_from_is_refused(tmp_path, relay, video_6min,
+                                                                         monkeypatch):
     """GIVEN the city's real packet mail with a forged From of the city (listed in
     downstream_senders) but its manifest.sig removed, and the same packet re-signed with an
     attacker's key WHEN the province reads its mailbox (real Dovecot) THEN neither registers
-    anything (before: registered on the From alone); both inputs are refused."""
+    anything (before: registered on the From alone); both inputs are refused, and neither mail
+    is parsed a second time in the desk's own process (before: the whole mail was, outside
+    [budgets], for anyone who wrote the city's From)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from outbox.documents.signing import sign_manifest
@@ -217,6 +220,12 @@ def test_unsigned_or_foreign_signed_packet_with_the_citys_from_is_refused(tmp_pa
         dc.deliver(user, msg.as_bytes(), sender=CITY)
     assert genuine["From"].addresses[0].addr_spec == CITY
 
+    from bot.upstream import packet_intake
+
+    def no_second_parse(raw: bytes):
+        raise AssertionError("a packet mail parsed again before its signature was checked")
+
+    monkeypatch.setattr(packet_intake, "parse_message", no_second_parse)
     province = _province(tmp_path / "province", server, dc, user, password,
                          senders=[("武汉市经济和信息化局", city_key)])
     try:

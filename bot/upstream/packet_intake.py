@@ -42,13 +42,15 @@ from outbox.mail.packet_mail import (
     compose_packet_receipt,
     compose_packet_refusal,
 )
-from parsers.facts import DossierFacts, MailFacts
+from parsers.facts import Attachment, DossierFacts, MailFacts
 from parsers.mime import parse_message
 from rules.engine import evaluate, table_findings
 from rules.finding import Finding
 from rules.verdict import verdict
 
 log = logging.getLogger("intake.packet_intake")
+
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read back; a real one is KBs
 
 @dataclass
 class PacketInput:
@@ -61,7 +63,6 @@ class PacketInput:
     sender: str | None
     message_id: str | None
     mail: MailFacts | None
-    zips: list[bytes]
     folder_files: dict[str, str] | None = None  # folder packet: relative path → sha256
     manifest_bytes: bytes | None = None  # exactly as received (what the signature covers)
     signature: bytes | None = None  # manifest.sig, when present
@@ -75,13 +76,7 @@ def make_interceptor(intake: Instance):
             a.name.lower().endswith(MANIFEST) for a in mail.attachments
         ):
             return None  # an ordinary submission: no second parse
-        if mail is not None and (mail.from_addr or "").lower() not in _allowed(intake):
-            # A stranger's packet is refused from what the worker read, under its budget: the
-            # whole mail is never parsed again here, in the desk's own process.
-            pid = (mail.headers.get("x-intake-packet") or "").strip() or "(unnamed)"
-            return take(intake, row, PacketInput(pid, {"packet_id": pid}, 1, 1, mail.from_addr,
-                                                 mail.message_id, mail, []))
-        packet = recognise(intake, row)
+        packet = recognise(intake, row, mail)
         if packet is None:
             return None
         return take(intake, row, packet)
@@ -89,8 +84,13 @@ def make_interceptor(intake: Instance):
     return intercept
 
 
-def recognise(intake: Instance, row: InputRow) -> PacketInput | None:
-    """The packet this input carries (or a part of one), else None."""
+def recognise(intake: Instance, row: InputRow, mail: MailFacts | None = None) -> PacketInput | None:
+    """The packet this input carries (or a part of one), else None.
+
+    A mail packet is recognised from ``mail``, what its worker read under ``[budgets]``: the
+    manifest, its signature and the part header. The raw mail is never parsed again here before
+    the sender and the signature are checked (``take``): a From is anyone's to write.
+    """
     store = intake.store
     if row.kind == "folder":
         files = {rel: sha for rel, sha, _size in row.manifest or []}
@@ -101,32 +101,41 @@ def recognise(intake: Instance, row: InputRow) -> PacketInput | None:
         if not manifest or "packet_id" not in manifest:
             return None
         sig = store.archive.path_for(files[SIGNATURE_FILE]).read_bytes() if SIGNATURE_FILE in files else None
-        return PacketInput(str(manifest["packet_id"]), manifest, 1, 1, None, None, None, [], files,
+        return PacketInput(str(manifest["packet_id"]), manifest, 1, 1, None, None, None, files,
                            raw, sig)
-    if row.kind != "mail":
+    if row.kind != "mail" or mail is None:
         return None
-    mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
     manifest = raw = sig = None
     for att in mail.attachments:
         if att.name.lower().endswith(MANIFEST) and raw is None:
-            raw = att.data
-            manifest = _json(att.data)
+            raw = _attachment_bytes(intake, att)
+            manifest = _json(raw) if raw is not None else None
         elif att.name.lower() == SIGNATURE_FILE and sig is None:
-            sig = att.data
+            sig = _attachment_bytes(intake, att)
     header = mail.headers.get("x-intake-packet")
     if not manifest or "packet_id" not in manifest:
         if header is None:
             return None
-        manifest, raw = {"packet_id": header.strip()}, None
+        manifest, raw = {"packet_id": header.strip() or "(unnamed)"}, None
     part, total = 1, 1
     if (p := mail.headers.get("x-intake-packet-part")) and "/" in p:
         try:
             part, total = (int(x) for x in p.strip().split("/", 1))
         except ValueError:
             pass
-    zips = [a.data for a in mail.attachments if a.name.lower().endswith(".zip")]
     return PacketInput(str(manifest["packet_id"]), manifest, part, total, mail.from_addr,
-                       mail.message_id, mail, zips, None, raw, sig)
+                       mail.message_id, mail, None, raw, sig)
+
+
+def _attachment_bytes(intake: Instance, att: Attachment) -> bytes | None:
+    """A small attachment's bytes as its worker decoded them: kept in memory under the spill
+    size, else read back from the archive (every material is kept there by sha256); None when
+    neither holds them or they pass ``MAX_MANIFEST_BYTES``."""
+    if att.data or att.size == 0:
+        return att.data
+    if att.size > MAX_MANIFEST_BYTES or not intake.store.archive.has(att.sha256):
+        return None
+    return intake.store.archive.path_for(att.sha256).read_bytes()
 
 
 def _parts_key(packet_id: str, unit: str) -> str:
