@@ -80,3 +80,37 @@ def test_a_file_shorter_than_its_piece_is_an_error(tmp_path):
     (tmp_path / "a.pdf").write_bytes(b"%PDF" * 10)
     with pytest.raises(PacketError, match="shorter"):
         write_part_zip(tmp_path, [Piece("a.pdf", 0, 400, "a.pdf")], tmp_path / "x.zip")
+
+
+def test_members_swapped_for_longer_ones_are_cut_at_the_manifest_size(tmp_path):
+    """GIVEN a signed manifest giving 申报书.docx 20 KB and a cut PDF 50 KB, and parts whose zips
+    were swapped in transit for members of 64 MB of zeros (a zip bomb: a few KB on the wire)
+    WHEN the parts are assembled THEN no file on disk is larger than its declared size + 1 byte
+    (before: each member was read whole into memory and written whole), both are reported
+    bad, the other files are whole, and the pieces' folder is gone."""
+    root = tmp_path / "packet"
+    files, manifest = _packet(root)
+    parts = split_parts(manifest, 30_000)
+    zips = []
+    for k, part in enumerate(parts):
+        write_part_zip(root, part, tmp_path / f"p{k}.zip")
+        zips.append((tmp_path / f"p{k}.zip").read_bytes())
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("01-甲/申报书.docx", "w") as out:
+            for _ in range(64):
+                out.write(bytes(1 << 20))
+        with zf.open("01-甲/全套扫描件.pdf.001", "w") as out:
+            for _ in range(64):
+                out.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1_000_000
+
+    back = tmp_path / "back"
+    bad = assemble_parts(iter([*zips, bomb.read_bytes()]), manifest, back)
+
+    assert sorted(bad) == ["01-甲/全套扫描件.pdf", "01-甲/申报书.docx"]
+    sizes = {f["path"]: f["size"] for f in manifest["files"]}
+    for path, size in sizes.items():
+        assert (back / path).stat().st_size <= size + 1
+    assert all((back / p).read_bytes() == d for p, d in files.items() if p not in bad)
+    assert not (tmp_path / "back.pieces").exists()

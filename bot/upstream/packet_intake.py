@@ -21,6 +21,7 @@ import json
 import logging
 import shutil
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -241,13 +242,20 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], stagi
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(store.archive.path_for(sha), dest)
         return bad
-    zips: list[bytes] = []
-    for k in sorted(have):
-        row = store.get_input(have[k])
-        mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
-        zips.extend(a.data for a in mail.attachments if a.name.lower().endswith(".zip"))
+
+    def zips() -> Iterator[bytes]:
+        # One part's mail at a time: memory holds one part (at most [imap] max_message_bytes),
+        # never the packet. Reached only for a packet whose signature verified (``take``).
+        for k in sorted(have):
+            row = store.get_input(have[k])
+            mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
+            for att in mail.attachments:
+                if att.name.lower().endswith(".zip"):
+                    yield att.data
+            del mail
+
     try:
-        return assemble_parts(zips, manifest, staging)
+        return assemble_parts(zips(), manifest, staging)
     except zipfile.BadZipFile as exc:
         log.warning("packet %s: a part's zip is damaged: %s", packet.packet_id, exc)
         return [f["path"] for f in manifest.get("files", [])]

@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -343,39 +343,79 @@ def part_zip(packet_dir: Path, pieces: Sequence[Piece]) -> bytes:
     return buf.getvalue()
 
 
-def assemble_parts(zips: Sequence[bytes], manifest: dict, dest: Path) -> list[str]:
+def assemble_parts(zips: Iterable[bytes], manifest: dict, dest: Path) -> list[str]:
     """Extract the parts' zips into ``dest`` and join the pieces; return the manifest paths whose
     bytes are missing or do not match their sha256 (empty: the packet is whole).
 
-    Member names are checked against the manifest, so nothing lands outside ``dest``.
+    ``zips`` is taken one at a time (a generator may read each part's mail only when its turn
+    comes), and every member is streamed to disk in ``COPY_CHUNK`` blocks: memory holds one
+    part, never the packet. Member names are checked against the manifest, so nothing lands
+    outside ``dest``; a file (or the sum of its pieces) is written only up to the size the signed
+    manifest gives it, so a zip swapped in transit cannot fill the disk (what is cut short then
+    fails its sha256). Pieces wait in ``<dest>.pieces/`` until joined; that folder is removed.
     """
-    wanted = {f["path"]: f for f in manifest.get("files", [])}
-    pieces: dict[str, dict[int, bytes]] = {}
+    wanted = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict)}
+    room = {path: _declared_size(f) for path, f in wanted.items()}
+    order = {path: i for i, path in enumerate(wanted)}  # names the pieces' folders
+    pieces: dict[str, dict[int, Path]] = {}
+    spare = dest.parent / f"{dest.name}.pieces"
     dest.mkdir(parents=True, exist_ok=True)
-    for blob in zips:
-        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
-            for info in zf.infolist():
-                name = info.filename
-                if name in wanted:
-                    target = dest / name
+    try:
+        for blob in zips:
+            with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+                for info in zf.infolist():
+                    name = info.filename
+                    if name in wanted:
+                        room[name] = _declared_size(wanted[name])  # a later copy starts afresh
+                        target = dest / name
+                    elif (m := _PIECE.match(name)) and m.group(1) in wanted:
+                        target = spare / str(order[m.group(1)]) / m.group(2)
+                        pieces.setdefault(m.group(1), {})[int(m.group(2))] = target
+                        name = m.group(1)
+                    else:
+                        log.warning("packet member %r is not in the manifest: skipped", name)
+                        continue
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(zf.read(info))
-                elif (m := _PIECE.match(name)) and m.group(1) in wanted:
-                    pieces.setdefault(m.group(1), {})[int(m.group(2))] = zf.read(info)
-                else:
-                    log.warning("packet member %r is not in the manifest: skipped", name)
-    for path, parts in pieces.items():
-        target = dest / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as out:
-            for n in sorted(parts):
-                out.write(parts[n])
+                    room[name] -= _copy_member(zf, info, target, room[name])
+        for path, parts in pieces.items():
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as out:
+                for n in sorted(parts):
+                    with parts[n].open("rb") as src:
+                        shutil.copyfileobj(src, out, COPY_CHUNK)
+    finally:
+        shutil.rmtree(spare, ignore_errors=True)
     bad = []
     for path, f in wanted.items():
         target = dest / path
-        if not target.is_file() or sha256_file(target) != f["sha256"]:
+        if not target.is_file() or sha256_file(target) != f.get("sha256"):
             bad.append(path)
     return bad
+
+
+def _declared_size(f: dict) -> int:
+    """The size in bytes a (signed) manifest gives a file; 0 when it gives none or nonsense."""
+    try:
+        return max(0, int(f.get("size", 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -> int:
+    """Stream one member to ``target``, at most ``limit`` bytes (one byte more marks it too long,
+    so its sha256 fails); returns the bytes written."""
+    written = 0
+    with zf.open(info) as src, target.open("wb") as out:
+        while written <= limit:
+            block = src.read(min(COPY_CHUNK, limit + 1 - written))
+            if not block:
+                break
+            out.write(block)
+            written += len(block)
+    if written > limit:
+        log.warning("packet member %r is longer than its manifest size: cut short", info.filename)
+    return written
 
 
 # -- discs ------------------------------------------------------------------------------------
