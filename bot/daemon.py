@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.config.model import Settings
 from bot.crashpoints import crashpoint
@@ -124,6 +125,7 @@ class Intake:
                     rescan_s=d.rescan_s,
                     on_new=lambda _id: self.wake.set(),
                     incomplete_after_s=0.0 if once else d.incomplete_after_s,
+                    tz=ZoneInfo(self.campaign.timezone),
                 )
             )
         return watchers

@@ -150,3 +150,32 @@ def test_the_same_dossier_dropped_again_is_logged_as_nothing_new(tmp_path, caplo
     said = [r.getMessage() for r in caplog.records if r.name == "intake.folder"]
     assert "武汉示例公司: the same content as input 1 (processed), taken before: nothing new" in said
     assert not any(m.startswith("took 武汉示例公司") for m in said), said
+
+
+def test_processed_stamps_are_in_the_campaigns_zone(tmp_path):
+    """GIVEN the machine's zone set to UTC−10 (Pacific/Honolulu: never the campaign's)
+    WHEN a dossier folder is taken THEN its name in the processed folder starts with the time in
+    Asia/Shanghai (the campaign's zone, as in the digest), not the machine's local time."""
+    import time as time_mod
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings = make_settings(tmp_path)
+    drop = settings.drop.folders[0]
+    shutil.copytree(make_dossier_dir(tmp_path / "made", video_s=None), drop / "武汉示例公司")
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Pacific/Honolulu"
+    time_mod.tzset()
+    try:
+        before = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0, tzinfo=None)
+        _run(settings)
+        after = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0, tzinfo=None)
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time_mod.tzset()
+    (moved,) = [p.name for p in settings.drop.processed_dir.iterdir()]
+    stamp = datetime.strptime(moved[:15], "%Y%m%d-%H%M%S")
+    assert before <= stamp <= after and moved.endswith("-武汉示例公司")

@@ -17,7 +17,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -54,7 +54,9 @@ class FolderWatcher:
 
     ``processed_dir=None`` leaves taken entries in place (remembered for this process's life; the
     ledger's content check keeps a restart from taking them twice). Times in seconds.
-    ``on_new(input_id)`` is called after each accepted entry.
+    ``on_new(input_id)`` is called after each accepted entry. ``tz``: the zone of the stamps
+    (``YYYYMMDD-HHMMSS``) that prefix names in ``processed_dir``, the campaign's for the daemon
+    (officers read them beside the digest's times); UTC when None.
     """
 
     def __init__(
@@ -69,8 +71,10 @@ class FolderWatcher:
         on_new: Callable[[str], None] | None = None,
         poll_interval_s: float = 1.0,
         incomplete_after_s: float = 600.0,
+        tz: tzinfo | None = None,
     ) -> None:
         self.root = root
+        self.tz = tz or UTC  # the processed folder's stamps: the campaign's zone (daemon)
         self.ledger = ledger
         self.processed_dir = processed_dir
         self.settle_s = settle_s
@@ -200,7 +204,7 @@ class FolderWatcher:
         """Move a taken entry to ``processed_dir`` under a stamped name; False (logged) when it
         cannot be moved: it is archived already, so it stays where it is."""
         assert self.processed_dir is not None
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(self.tz).strftime("%Y%m%d-%H%M%S")
         n = 1
         target = self.processed_dir / processed_name(stamp, n, path.name)
         try:
