@@ -87,3 +87,23 @@ def test_reprocess_puts_back_only_what_was_set_aside(tmp_path):
     res = _intake(cfg, "run", "--once")
     assert "inputs processed this run: 0" in res.output
     assert "申报材料 dossiers" not in res.output  # no empty frame, nor the store's old dossiers
+
+
+def test_run_and_status_speak_to_officers_in_chinese(tmp_path):
+    """GIVEN one dossier folder in the drop folder WHEN `run --once` and then `status` run
+    THEN the run's summary line and the status tables name things in Chinese first (受理编号,
+    收件 已处理, 回复 已发出), keeping the store's word beside them for the logs and the IT person."""
+    from tests.factories import make_dossier_dir
+
+    cfg = _config(tmp_path)
+    make_dossier_dir(tmp_path / "drop" / "武汉示例公司", video_s=None)
+
+    run = _intake(cfg, "run", "--once")
+    status = _intake(cfg, "status")
+
+    assert run.exit_code == 0, run.output
+    assert "本次处理收件 1 件，新材料版本 1 个，发出回复 1 封" in run.output
+    assert "受理编号" in run.output and "结论" in run.output  # headers of columns that never wrap
+    assert status.exit_code == 0, status.output
+    flat = "".join(status.output.split())  # whatever width the tests' terminal has
+    assert "收件已处理(inputsprocessed)" in flat and "回复已发出(repliessent)" in flat

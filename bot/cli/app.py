@@ -168,18 +168,20 @@ def _print_run(settings: Settings, report) -> None:
     if touched:  # this run's dossiers; the whole store is `intake status`
         out.print(dossier_table(settings, only=touched))
     new = sum(len(o.trackings) for o in report.outcomes)
-    out.print(f"inputs processed this run: {len(report.outcomes)}; new dossier versions: {new}; "
-              f"replies delivered: {len(report.delivered)}")
+    out.print(f"本次处理收件 {len(report.outcomes)} 件，新材料版本 {new} 个，发出回复 "
+              f"{len(report.delivered)} 封 (inputs processed this run: {len(report.outcomes)}; "
+              f"new dossier versions: {new}; replies delivered: {len(report.delivered)})",
+              soft_wrap=True)  # one line, wrapped by the terminal: a script can grep it
     for o in report.outcomes:
         if o.error:
-            out.print(f"[red]failed[/red] {cell(o.input_name)}: {cell(o.error)}")
+            out.print(f"[red]处理失败 failed[/red] {cell(o.input_name)}: {cell(o.error)}")
         elif o.skipped:
-            out.print(f"[yellow]ignored[/yellow] {cell(o.input_name)}: {cell(o.skipped)}")
+            out.print(f"[yellow]未受理 ignored[/yellow] {cell(o.input_name)}: {cell(o.skipped)}")
     if report.delivered and settings.outbox.transport == "file":
         # each one is in the log already; here only where to find them
-        out.print(f"replies written to {settings.outbox.folder}/ ({len(report.delivered)})")
+        out.print(f"回复已写入 replies written to {settings.outbox.folder}/ ({len(report.delivered)})")
     for f in report.failed:
-        out.print(f"[red]not delivered[/red] {cell(f)}")
+        out.print(f"[red]未送达 not delivered[/red] {cell(f)}")
 
 
 @app.command()

@@ -14,12 +14,16 @@ from bot.errors import IntakeError
 from bot.health.report import health_data
 from bot.store.bounces import bounces
 from bot.store.database import Store
-from bot.store.history import local_iso
+from bot.store.history import SENT_ZH, local_iso
 from outbox.delivery import held, queue
 
 VERDICT_ZH = {"accepted": "受理（回执）", "defective": "需补正（补正通知）"}
 STATE_MARK = {"rejected": "不予推荐"}  # an open dossier shows its verdict
 VERDICT_SHORT = {"accepted": "受理", "defective": "需补正"}
+# An input's state and a reply's, as officers read them (the store's word after it, for logs).
+INPUT_STATE_ZH = {"received": "待处理", "processed": "已处理", "quarantined": "已隔离（待人工处理）",
+                  "oversize": "超过大小上限", "refused": "已拒收", "ignored": "未受理（无材料）"}
+REPLY_STATE_ZH = {**SENT_ZH, "held": "暂缓发送（发送上限）"}
 
 
 class NoStoreYet(FileNotFoundError, IntakeError):
@@ -93,9 +97,9 @@ def dossier_table(settings: Settings, only: set[str] | None = None) -> Table:
     whole); the names fold."""
     data = status_data(settings)
     table = Table(title="申报材料 dossiers", show_lines=False)
-    for col in ("tracking", "verdict", "findings"):
+    for col in ("受理编号", "结论", "问题代码"):
         table.add_column(col, no_wrap=True)
-    table.add_column("applicant / project", overflow="fold")
+    table.add_column("申报单位 / 项目", overflow="fold")
     for d in data["dossiers"]:
         if only is not None and d["tracking"] not in only:
             continue
@@ -112,26 +116,26 @@ def dossier_table(settings: Settings, only: set[str] | None = None) -> Table:
 def status_tables(settings: Settings) -> list[Table]:
     data = status_data(settings)
     tables = [dossier_table(settings)]
-    t = Table(title="inputs and replies")
-    t.add_column("what")
-    t.add_column("count")
+    t = Table(title="收件与回复 inputs and replies")
+    t.add_column("状态 state")
+    t.add_column("数量 count")
     for state, n in sorted(data["inputs"].items()):
-        t.add_row(f"inputs {state}", str(n))
+        t.add_row(f"收件 {INPUT_STATE_ZH.get(state, state)} (inputs {state})", str(n))
     for state, n in sorted(data["outgoing"].items()):
-        t.add_row(f"replies {state}", str(n))
+        t.add_row(f"回复 {REPLY_STATE_ZH.get(state, state)} (replies {state})", str(n))
     tables.append(t)
     if data["bounced"]:
-        b = Table(title="退信 bounced replies (call the applicant: intake show TRACKING)")
-        for col in ("tracking", "to", "kind", "reason", "at"):
+        b = Table(title="退信 bounced replies (请电话联系申报单位: intake show TRACKING)")
+        for col in ("受理编号 tracking", "收件人 to", "类别 kind", "原因 reason", "时间 at"):
             b.add_column(col, overflow="fold", no_wrap=col == "tracking")
         for row in data["bounced"]:
             b.add_row(row["tracking"], row["to"], row["kind"], row["reason"], row["at"])
         tables.append(b)
     if data["quarantined"]:
-        q = Table(title="quarantined inputs (intake reprocess ID)")
+        q = Table(title="已隔离的收件 quarantined inputs (intake reprocess ID)")
         q.add_column("id")
-        q.add_column("name")
-        q.add_column("last error")
+        q.add_column("名称 name")
+        q.add_column("最后的错误 last error")
         for row in data["quarantined"]:
             q.add_row(str(row["id"]), cell(row["name"]), cell(" ".join(row["error"])))
         tables.append(q)
