@@ -334,3 +334,24 @@ def test_manifest_over_the_spill_size_is_read_back_from_the_archive(tmp_path):
         assert _attachment_bytes(intake, huge) is None
     finally:
         intake.close()
+
+
+def test_a_dropped_folder_with_a_manifest_over_the_limit_is_not_read_as_a_packet(tmp_path, monkeypatch):
+    """GIVEN a folder in the drop folder whose manifest.json names a packet but passes
+    MAX_MANIFEST_BYTES (lowered here to 1 KB) WHEN the desk runs THEN the manifest is never read
+    into the desk's memory as a packet's: the folder is taken as a dossier like any other (its
+    files judged in a worker, under [budgets]), not refused or registered as a packet."""
+    from bot.upstream import packet_intake
+
+    monkeypatch.setattr(packet_intake, "MAX_MANIFEST_BYTES", 1024)
+    intake = province(tmp_path / "prov")
+    folder = write_packet(intake.settings.drop.folders[0] / "packet", KEY_A,
+                          [(tracking(n), f"{n:02d}-示例", FORM) for n in range(1, 12)])
+    assert (folder / "manifest.json").stat().st_size > 1024
+    try:
+        intake.run_once()
+        (row,) = intake.store.inputs()
+        registered = intake.store.conn.execute("SELECT COUNT(*) FROM packets_in").fetchone()[0]
+    finally:
+        intake.close()
+    assert row.state == "processed" and registered == 0

@@ -95,13 +95,15 @@ def recognise(intake: Instance, row: InputRow, mail: MailFacts | None = None) ->
     store = intake.store
     if row.kind == "folder":
         files = {rel: sha for rel, sha, _size in row.manifest or []}
-        if MANIFEST not in files:
-            return None
+        sizes = {rel: size for rel, _sha, size in row.manifest or []}
+        if MANIFEST not in files or sizes[MANIFEST] > MAX_MANIFEST_BYTES:
+            return None  # a dossier folder that happens to hold a big manifest.json is a dossier
         raw = store.archive.path_for(files[MANIFEST]).read_bytes()
         manifest = _json(raw)
         if not manifest or "packet_id" not in manifest:
             return None
-        sig = store.archive.path_for(files[SIGNATURE_FILE]).read_bytes() if SIGNATURE_FILE in files else None
+        sig = (store.archive.path_for(files[SIGNATURE_FILE]).read_bytes()
+               if SIGNATURE_FILE in files and sizes[SIGNATURE_FILE] <= MAX_MANIFEST_BYTES else None)
         return PacketInput(str(manifest["packet_id"]), manifest, 1, 1, None, None, None, files,
                            raw, sig)
     if row.kind != "mail" or mail is None:
