@@ -31,6 +31,7 @@ from bench.instance import make_instance
 from bench.stats import Summary
 from bot.store.database import Store
 from bot.store.facts_codec import dumps_facts, loads_facts
+from outbox.mail.tracking import make_tracking
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
 from parsers.materials import ParseOptions
@@ -111,7 +112,7 @@ def fill_store(store: Store, base: DossierFacts, n: int) -> None:
             cur = conn.execute(
                 "INSERT INTO dossiers(tracking, applicant, uscc, project_name, category, direction,"
                 " sender, created_at, current_version, verdict) VALUES(?,?,?,?,?,?,?,?,1,'accepted')",
-                (f"IIP2023-420100-{i + 1:04d}-S", facts.applicant, facts.uscc, facts.project_name,
+                (make_tracking("IIP2023", "420100", i + 1), facts.applicant, facts.uscc, facts.project_name,
                  facts.category, facts.direction, fd.email, now),
             )  # fmt: skip
             conn.execute(
