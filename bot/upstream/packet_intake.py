@@ -55,7 +55,8 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read ba
 
 @dataclass
 class PacketInput:
-    """What one input holds of a packet: its manifest, part number, zips or a folder."""
+    """What one input holds of a packet: its manifest and signature, part number, or a folder
+    (a mailed part's zips are read only after the signature verifies, ``_assemble``)."""
 
     packet_id: str
     manifest: dict
