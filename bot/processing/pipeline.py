@@ -180,10 +180,7 @@ class Pipeline:
                 outcomes += self._finish_ready()
                 for i, row in enumerate(track(pending, "processing inputs")):
                     if stop is not None and stop.is_set():
-                        with self._ahead_lock:
-                            for future in ahead.values():
-                                future.cancel()
-                            ahead.clear()
+                        self._drop_ahead()
                         break
                     with self._ahead_lock:
                         for nxt in pending[i : i + PARSE_AHEAD]:
@@ -242,6 +239,22 @@ class Pipeline:
                     future = self._ahead.pop(input_id, None)
                 if future is not None:
                     future.cancel()
+
+    def _drop_ahead(self) -> None:
+        """On stop: cancel the parses read ahead, and wait for those already running, which end
+        at once (``ParseInterrupted``), then discard their work folders. None outlives the pass:
+        one left running would read the next pass's ``stop`` (a fresh event) and go on parsing
+        beside that pass's own parse of the same input, in the same work folder, until one of
+        them removed it under the other."""
+        with self._ahead_lock:
+            dropped = list(self._ahead.items())
+            self._ahead.clear()
+        for _, future in dropped:
+            future.cancel()
+        wait([future for _, future in dropped])
+        work_root = self.settings.store.work_dir
+        for input_id, _ in dropped:
+            self.work_folders.discard(work_root / f"input-{input_id}", work_root / f"input-{input_id}-parsed")
 
     def _ahead_futures(self) -> list[Future[list[DossierFacts]]]:
         with self._ahead_lock:
