@@ -355,3 +355,28 @@ def test_a_dropped_folder_with_a_manifest_over_the_limit_is_not_read_as_a_packet
     finally:
         intake.close()
     assert row.state == "processed" and registered == 0
+
+
+@pytest.mark.parametrize("part_header", ["1/999999999", "0/3", "5/3"])
+def test_a_signed_packet_with_an_impossible_part_header_is_refused(tmp_path, part_header):
+    """GIVEN a genuine signed packet mailed from 甲市 whose X-Intake-Packet-Part (not signed:
+    anyone replaying the mail can change it) says 1/999999999, 0/3 or 5/3
+    THEN it is refused at once, nothing is registered and no part is kept (before: the desk
+    counted a billion missing parts in its own process, or kept a part numbered outside 1…n)."""
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    intake = province(tmp_path / "prov")
+    packet = write_packet(tmp_path / "src", KEY_A, [(tracking(8), "01-示例", FORM)])
+    msg = message_from_bytes(packet_mail(packet), policy=email_policy.default)
+    msg.replace_header("X-Intake-Packet-Part", part_header)
+    intake.settings.drop.folders[0].mkdir(parents=True, exist_ok=True)
+    (intake.settings.drop.folders[0] / "packet.eml").write_bytes(msg.as_bytes())
+    try:
+        intake.run_once()
+        (row,) = intake.store.inputs()
+        kept = intake.store.conn.execute("SELECT COUNT(*) FROM packet_parts_in").fetchone()[0]
+        assert intake.store.dossiers() == []
+    finally:
+        intake.close()
+    assert row.state == "refused" and "outside 1…10000" in row.error and kept == 0

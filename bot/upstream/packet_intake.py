@@ -52,6 +52,7 @@ from rules.verdict import verdict
 log = logging.getLogger("intake.packet_intake")
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read back; a real one is KBs
+MAX_PACKET_PARTS = 10_000  # parts of one packet (X-Intake-Packet-Part: k/n); 20 MB parts: 200 GB
 
 @dataclass
 class PacketInput:
@@ -179,6 +180,10 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     if not isinstance(signer, Signer):
         return _refuse(intake, row, packet, signer, outcome)
     problem = manifest_problem(packet.manifest)
+    if not problem and not 1 <= packet.part <= packet.total <= MAX_PACKET_PARTS:
+        # The part header is not signed: a genuine manifest replayed with "1/999999999" would
+        # otherwise make the desk count a billion missing parts.
+        problem = f"part {packet.part} of {packet.total}: outside 1…{MAX_PACKET_PARTS}"
     if problem:
         return _refuse(intake, row, packet, problem, outcome)
     key = packet_table.registry_key(conn, packet.packet_id, signer.unit)
@@ -194,7 +199,8 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
             store.mark_processed(row.id)
     if missing:
         outcome.skipped = (f"packet {packet.packet_id} part {packet.part}/{packet.total} kept; "
-                           f"waiting for part(s) {', '.join(map(str, missing))}")
+                           f"waiting for part(s) {', '.join(map(str, missing[:20]))}"
+                           f"{' …' if len(missing) > 20 else ''}")
         log.info("input %s: %s", row.id, outcome.skipped)
         return outcome
     staging = settings.store.work_dir / f"packet-{row.id}"
