@@ -380,3 +380,16 @@ def test_a_signed_packet_with_an_impossible_part_header_is_refused(tmp_path, par
     finally:
         intake.close()
     assert row.state == "refused" and "outside 1…10000" in row.error and kept == 0
+
+
+def test_a_manifest_nested_too_deep_is_no_manifest_and_odd_ids_are_not_repeated():
+    """GIVEN a manifest.json nested 200,000 deep (json raised RecursionError, which failed the
+    input three times into quarantine) THEN it reads as no manifest; and a refusal repeats a
+    packet id only when it is shaped like ours, never the sender's free text."""
+    from bot.upstream.packet_intake import PacketInput, _json, _shown_id
+
+    assert _json(b"[" * 200_000 + b"]" * 200_000) is None
+    ours = PacketInput("IIP2023-420100-P01", {}, 1, 1, None, None, None)
+    spam = PacketInput("恭喜您获得政府补贴5万元请立即登录evil.example领取", {}, 1, 1, None, None, None)
+    assert _shown_id(ours) == "IIP2023-420100-P01"
+    assert _shown_id(spam) == "（编号无法识别）"

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +34,7 @@ from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
 from bot.upstream.manifest_check import manifest_problem
 from outbox.delivery import queue as outgoing
-from outbox.documents.packet import MANIFEST, assemble_parts
+from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts
 from outbox.documents.signing import SIGNATURE_FILE, Signer, verify_manifest
 from outbox.mail.loops import should_not_reply
 from outbox.mail.packet_mail import (
@@ -52,6 +52,7 @@ from rules.verdict import verdict
 log = logging.getLogger("intake.packet_intake")
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read back; a real one is KBs
+_ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_PACKET_PARTS = 10_000  # parts of one packet (X-Intake-Packet-Part: k/n); 20 MB parts: 200 GB
 
 @dataclass
@@ -151,7 +152,7 @@ def _parts_key(packet_id: str, unit: str) -> str:
 def _json(data: bytes) -> dict | None:
     try:
         value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nested 200,000 deep: not a manifest
         return None
     return value if isinstance(value, dict) else None
 
@@ -220,14 +221,16 @@ def _refuse(intake: Instance, row: InputRow, packet: PacketInput, why: str, outc
     conn = store.conn
     now = intake.pipeline.now()
     with store.transaction():
-        if packet.mail is not None and packet.sender:
+        # Only a listed office is answered: a stranger's From is anyone's to write, and a
+        # refusal to it would carry the forger's text to any address (backscatter).
+        if packet.mail is not None and packet.sender and packet.sender.lower() in _allowed(intake):
             reason = should_not_reply(packet.mail, own_addresses=intake.pipeline.replies.own_addresses,
                                       loop_header_value=intake.pipeline.replies.loop_value)
             cap = settings.outbox.replies_per_sender_per_day
             if reason is None and outgoing.sent_today(conn, packet.sender, now.date()) >= cap:
                 reason = f"reply cap of {cap} per day reached"  # a flood of spoofed packets: no storm
             if reason is None:
-                msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=packet.packet_id,
+                msg = compose_packet_refusal(_sender(intake), packet.sender, packet_id=_shown_id(packet),
                                              now=now, in_reply_to=packet.message_id)
                 outgoing.enqueue(conn, msg, kind="packet_refusal", tracking=None,
                                  dedupe_key=f"packet-refusal:{row.id}", now=now, commit=False)
@@ -235,6 +238,13 @@ def _refuse(intake: Instance, row: InputRow, packet: PacketInput, why: str, outc
     log.warning("input %s: packet %r refused: %s", row.id, packet.packet_id[:80], why)
     outcome.skipped = f"packet refused: {why}"
     return outcome
+
+
+def _shown_id(packet: PacketInput) -> str:
+    """The packet id as a refusal may repeat it: only one shaped like ours (``IIP2023-420100-P01``:
+    ASCII letters, digits, ``.``, ``_``, ``-``; at most 64), else "（编号无法识别）": an
+    unverified id is the sender's text, not ours to mail."""
+    return packet.packet_id if _ID_SHAPE.fullmatch(packet.packet_id) else "（编号无法识别）"
 
 
 def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
@@ -265,8 +275,8 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], stagi
 
     try:
         return assemble_parts(zips(), manifest, staging)
-    except zipfile.BadZipFile as exc:
-        log.warning("packet %s: a part's zip is damaged: %s", packet.packet_id, exc)
+    except DAMAGED_ZIP_ERRORS as exc:  # altered in transit: every file bad, one clear receipt
+        log.warning("packet %s: a part's zip is damaged: %s: %s", packet.packet_id, type(exc).__name__, exc)
         return [f["path"] for f in manifest.get("files", [])]
 
 

@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ PACKET_ROLES = tuple(ROLE_FILE_NAMES)
 BASE64_FACTOR = 78 / 57  # base64 in 76-character lines with CRLF: 4/3 · 78/76
 MAIL_OVERHEAD = 24 * 1024  # bytes kept for headers, the text body and MIME boundaries
 ZIP_MEMBER_OVERHEAD = 200  # bytes of local + central headers per member, names excluded
-_PIECE = re.compile(r"^(.*)\.(\d{3})$")
+_PIECE = re.compile(r"^(.*)\.([0-9]{3})$")
 _SUFFIXES = ("股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "集团", "公司")
 _PLACE = re.compile(r"^(.{2,3}?(省|自治区|市))")
 
@@ -351,13 +352,20 @@ def assemble_parts(zips: Iterable[bytes], manifest: dict, dest: Path) -> list[st
     comes), and every member is streamed to disk in ``COPY_CHUNK`` blocks: memory holds one
     part, never the packet. Member names are checked against the manifest, so nothing lands
     outside ``dest``; a file (or the sum of its pieces) is written only up to the size the signed
-    manifest gives it, so a zip swapped in transit cannot fill the disk (what is cut short then
-    fails its sha256). Pieces wait in ``<dest>.pieces/`` until joined; that folder is removed.
+    manifest gives it, once for the whole packet, so a zip swapped in transit cannot fill the disk
+    (what is cut short is bad). A name given twice (zip entries may all point at one stream), or a
+    file sent both whole and in pieces, is bad and not written again. Pieces wait in
+    ``<dest>.pieces/`` until joined; that folder is removed. Raises ``zipfile.BadZipFile`` and,
+    for a damaged or unsupported member, what ``zipfile`` raises (``RuntimeError``,
+    ``NotImplementedError``, ``zlib.error``, ``EOFError``): ``DAMAGED_ZIP_ERRORS``.
     """
     wanted = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict)}
-    room = {path: _declared_size(f) for path, f in wanted.items()}
+    room = {path: _declared_size(f) for path, f in wanted.items()}  # one budget a path, never reset
     order = {path: i for i, path in enumerate(wanted)}  # names the pieces' folders
     pieces: dict[str, dict[int, Path]] = {}
+    whole: set[str] = set()
+    seen: set[str] = set()
+    spoiled: set[str] = set()  # named twice, whole and in pieces, or past its size: bad
     spare = dest.parent / f"{dest.name}.pieces"
     dest.mkdir(parents=True, exist_ok=True)
     try:
@@ -366,18 +374,28 @@ def assemble_parts(zips: Iterable[bytes], manifest: dict, dest: Path) -> list[st
                 for info in zf.infolist():
                     name = info.filename
                     if name in wanted:
-                        room[name] = _declared_size(wanted[name])  # a later copy starts afresh
-                        target = dest / name
+                        path, target = name, dest / name
+                        whole.add(path)
                     elif (m := _PIECE.match(name)) and m.group(1) in wanted:
-                        target = spare / str(order[m.group(1)]) / m.group(2)
-                        pieces.setdefault(m.group(1), {})[int(m.group(2))] = target
-                        name = m.group(1)
+                        path, target = m.group(1), spare / str(order[m.group(1)]) / m.group(2)
+                        pieces.setdefault(path, {})[int(m.group(2))] = target
                     else:
                         log.warning("packet member %r is not in the manifest: skipped", name)
                         continue
+                    if name in seen or (path in whole and path in pieces):
+                        # A second entry of one name (a zip may point many at one stream) or a
+                        # file sent both whole and cut: never written again, the path is bad.
+                        spoiled.add(path)
+                    seen.add(name)
+                    if path in spoiled or room[path] < 0:
+                        continue
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    room[name] -= _copy_member(zf, info, target, room[name])
+                    room[path] -= _copy_member(zf, info, target, room[path])
+                    if room[path] < 0:
+                        spoiled.add(path)
         for path, parts in pieces.items():
+            if path in spoiled:
+                continue
             target = dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("wb") as out:
@@ -389,9 +407,12 @@ def assemble_parts(zips: Iterable[bytes], manifest: dict, dest: Path) -> list[st
     bad = []
     for path, f in wanted.items():
         target = dest / path
-        if not target.is_file() or sha256_file(target) != f.get("sha256"):
+        if path in spoiled or not target.is_file() or sha256_file(target) != f.get("sha256"):
             bad.append(path)
     return bad
+
+
+DAMAGED_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError)
 
 
 def _declared_size(f: dict) -> int:
