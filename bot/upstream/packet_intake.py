@@ -6,9 +6,9 @@ the signature, not from the From (``outbox/documents/signing.py``): ``manifest.s
 a key listed in ``[[packet.senders]]``, by mail and from drop folders alike; a mailed packet must
 also come from ``[office] downstream_senders`` (the receipt goes there). The manifest is then
 checked as attacker data (every folder and file name by ``parsers.safe_names``; an absolute or
-parent path refuses the whole packet) before anything is written. A refused mail gets a clear
-refusal (unless automatic, RFC 3834; capped per sender per day); a refused folder is logged and
-recorded. Parts are kept until all ``n`` have arrived; then every file is checked against the
+parent path refuses the whole packet) before anything is written. A refused mail from a listed
+office gets a clear refusal (unless automatic, RFC 3834; capped per sender per day); a stranger's,
+and a refused folder, are logged and recorded, never answered. Parts are kept until all ``n`` have arrived; then every file is checked against the
 manifest's sha256, each dossier is read again and registered under its ORIGINAL tracking number
 (a packet may create or update only dossiers its own signer created), judged together with every
 dossier already here (cross-dossier rules across all districts), the 汇总表 is checked against the
@@ -215,8 +215,9 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
 
 
 def _refuse(intake: Instance, row: InputRow, packet: PacketInput, why: str, outcome: Outcome) -> Outcome:
-    """Record ``row`` as refused (nothing registered, nothing written) and, for a mail, answer its
-    sender once with a clear refusal (none to automatic mail, none over the daily cap)."""
+    """Record ``row`` as refused (nothing registered, nothing written) and, for a mail from a
+    listed office (``downstream_senders``), answer it once with a clear refusal (none to
+    automatic mail, none over the daily cap, none to anyone else)."""
     store, settings = intake.store, intake.settings
     conn = store.conn
     now = intake.pipeline.now()
