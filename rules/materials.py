@@ -10,7 +10,15 @@ from parsers.facts import DossierFacts, Material
 from rules.context import Context
 from rules.dossier_view import form_material, is_cloud_link, role_usable
 from rules.rule import Hit, Rule
-from rules.wording import duration_text, problem_text, whole_seconds, window_text
+from rules.wording import (
+    INPUT_ALLOWANCE,
+    STORAGE_QUOTA,
+    TOO_COSTLY,
+    duration_text,
+    problem_text,
+    whole_seconds,
+    window_text,
+)
 
 log = logging.getLogger("intake.rules")
 
@@ -36,10 +44,6 @@ UNREADABLE_MAIL = (
 # archive must not become a 2,000-line 补正通知).
 MAX_HITS_PER_RULE = 20
 
-TOO_COSTLY = "too_costly"  # parse over budget (bot/processing/supervisor.py)
-STORAGE_QUOTA = "storage_quota"  # the sender's daily archive budget is spent (bot/processing/pipeline.py)
-# The input's whole allowance is spent ([budgets] input_s, input_files; bot/processing/parse_worker.py)
-INPUT_ALLOWANCE = "input_allowance"
 _NOT_READ = (TOO_COSTLY, STORAGE_QUOTA, INPUT_ALLOWANCE)  # FILE_TOO_COSTLY, not FILE_UNREADABLE
 
 # Reasons for problem slugs that rules/wording.py does not know yet.

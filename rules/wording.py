@@ -12,6 +12,11 @@ DEFAULT_TZ = "Asia/Shanghai"
 ZONE_NAMES: dict[str, str] = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "PRC": "北京时间"}
 
 # parsers/facts.py problem slugs, as the applicant should read them.
+# Slugs of files the desk did not read, set by bot/ and judged FILE_TOO_COSTLY (rules/materials.py):
+TOO_COSTLY = "too_costly"  # the file's parse ran over its budget (bot/processing/supervisor.py)
+STORAGE_QUOTA = "storage_quota"  # the sender's daily archive budget is spent (bot/processing/pipeline.py)
+INPUT_ALLOWANCE = "input_allowance"  # the input's whole allowance is spent (bot/processing/parse_worker.py)
+
 PROBLEM_TEXT: dict[str, str] = {
     "corrupt": "文件已损坏",
     "encrypted": "文件已加密（设有密码）",
@@ -30,8 +35,8 @@ PROBLEM_TEXT: dict[str, str] = {
     "archive_device": "含设备文件",
     "archive_bomb": "解压后体积异常（疑似压缩炸弹）",
     "archive_growth": "解压后总体积超过压缩包本身的允许倍数",
-    "too_costly": "文件解析超出本受理点的时间或内存限制",
-    "input_allowance": "同一次提交的文件过多或合计读取时间过长，未读取",
+    TOO_COSTLY: "文件解析超出本受理点的时间或内存限制",
+    INPUT_ALLOWANCE: "同一次提交的文件过多或合计读取时间过长，未读取",
     "archive_too_deep": "压缩包嵌套层数过多",
     "archive_too_many": "压缩包内文件数过多",
     "archive_encrypted": "压缩包已加密（设有密码）",

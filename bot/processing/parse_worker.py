@@ -30,9 +30,8 @@ from bot.store.faults import is_store_fault
 from parsers.facts import DossierFacts
 from parsers.inputs import read_input
 from parsers.materials import ParseOptions
+from rules.wording import INPUT_ALLOWANCE, TOO_COSTLY
 
-TOO_COSTLY = "too_costly"  # problem slug of a file whose parse ran over its budget
-INPUT_ALLOWANCE = "input_allowance"  # problem slug of a file left unread: the input's allowance was spent
 # Steps that are the input itself, not one file of it: over budget the input fails whole, and
 # the input's allowance never skips them (without the mail, nobody could be answered).
 WHOLE_INPUT_KINDS = frozenset({"mail", "assemble", "start"})

@@ -49,6 +49,7 @@ from rules.cross_dossier import Neighbours, rows_kept
 from rules.engine import carried_tables, evaluate
 from rules.finding import Finding
 from rules.verdict import verdict
+from rules.wording import STORAGE_QUOTA
 
 log = logging.getLogger("intake.pipeline")
 
@@ -416,7 +417,7 @@ class Pipeline:
             for d in dossiers:
                 for m in d.materials:
                     if m.sha256 in new:
-                        m.readable, m.problem, m.path = False, "storage_quota", None
+                        m.readable, m.problem, m.path = False, STORAGE_QUOTA, None
                         m.detail = f"the sender's materials today would pass {cap} bytes; not stored"
             return
         for m in new.values():
