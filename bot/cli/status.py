@@ -126,8 +126,9 @@ def status_tables(settings: Settings) -> list[Table]:
     tables.append(t)
     if data["bounced"]:
         b = Table(title="退信 bounced replies (请电话联系申报单位: intake show TRACKING)")
-        for col in ("受理编号 tracking", "收件人 to", "类别 kind", "原因 reason", "时间 at"):
-            b.add_column(col, overflow="fold", no_wrap=col == "tracking")
+        b.add_column("受理编号 tracking", no_wrap=True)  # a tracking number is read whole
+        for col in ("收件人 to", "类别 kind", "原因 reason", "时间 at"):
+            b.add_column(col, overflow="fold")
         for row in data["bounced"]:
             b.add_row(row["tracking"], row["to"], row["kind"], row["reason"], row["at"])
         tables.append(b)
