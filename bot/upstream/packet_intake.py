@@ -7,12 +7,13 @@ a key listed in ``[[packet.senders]]``, by mail and from drop folders alike; a m
 also come from ``[office] downstream_senders`` (the receipt goes there). The manifest is then
 checked as attacker data (every folder and file name by ``parsers.safe_names``; an absolute or
 parent path refuses the whole packet) before anything is written. A refused mail from a listed
-office gets a clear refusal (unless automatic, RFC 3834; capped per sender per day); a stranger's,
-and a refused folder, are logged and recorded, never answered. Parts are kept until all ``n`` have arrived; then every file is checked against the
-manifest's sha256, each dossier is read again and registered under its ORIGINAL tracking number
-(a packet may create or update only dossiers its own signer created), judged together with every
-dossier already here (cross-dossier rules across all districts), the 汇总表 is checked against the
-dossiers, and the sending office gets ONE receipt listing each project's result.
+office gets a clear refusal (unless automatic, RFC 3834; capped per sender per day); a
+stranger's, and a refused folder, are logged and recorded, never answered. Parts are kept until
+all ``n`` have arrived; then every file is checked against the manifest's sha256, each dossier
+is read again and registered under its ORIGINAL tracking number (a packet may create or update
+only dossiers its own signer created), judged together with every dossier already here
+(cross-dossier rules across all districts), the 汇总表 is checked against the dossiers, and the
+sending office gets ONE receipt listing each project's result.
 """
 
 from __future__ import annotations
