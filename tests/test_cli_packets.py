@@ -121,3 +121,25 @@ def test_digest_out_refuses_anything_but_html(city, tmp_path):
     assert res.exit_code == 2
     assert "only .html" in res.stderr
     assert not list(tmp_path.glob("digest.*"))
+
+
+def test_packet_send_refuses_a_packet_signed_with_another_key(city, tmp_path):
+    """GIVEN a built packet whose manifest.sig was made with a key other than this instance's
+    (the key replaced by `keys init --force` after the build) WHEN `packet send` runs THEN it
+    stops before mailing anything and says to build the packet again: each part's split is
+    signed with this instance's key, and the level above takes a part only when the same key
+    signed its manifest."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from outbox.documents.signing import SIGNATURE_FILE, sign_manifest
+
+    config, settings, _, _ = city
+    assert intake(config, "packet", "build").exit_code == 0
+    (built,) = [p for p in settings.packet.out_dir.iterdir() if (p / "manifest.json").is_file()]
+    (built / SIGNATURE_FILE).write_bytes(
+        sign_manifest(Ed25519PrivateKey.generate(), (built / "manifest.json").read_bytes()))
+    res = intake(config, "packet", "send", "--draft")
+    assert res.exit_code == 1
+    assert "made with another key" in res.stderr and "packet build --new" in res.stderr
+    mailed = [p.read_bytes() for p in settings.outbox.folder.glob("*.eml")]
+    assert not any(b"X-Intake-Packet" in raw for raw in mailed)

@@ -8,12 +8,14 @@ also come from ``[office] downstream_senders`` (the receipt goes there). The man
 checked as attacker data (every folder and file name by ``parsers.safe_names``; an absolute or
 parent path refuses the whole packet) before anything is written. A refused mail from a listed
 office gets a clear refusal (unless automatic, RFC 3834; capped per sender per day); a
-stranger's, and a refused folder, are logged and recorded, never answered. Parts are kept until
-all ``n`` have arrived; then every file is checked against the manifest's sha256, each dossier
-is read again and registered under its ORIGINAL tracking number (a packet may create or update
-only dossiers its own signer created), judged together with every dossier already here
-(cross-dossier rules across all districts), the 汇总表 is checked against the dossiers, and the
-sending office gets ONE receipt listing each project's result.
+stranger's, and a refused folder, are logged and recorded, never answered. A mailed part's
+number, the count of parts and its zip's sha256 come from the signed split (``part.json``,
+``outbox/documents/packet_split.py``, signed by the manifest's signer), never from its header;
+parts are kept until all ``n`` of one split have arrived; then every file is checked against the
+manifest's sha256, each dossier is read again and registered under its ORIGINAL tracking number
+(a packet may create or update only dossiers its own signer created), judged together with every
+dossier already here (cross-dossier rules across all districts), the 汇总表 is checked against the
+dossiers, and the sending office gets ONE receipt listing each project's result.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ from bot.store.facts_codec import loads_facts
 from bot.upstream.manifest_check import manifest_problem
 from outbox.delivery import queue as outgoing
 from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts
+from outbox.documents.packet_split import (
+    PART_FILE,
+    PART_SIGNATURE_FILE,
+    SignedPart,
+    read_signed_part,
+)
 from outbox.documents.signing import SIGNATURE_FILE, Signer, verify_manifest
 from outbox.mail.loops import should_not_reply
 from outbox.mail.packet_mail import (
@@ -54,12 +62,14 @@ log = logging.getLogger("intake.packet_intake")
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read back; a real one is KBs
 _ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-MAX_PACKET_PARTS = 10_000  # parts of one packet (X-Intake-Packet-Part: k/n); 20 MB parts: 200 GB
 
 @dataclass
 class PacketInput:
     """What one input holds of a packet: its manifest and signature, part number, or a folder
-    (a mailed part's zips are read only after the signature verifies, ``_assemble``)."""
+    (a mailed part's zips are read only after the signature verifies, ``_assemble``).
+
+    ``part`` and ``total`` of a mail are 1 until ``take`` reads them from the signed split
+    (``part.json``); the ``X-Intake-Packet-Part`` header is never believed."""
 
     packet_id: str
     manifest: dict
@@ -71,6 +81,9 @@ class PacketInput:
     folder_files: dict[str, str] | None = None  # folder packet: relative path → sha256
     manifest_bytes: bytes | None = None  # exactly as received (what the signature covers)
     signature: bytes | None = None  # manifest.sig, when present
+    part_bytes: bytes | None = None  # part.json (a mail: the signed split), when present
+    part_signature: bytes | None = None  # part.sig, when present
+    zip_sha256s: tuple[str, ...] = ()  # sha256 of each zip the mail carries
 
 
 def make_interceptor(intake: Instance):
@@ -112,26 +125,26 @@ def recognise(intake: Instance, row: InputRow, mail: MailFacts | None = None) ->
                            raw, sig)
     if row.kind != "mail" or mail is None:
         return None
-    manifest = raw = sig = None
+    manifest = raw = sig = part_bytes = part_sig = None
     for att in mail.attachments:
-        if att.name.lower().endswith(MANIFEST) and raw is None:
+        name = att.name.lower()
+        if name.endswith(MANIFEST) and raw is None:
             raw = _attachment_bytes(intake, att)
             manifest = _json(raw) if raw is not None else None
-        elif att.name.lower() == SIGNATURE_FILE and sig is None:
+        elif name == SIGNATURE_FILE and sig is None:
             sig = _attachment_bytes(intake, att)
+        elif name == PART_FILE and part_bytes is None:
+            part_bytes = _attachment_bytes(intake, att)
+        elif name == PART_SIGNATURE_FILE and part_sig is None:
+            part_sig = _attachment_bytes(intake, att)
     header = mail.headers.get("x-intake-packet")
     if not manifest or "packet_id" not in manifest:
         if header is None:
             return None
         manifest, raw = {"packet_id": header.strip() or "(unnamed)"}, None
-    part, total = 1, 1
-    if (p := mail.headers.get("x-intake-packet-part")) and "/" in p:
-        try:
-            part, total = (int(x) for x in p.strip().split("/", 1))
-        except ValueError:
-            pass
-    return PacketInput(str(manifest["packet_id"]), manifest, part, total, mail.from_addr,
-                       mail.message_id, mail, None, raw, sig)
+    zips = tuple(a.sha256 for a in mail.attachments if a.name.lower().endswith(".zip"))
+    return PacketInput(str(manifest["packet_id"]), manifest, 1, 1, mail.from_addr,
+                       mail.message_id, mail, None, raw, sig, part_bytes, part_sig, zips)
 
 
 def _attachment_bytes(intake: Instance, att: Attachment) -> bytes | None:
@@ -182,20 +195,27 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     if not isinstance(signer, Signer):
         return _refuse(intake, row, packet, signer, outcome)
     problem = manifest_problem(packet.manifest)
-    if not problem and not 1 <= packet.part <= packet.total <= MAX_PACKET_PARTS:
-        # The part header is not signed: a genuine manifest replayed with "1/999999999" would
-        # otherwise make the desk count a billion missing parts.
-        problem = f"part {packet.part} of {packet.total}: outside 1…{MAX_PACKET_PARTS}"
     if problem:
         return _refuse(intake, row, packet, problem, outcome)
+    parts_key = _parts_key(packet.packet_id, signer.unit)
+    if packet.mail is not None:
+        # Which part this is, of how many, and its zip: signed at send time by the manifest's
+        # signer (``part.json``); the header is anyone's to rewrite in transit.
+        signed = read_signed_part(packet.part_bytes, packet.part_signature, signer,
+                                  packet_id=packet.packet_id, manifest_bytes=packet.manifest_bytes or b"",
+                                  zip_sha256s=packet.zip_sha256s)
+        if not isinstance(signed, SignedPart):
+            return _refuse(intake, row, packet, signed, outcome)
+        packet.part, packet.total = signed.part, signed.total
+        parts_key += f" split {signed.split_sha256[:16]}"  # two sends cut differently never mix
     key = packet_table.registry_key(conn, packet.packet_id, signer.unit)
     if packet_table.is_registered(conn, key, unit=signer.unit):
         store.mark_processed(row.id)
         outcome.skipped = f"packet {packet.packet_id} already registered"
         return outcome
     with store.transaction():
-        have = packet_table.add_part_in(conn, _parts_key(packet.packet_id, signer.unit), packet.part,
-                                        packet.total, row.id, packet.sender)
+        have = packet_table.add_part_in(conn, parts_key, packet.part, packet.total, row.id,
+                                        packet.sender)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)

@@ -45,6 +45,15 @@ from outbox.documents.packet import (
     write_iso,
 )
 from outbox.documents.packet_plan import PacketEntry, PacketMaterial, PacketPlan
+from outbox.documents.packet_split import (
+    MAX_PACKET_PARTS,
+    PART_FILE,
+    PART_FILES_BYTES,
+    PART_SIGNATURE_FILE,
+    part_file,
+    sign_part,
+    split_digest,
+)
 from outbox.documents.recommendation_report import unfilled
 from outbox.documents.summary_table import summary_row
 from outbox.mail.headers import to_bytes
@@ -302,10 +311,18 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
     raw_manifest = (root / MANIFEST).read_bytes()
     sig_path = root / signing.SIGNATURE_FILE
     signature = sig_path.read_bytes() if sig_path.is_file() else sign_packet(settings, root)
-    manifest_bytes = len(raw_manifest) + len(signature)
+    manifest_bytes = len(raw_manifest) + len(signature) + PART_FILES_BYTES
     limit = settings.packet.max_message_bytes
     parts = split_parts(manifest, payload_budget(limit, manifest_bytes))
     total = len(parts)
+    if total > MAX_PACKET_PARTS:
+        raise PacketError(f"packet {pid} would be {total} parts, over {MAX_PACKET_PARTS}: "
+                          "raise [packet] max_message_bytes")
+    split_sha = split_digest(parts)
+    key = signing.load_key(signing.key_path(settings))
+    if signing.public_key_text(key.public_key()) != signing.signer_key_text(signature):
+        raise PacketError(f"{sig_path} was made with another key than {signing.key_path(settings)}: "
+                          "build the packet again (intake packet build --new) to sign it with this one")
     report = SendReport(pid, total)
     done = packet_table.parts_sent(store.conn, pid, total)
     o = settings.outbox
@@ -317,8 +334,14 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
         if k in done:
             report.already.append(k)
             continue
-        msg = compose_part(sender, to, manifest, k, total, part_zip(root, pieces), now=now,
-                           manifest_bytes=raw_manifest, signature=signature)
+        zip_bytes = part_zip(root, pieces)
+        # The split is signed at send time (outbox/documents/packet_split.py): the level above
+        # takes this part's number, count and zip from here, never from the header.
+        part_bytes = part_file(pid, raw_manifest, split_sha, k, total, zip_bytes)
+        msg = compose_part(sender, to, manifest, k, total, zip_bytes, now=now,
+                           manifest_bytes=raw_manifest, signature=signature,
+                           part_files=[(PART_FILE, part_bytes),
+                                       (PART_SIGNATURE_FILE, sign_part(key, part_bytes))])
         raw = to_bytes(msg)
         report.sizes[k] = len(raw)
         if len(raw) > limit:

@@ -124,6 +124,14 @@ def sign_manifest(key: Ed25519PrivateKey, manifest_bytes: bytes) -> bytes:
     return json.dumps(doc, indent=1).encode("utf-8")
 
 
+def signer_key_text(signature: bytes) -> str | None:
+    """The public key a signature file names (``ed25519:…``), or None when it is not readable."""
+    try:
+        return str(json.loads(signature.decode("utf-8"))["public_key"]).strip()
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass(frozen=True)
 class Signer:
     """A unit whose key verified a packet: its configured name and public key."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -58,11 +59,14 @@ def compose_part(
     now: datetime,
     manifest_bytes: bytes | None = None,
     signature: bytes | None = None,
+    part_files: Sequence[tuple[str, bytes]] = (),
 ) -> EmailMessage:
     """Part ``part`` of ``total`` of the packet described by ``manifest`` (its zip attached).
 
     ``manifest_bytes``: the exact bytes of manifest.json as signed (default: ``manifest`` as
-    JSON); ``signature``: the bytes of ``manifest.sig``, attached beside it when given."""
+    JSON); ``signature``: the bytes of ``manifest.sig``, attached beside it when given;
+    ``part_files``: more JSON files to attach, as ``(name, bytes)``: ``part.json`` and
+    ``part.sig``, the signed split (``outbox/documents/packet_split.py``)."""
     pid = manifest["packet_id"]
     projects = "".join(
         f"{d['seq']}. [{d['tracking']}] {d['facts'].get('project_name') or ''}"
@@ -81,6 +85,8 @@ def compose_part(
     _attach(msg, "manifest.json", manifest_bytes, "application/json")
     if signature is not None:
         _attach(msg, "manifest.sig", signature, "application/json")
+    for name, data in part_files:
+        _attach(msg, name, data, "application/json")
     _attach(msg, zip_name, zip_bytes, "application/zip")
     # A part is no automatic answer: no Auto-Submitted, no loop header (the level above takes it).
     return finish(

@@ -1,0 +1,262 @@
+"""The signed split of a mailed packet (``outbox/documents/packet_split.py``).
+
+Before, only ``manifest.json`` was signed, and a part's number and the count of parts came from
+its ``X-Intake-Packet-Part`` header. Anyone relaying a genuine packet could relabel part 1 of 2
+as ``1/1`` and get the packet registered with the other part's dossiers missing (the genuine
+parts were then "already registered"), or send a garbled copy of a part first, which took that
+part's place. Each test replays or alters genuine parts made by the product's own split, zip and
+signing code, as ``intake packet send`` makes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+
+from bot.daemon import Intake
+from outbox.documents.packet import part_zip, split_parts
+from outbox.documents.packet_split import (
+    PART_FILE,
+    PART_SIGNATURE_FILE,
+    SignedPart,
+    part_file,
+    read_signed_part,
+    sign_part,
+    split_digest,
+)
+from outbox.documents.signing import Signer, public_key_text
+from outbox.mail.headers import to_bytes
+from outbox.mail.packet_mail import Sender, compose_part
+from tests.test_packet_trust import (
+    A_ADDR,
+    CITY_A,
+    KEY_A,
+    KEY_B,
+    province,
+    tracking,
+    write_packet,
+)
+
+NOW = datetime(2023, 11, 29, 2, tzinfo=UTC)
+BIG = {"申报书.txt": "项目名称：示例\n".encode() + b"x" * 20_000}
+
+
+def two_dossier_packet(root: Path) -> Path:
+    """A packet signed by 甲市 with two dossiers of ~20 KB each: two parts at a 30 KB budget."""
+    return write_packet(root, KEY_A, [(tracking(1), "01-一", BIG), (tracking(2), "02-二", BIG)])
+
+
+def part_mails(packet: Path, budget: int, *, key=KEY_A, edit=None) -> list[bytes]:  # noqa: ANN001
+    """Every part of ``packet`` split at ``budget`` bytes, as ``packet send`` mails them (the split
+    signed with ``key``). ``edit(k, doc)`` may change part k's part.json (a dict) before signing."""
+    raw = (packet / "manifest.json").read_bytes()
+    manifest = json.loads(raw)
+    parts = split_parts(manifest, budget)
+    split = split_digest(parts)
+    out = []
+    for k, pieces in enumerate(parts, 1):
+        zip_bytes = part_zip(packet, pieces)
+        part = part_file(manifest["packet_id"], raw, split, k, len(parts), zip_bytes)
+        if edit is not None:
+            doc = json.loads(part)
+            edit(k, doc)
+            part = json.dumps(doc).encode()
+        msg = compose_part(
+            Sender(CITY_A, "申报受理", A_ADDR, "jia.example.org", "x"), ["province@hubei.example.org"],
+            manifest, k, len(parts), zip_bytes, now=NOW, manifest_bytes=raw,
+            signature=(packet / "manifest.sig").read_bytes(),
+            part_files=[(PART_FILE, part), (PART_SIGNATURE_FILE, sign_part(key, part))],
+        )  # fmt: skip
+        out.append(to_bytes(msg))
+    return out
+
+
+def relabel(raw: bytes, header: str) -> bytes:
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    msg.replace_header("X-Intake-Packet-Part", header)
+    return msg.as_bytes()
+
+
+def without_split(raw: bytes) -> bytes:
+    """The mail with part.json and part.sig taken out (as an older sender, or a forger, sends it)."""
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    for part in list(msg.iter_attachments()):
+        if part.get_filename() in (PART_FILE, PART_SIGNATURE_FILE):
+            msg.get_payload().remove(part)
+    return msg.as_bytes()
+
+
+def with_zip(raw: bytes, data: bytes) -> bytes:
+    """The mail with its zip's bytes replaced (a copy altered in transit)."""
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    for part in msg.iter_attachments():
+        if part.get_filename().endswith(".zip"):
+            part.set_content(data, maintype="application", subtype="zip", filename=part.get_filename())
+    return msg.as_bytes()
+
+
+def deliver(intake: Intake, *mails: bytes) -> None:
+    """Each mail dropped and processed in its own pass, in order."""
+    folder = intake.settings.drop.folders[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    for raw in mails:
+        name = f"part-{hashlib.sha256(raw).hexdigest()[:12]}.eml"
+        (folder / name).write_bytes(raw)
+        intake.run_once()
+
+
+def registered(intake: Intake) -> list[str]:
+    return sorted(d.tracking for d in intake.store.dossiers())
+
+
+def test_the_split_of_a_real_send_registers_whole_in_any_order(tmp_path):
+    """GIVEN a two-part packet as `packet send` mails it THEN parts arriving in reverse order are
+    kept, then joined, and both dossiers are registered."""
+    intake = province(tmp_path / "prov")
+    mails = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    assert len(mails) == 2
+    try:
+        deliver(intake, mails[1])
+        assert registered(intake) == []
+        deliver(intake, mails[0])
+        assert registered(intake) == [tracking(1), tracking(2)]
+    finally:
+        intake.close()
+
+
+@pytest.mark.parametrize("header", ["1/1", "1/999999999", "0/3", "5/3"])
+def test_a_rewritten_part_header_changes_nothing(tmp_path, header):
+    """GIVEN part 1 of 2 of a genuine packet whose X-Intake-Packet-Part was rewritten in transit
+    THEN the desk takes the signed numbers: part 1 of 2 is kept and waits for part 2 (before,
+    "1/1" registered the packet with dossier 2 missing and the genuine parts were then refused
+    as already registered; "1/999999999" made the desk count a billion missing parts)."""
+    intake = province(tmp_path / "prov")
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    try:
+        deliver(intake, relabel(first, header))
+        assert registered(intake) == []
+        (row,) = intake.store.inputs()
+        assert row.state == "processed"
+        kept = intake.store.conn.execute("SELECT part, total FROM packet_parts_in").fetchall()
+        assert [tuple(r) for r in kept] == [(1, 2)]
+        deliver(intake, second)
+        assert registered(intake) == [tracking(1), tracking(2)]
+    finally:
+        intake.close()
+
+
+def test_a_part_without_its_signed_split_is_refused(tmp_path):
+    """GIVEN part 1 of 2 relabelled "1/1" with part.json and part.sig taken out THEN it is refused
+    and not kept; the genuine parts still register the whole packet."""
+    intake = province(tmp_path / "prov")
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    try:
+        deliver(intake, without_split(relabel(first, "1/1")))
+        assert registered(intake) == []
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "no signed split" in row.error
+        assert intake.store.conn.execute("SELECT COUNT(*) FROM packet_parts_in").fetchone()[0] == 0
+        deliver(intake, first, second)
+        assert registered(intake) == [tracking(1), tracking(2)]
+    finally:
+        intake.close()
+
+
+def test_an_altered_copy_sent_first_does_not_take_the_genuine_parts_place(tmp_path):
+    """GIVEN a copy of part 1 whose zip was swapped in transit (its part.json is genuine), sent
+    before the genuine part 1 THEN the copy is refused (its zip is not the one signed) and the
+    genuine parts register both dossiers whole (before: the first copy was kept and both
+    dossiers came out "文件缺失或校验值不一致")."""
+    intake = province(tmp_path / "prov")
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    try:
+        deliver(intake, with_zip(first, b"PK\x05\x06" + b"\0" * 18))
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "not the one signed" in row.error
+        deliver(intake, first, second)
+        assert registered(intake) == [tracking(1), tracking(2)]
+        results = json.loads(intake.store.conn.execute("SELECT result FROM packets_in").fetchone()[0])
+        assert len(results) == 2 and all(r["result"].startswith("已登记") for r in results)
+    finally:
+        intake.close()
+
+
+def test_parts_of_two_different_splits_are_never_joined(tmp_path):
+    """GIVEN the same packet sent twice, cut differently (one part, then two parts) THEN part 1 of
+    the two-part send and the one-part send are each their own split: the one-part send
+    registers on its own, and the two-part send's part 1 alone never completes a packet."""
+    packet = two_dossier_packet(tmp_path / "src")
+    (whole,) = part_mails(packet, 1 << 30)
+    first, _second = part_mails(packet, 30_000)
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, first)
+        assert registered(intake) == []
+        deliver(intake, whole)
+        assert registered(intake) == [tracking(1), tracking(2)]
+        keys = {r[0] for r in intake.store.conn.execute("SELECT packet_id FROM packet_parts_in")}
+        assert len(keys) == 2  # kept apart, by their split's digest
+    finally:
+        intake.close()
+
+
+def test_a_split_signed_by_another_listed_unit_is_refused(tmp_path):
+    """GIVEN 甲市's packet whose part.json was signed with 乙市's key (also listed here) THEN it is
+    refused: the split must be signed by the manifest's own signer."""
+    intake = province(tmp_path / "prov")
+    (mail,) = part_mails(two_dossier_packet(tmp_path / "src"), 1 << 30, key=KEY_B)
+    try:
+        deliver(intake, mail)
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "part.sig" in row.error
+        assert registered(intake) == []
+    finally:
+        intake.close()
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("part", 3, "outside"),
+    ("total", 999_999_999, "outside"),
+    ("part", "1", "outside"),
+    ("packet_id", "IIP2023-420100-P99", "another packet"),
+    ("manifest_sha256", "0" * 64, "another manifest"),
+    ("format", "something else", "not a readable part"),
+])
+def test_a_signed_split_that_does_not_fit_its_mail_is_refused(tmp_path, field, value, why):
+    """GIVEN a part whose part.json, though signed by 甲市's own key, gives impossible numbers (a
+    sender's bug), another packet's id or another manifest's digest THEN it is refused and not
+    kept."""
+    intake = province(tmp_path / "prov")
+    (mail,) = part_mails(two_dossier_packet(tmp_path / "src"), 1 << 30,
+                         edit=lambda _k, doc: doc.__setitem__(field, value))
+    try:
+        deliver(intake, mail)
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and why in row.error
+        assert intake.store.conn.execute("SELECT COUNT(*) FROM packet_parts_in").fetchone()[0] == 0
+    finally:
+        intake.close()
+
+
+def test_read_signed_part_refuses_a_signed_manifest_passed_off_as_a_part():
+    """The signed bytes of a part are prefixed (``PART_CONTEXT``): a manifest.sig never verifies a
+    part.json, and a part.sig verifies only its own part.json."""
+    from outbox.documents.signing import sign_manifest
+
+    signer = Signer(CITY_A, public_key_text(KEY_A.public_key()))
+    manifest = b'{"packet_id": "P"}'
+    part = part_file("P", manifest, "a" * 64, 1, 1, b"zip")
+    zsha = hashlib.sha256(b"zip").hexdigest()
+    ok = read_signed_part(part, sign_part(KEY_A, part), signer, packet_id="P",
+                          manifest_bytes=manifest, zip_sha256s=[zsha])
+    assert ok == SignedPart(1, 1, "a" * 64)
+    assert "part.sig" in read_signed_part(part, sign_manifest(KEY_A, part), signer, packet_id="P",
+                                          manifest_bytes=manifest, zip_sha256s=[zsha])
+    assert "not the one signed" in read_signed_part(part, sign_part(KEY_A, part), signer, packet_id="P",
+                                                    manifest_bytes=manifest, zip_sha256s=[zsha, zsha])
