@@ -47,6 +47,8 @@ PROBLEM_TEXT: dict[str, str] = {
 
 # How a finding's severity reads to officers (the web desk, ``intake show``, the 查询 answer).
 SEVERITY_LABELS = {"error": "问题", "warning": "提示", "info": "信息"}
+# How a dossier's state reads (the web desk, ``intake show``): officers may reject one (不予推荐).
+DOSSIER_STATE_LABELS = {"open": "正常", "rejected": "不予推荐"}
 
 
 def problem_text(slug: str | None, detail: str | None = None) -> str:

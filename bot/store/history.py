@@ -21,9 +21,8 @@ from bot.store.decisions import ACTION_LABELS, Decision, decisions_for
 from outbox.delivery import queue as outgoing
 from outbox.mail.compose import ROLE_LABELS
 from rules.verdict import verdict_label
-from rules.wording import SEVERITY_LABELS
+from rules.wording import DOSSIER_STATE_LABELS, SEVERITY_LABELS
 
-STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
 SENT_ZH = {"pending": "待发送", "sent": "已发出", "failed": "未送达"}
 REPLY_KIND_ZH = {
     "receipt": "回执",
@@ -194,7 +193,7 @@ def history_text(h: History) -> str:
         f"项目名称：{h.project_name or '-'}",
         f"申报单位：{h.applicant or '-'}（统一社会信用代码 {h.uscc or '-'}）",
         f"类别/方向：{h.category or '-'} / {h.direction or '-'}",
-        f"当前结论：{verdict_label(h.verdict)}；状态：{STATE_ZH.get(h.state, h.state)}",
+        f"当前结论：{verdict_label(h.verdict)}；状态：{DOSSIER_STATE_LABELS.get(h.state, h.state)}",
         "",
     ]
     for v in h.versions:

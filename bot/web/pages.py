@@ -13,11 +13,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from bot.config.model import Officer
 from bot.web import auth
 from bot.web.desk import Desk
-from rules.wording import SEVERITY_LABELS
-
-STATE_ZH = {"open": "正常", "rejected": "不予推荐"}
-VERDICT_ZH = {"accepted": "受理", "defective": "需补正"}
-SEVERITY_ZH = SEVERITY_LABELS
+from rules.verdict import VERDICT_LABELS
+from rules.wording import DOSSIER_STATE_LABELS, SEVERITY_LABELS
 
 
 def desk_of(request: Request) -> Desk:
@@ -32,7 +29,8 @@ def render(request: Request, template: str, officer: Officer | None, status: int
         request, template,
         {"officer": officer, "csrf": auth.csrf_token(request), "flash": flash,
          "unit": desk.settings.office.unit, "campaign": desk.campaign,
-         "VERDICT_ZH": VERDICT_ZH, "STATE_ZH": STATE_ZH, "SEVERITY_ZH": SEVERITY_ZH, **ctx},
+         "VERDICT_ZH": VERDICT_LABELS, "STATE_ZH": DOSSIER_STATE_LABELS, "SEVERITY_ZH": SEVERITY_LABELS,
+         **ctx},
         status_code=status,
     )  # fmt: skip
 
