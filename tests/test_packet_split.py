@@ -260,3 +260,74 @@ def test_read_signed_part_refuses_a_signed_manifest_passed_off_as_a_part():
                                           manifest_bytes=manifest, zip_sha256s=[zsha])
     assert "not the one signed" in read_signed_part(part, sign_part(KEY_A, part), signer, packet_id="P",
                                                     manifest_bytes=manifest, zip_sha256s=[zsha, zsha])
+
+
+def with_attachment(raw: bytes, name: str, data: bytes) -> bytes:
+    """The mail with attachment ``name``'s bytes replaced."""
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    for part in msg.iter_attachments():
+        if part.get_filename() == name:
+            part.set_content(data, maintype="application", subtype="json", filename=name)
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("name", [PART_SIGNATURE_FILE, "manifest.sig"])
+def test_a_signature_file_nested_too_deep_is_refused_not_quarantined(tmp_path, name):
+    """GIVEN a genuine part whose part.sig or manifest.sig was replaced by 4,080 bytes of nested
+    brackets (under the 4 KB cap) THEN the part is refused at once (before: json's RecursionError
+    failed the input on every pass until it was quarantined, a forger's mail taken for a desk
+    fault)."""
+    intake = province(tmp_path / "prov")
+    (mail,) = part_mails(two_dossier_packet(tmp_path / "src"), 1 << 30)
+    try:
+        deliver(intake, with_attachment(mail, name, b"[" * 2040 + b"]" * 2040))
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "not a readable signature file" in row.error
+        assert registered(intake) == []
+    finally:
+        intake.close()
+
+
+def test_a_packet_built_earlier_and_delivered_late_rolls_nothing_back(tmp_path):
+    """GIVEN 甲市's packet P01 (built 09:00) and P02 (built 10:00, the corrected project 1), the
+    P01 mail held back in transit until P02 was registered WHEN P01 arrives THEN project 1 keeps
+    P02's version (before: P01 gave it a new version, the old content) and P01's receipt says why;
+    P01's project that P02 did not hold is registered as usual."""
+    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()}),
+                                                 (tracking(3), "02-三", {"申报书.txt": "三".encode()})],
+                       packet_id="IIP2023-420100-P01", created_at="2023-11-29T09:00:00+08:00")
+    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
+                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
+    (late,) = part_mails(old, 1 << 30)
+    (mail2,) = part_mails(new, 1 << 30)
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, mail2)
+        deliver(intake, late)
+        one = intake.store.dossier_by_tracking(tracking(1))
+        versions = intake.store.versions_of(one.id)
+        results = {p: json.loads(r) for p, r in intake.store.conn.execute(
+            "SELECT packet_id, result FROM packets_in")}
+        assert registered(intake) == [tracking(1), tracking(3)]
+    finally:
+        intake.close()
+    assert len(versions) == 1  # P02's only
+    p01 = {r["tracking"]: r["result"] for r in results["IIP2023-420100-P01"]}
+    assert p01[tracking(1)].startswith("未登记") and "较旧" in p01[tracking(1)]
+    assert p01[tracking(3)].startswith("已登记")
+
+
+def test_a_later_packet_still_updates_a_project(tmp_path):
+    """The other order, the usual one: P01 (09:00) then P02 (10:00) gives project 1 a second
+    version."""
+    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
+                       packet_id="IIP2023-420100-P01", created_at="2023-11-29T09:00:00+08:00")
+    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
+                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, *part_mails(old, 1 << 30), *part_mails(new, 1 << 30))
+        one = intake.store.dossier_by_tracking(tracking(1))
+        assert len(intake.store.versions_of(one.id)) == 2
+    finally:
+        intake.close()

@@ -55,6 +55,7 @@ def write_packet(
     *,
     packet_id: str = "IIP2023-420100-P01",
     unit: str = CITY_A,
+    created_at: str | None = None,
 ) -> Path:
     """A packet folder ``root`` holding, per ``(tracking, folder, {file name: bytes})``, that folder
     and its files, plus manifest.json (and manifest.sig when ``key`` is given). Folder and file
@@ -78,6 +79,8 @@ def write_packet(
     manifest = {"format": "dossier-intake packet 1", "packet_id": packet_id, "unit": unit,
                 "campaign": "2023年工业互联网试点示范", "level": "city", "table": "汇总表.xlsx",
                 "dossiers": entries, "files": files}  # fmt: skip
+    if created_at is not None:
+        manifest["created_at"] = created_at
     raw = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     (root / "manifest.json").write_bytes(raw)
     if key is not None:

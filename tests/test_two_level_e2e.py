@@ -232,3 +232,57 @@ def test_unsigned_or_foreign_signed_packet_with_the_citys_from_is_refused(tmp_pa
         province.close()
     assert [r.state for r in rows] == ["refused", "refused"]
     assert "unsigned" in rows[0].error and "not listed" in rows[1].error
+
+
+def _same_count_other_cut(packet_dir, limit: int) -> int:
+    """A ``max_message_bytes`` above ``limit`` that cuts the built packet into as many parts as
+    ``limit`` does, but differently (as `packet send` computes it)."""
+    from outbox.documents.packet import payload_budget, read_manifest, split_parts
+    from outbox.documents.packet_split import PART_FILES_BYTES, split_digest
+
+    manifest = read_manifest(packet_dir)
+    overhead = (len((packet_dir / "manifest.json").read_bytes()) + len((packet_dir / "manifest.sig").read_bytes())
+                + PART_FILES_BYTES)
+
+    def cut(m: int):
+        return split_parts(manifest, payload_budget(m, overhead))
+
+    base = cut(limit)
+    for bigger in range(limit + 2_000, 2 * limit, 2_000):
+        other = cut(bigger)
+        if len(other) == len(base) and split_digest(other) != split_digest(base):
+            return bigger
+    raise AssertionError("no limit cuts the packet differently into as many parts")
+
+
+def test_a_send_resumed_after_the_limit_changed_sends_the_new_split_whole(tmp_path, relay, video_6min):
+    """GIVEN a city whose first send lost part 1 (a 4xx at the relay), and whose officer then
+    raised [packet] max_message_bytes so that the packet is cut into as many parts, differently
+    WHEN it sends again THEN every part of the new cut goes out and the province (real Dovecot)
+    registers the packet whole (before: the old cut's parts counted as sent, only the new cut's
+    part 1 went out, the province joins the parts of one cut only, and no later send could
+    mend it)."""
+    server, dc, user, password = relay
+    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
+                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
+    city_key = city_public_key(city)
+    try:
+        built = build(city.settings, city.store, city.campaign)
+        trackings = sorted(d["tracking"] for d in built.manifest["dossiers"])
+        server.fail_next("451 4.3.0 try again later", times=1, stage="data")
+        first = send(city, draft=True, packet_dir=built.path)
+        assert list(first.failed) == [1]
+        city.settings.packet.max_message_bytes = _same_count_other_cut(built.path, LIMIT)
+        second = send(city, draft=True, packet_dir=built.path)
+        assert second.total == first.total and not second.failed
+        assert second.already == [] and second.sent == list(range(1, second.total + 1))
+    finally:
+        city.close()
+    province = _province(tmp_path / "province", server, dc, user, password,
+                         senders=[("武汉市经济和信息化局", city_key)])
+    try:
+        province.run_once()
+        registered = sorted(d.tracking for d in province.store.dossiers())
+    finally:
+        province.close()
+    assert registered == trackings

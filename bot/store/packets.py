@@ -27,10 +27,13 @@ def latest_built(conn: sqlite3.Connection) -> Path | None:
     return Path(row[0]) if row else None
 
 
-def parts_sent(conn: sqlite3.Connection, packet_id: str, total: int) -> set[int]:
-    """Parts ``k`` of ``total`` of the packet already acknowledged by the upstream relay."""
+def parts_sent(conn: sqlite3.Connection, packet_id: str, total: int, split: str) -> set[int]:
+    """Parts ``k`` of ``total`` of the packet, cut as ``split`` (the split's digest), already
+    acknowledged by the upstream relay. A part sent in another split does not count: the level
+    above joins only the parts of one split."""
     return {r[0] for r in conn.execute(
-        "SELECT part FROM packet_sends WHERE packet_id=? AND total=?", (packet_id, total))}
+        "SELECT part FROM packet_sends WHERE packet_id=? AND total=? AND split=?",
+        (packet_id, total, split))}
 
 
 def any_part_sent(conn: sqlite3.Connection, packet_id: str) -> bool:
@@ -39,12 +42,13 @@ def any_part_sent(conn: sqlite3.Connection, packet_id: str) -> bool:
 
 
 def record_part_sent(conn: sqlite3.Connection, packet_id: str, part: int, total: int, *,
-                     message_id: str, size: int, response: str) -> None:
-    """Remember that part ``part``/``total`` (``size`` bytes) was accepted with ``response``."""
+                     split: str, message_id: str, size: int, response: str) -> None:
+    """Remember that part ``part``/``total`` of the split ``split`` (``size`` bytes) was accepted
+    with ``response``."""
     conn.execute(
         "INSERT OR REPLACE INTO packet_sends(packet_id, part, total, message_id, bytes, sent_at,"
-        " response) VALUES(?,?,?,?,?,?,?)",
-        (packet_id, part, total, message_id, size, _now(), response),
+        " response, split) VALUES(?,?,?,?,?,?,?,?)",
+        (packet_id, part, total, message_id, size, _now(), response, split),
     )
 
 
@@ -78,11 +82,25 @@ def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int,
 
 
 def record_registered(conn: sqlite3.Connection, packet_id: str, *, sender: str | None,
-                      unit: str | None, input_id: int, results: list[dict]) -> None:
-    """Remember a registered packet from below and each project's result (``[{tracking, result}]``)."""
+                      unit: str | None, input_id: int, results: list[dict],
+                      created_at: str | None = None) -> None:
+    """Remember a registered packet from below, each project's result (``[{tracking, result}]``)
+    and when its signed manifest says it was built (``created_at``, ISO 8601)."""
     conn.execute(
-        "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result)"
-        " VALUES(?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO packets_in(packet_id, sender, unit, registered_at, input_id, result,"
+        " created_at) VALUES(?,?,?,?,?,?,?)",
         (packet_id, sender, unit, datetime.now(UTC).isoformat(), input_id,
-         json.dumps(results, ensure_ascii=False)),
+         json.dumps(results, ensure_ascii=False), created_at),
     )
+
+
+def built_at_of_current_version(conn: sqlite3.Connection, dossier_id: int, unit: str) -> str | None:
+    """When the packet of ``unit`` that gave dossier ``dossier_id`` its current version was built
+    (its signed manifest's ``created_at``); None when unknown (no such packet, or built before
+    this was recorded)."""
+    row = conn.execute(
+        "SELECT p.created_at FROM dossiers d JOIN versions v"
+        " ON v.dossier_id=d.id AND v.version=d.current_version"
+        " JOIN packets_in p ON p.input_id=v.input_id AND p.unit=? WHERE d.id=?",
+        (unit, dossier_id)).fetchone()
+    return None if row is None else row[0]

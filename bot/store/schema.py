@@ -272,6 +272,11 @@ MIGRATIONS: tuple[Migration, ...] = (
               OUTGOING_RATE_INDEX),
     Migration(11, "replies held back by a sending limit, until an officer releases or discards them",
               held_replies.SCHEMA),
+    Migration(12, "packets: the split each part was sent in; when a registered packet was built",
+              "",
+              # split: the digest of the signed split (outbox/documents/packet_split.py) a part was
+              # sent in; created_at: the signed manifest's build time of a packet from below
+              columns=(("packet_sends", "split", "TEXT"), ("packets_in", "created_at", "TEXT"))),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 

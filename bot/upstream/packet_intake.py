@@ -302,6 +302,26 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], stagi
         return [f["path"] for f in manifest.get("files", [])]
 
 
+def _built_at(manifest: dict) -> str | None:
+    """The signed manifest's ``created_at`` (ISO 8601 with its zone), or None when it has none we
+    can read."""
+    value = manifest.get("created_at")
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return value if when is not None and when.tzinfo is not None else None
+
+
+def _newer_version_here(conn, dossier_id: int, unit: str, manifest: dict) -> bool:  # noqa: ANN001
+    """True when dossier ``dossier_id``'s current version came from a packet of ``unit`` built
+    after ``manifest``'s (both build times signed); unknown times never refuse."""
+    ours, theirs = _built_at(manifest), packet_table.built_at_of_current_version(conn, dossier_id, unit)
+    if ours is None or theirs is None:
+        return False
+    return datetime.fromisoformat(theirs) > datetime.fromisoformat(ours)
+
+
 def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Signer, staging: Path,
               bad: list[str], outcome: Outcome, now: datetime) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
@@ -321,6 +341,15 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
             results[d["tracking"]] = ProjectResult(
                 d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
                 "未登记：该受理编号已属于其他单位报送或本级直接受理的项目，贵单位不能更新", [])
+            continue
+        if existing is not None and _newer_version_here(conn, existing.id, signer.unit, manifest):
+            # A packet built before the one that gave this dossier its current version, arriving
+            # late (held back, or a part of it replayed): never a rollback.
+            log.warning("packet %s: %s holds a version from a packet %s built later: not registered",
+                        packet.packet_id, d["tracking"], signer.unit)
+            results[d["tracking"]] = ProjectResult(
+                d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
+                "未登记：本级已登记贵单位较晚报送的该项目版本，本包中的版本较旧，未采用", [])
             continue
         broken = [p for p in bad if p.startswith(d["folder"] + "/")]
         if broken or not (staging / d["folder"]).is_dir():
@@ -387,7 +416,8 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
         pipeline.refresh_verdicts()
         packet_table.record_registered(
             conn, key, sender=packet.sender, unit=signer.unit, input_id=row.id,
-            results=[{"tracking": r.tracking, "result": r.result} for r in ordered])
+            results=[{"tracking": r.tracking, "result": r.result} for r in ordered],
+            created_at=_built_at(manifest))
         store.mark_processed(row.id)
     log.info("packet %s registered: %s", packet.packet_id,
              ", ".join(f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))

@@ -324,7 +324,7 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
         raise PacketError(f"{sig_path} was made with another key than {signing.key_path(settings)}: "
                           "build the packet again (intake packet build --new) to sign it with this one")
     report = SendReport(pid, total)
-    done = packet_table.parts_sent(store.conn, pid, total)
+    done = packet_table.parts_sent(store.conn, pid, total, split_sha)
     o = settings.outbox
     sender = Sender(settings.office.unit, o.from_name, o.from_addr, o.domain,
                     intake.pipeline.replies.loop_value, settings.office.officer_contact)
@@ -339,22 +339,22 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
         # takes this part's number, count and zip from here, never from the header.
         part_bytes = part_file(pid, raw_manifest, split_sha, k, total, zip_bytes)
         msg = compose_part(sender, to, manifest, k, total, zip_bytes, now=now,
-                           manifest_bytes=raw_manifest, signature=signature,
+                           manifest_bytes=raw_manifest, signature=signature, split=split_sha,
                            part_files=[(PART_FILE, part_bytes),
                                        (PART_SIGNATURE_FILE, sign_part(key, part_bytes))])
         raw = to_bytes(msg)
         report.sizes[k] = len(raw)
         if len(raw) > limit:
             raise PacketError(f"packet {pid} part {k}/{total} is {len(raw)} bytes, over {limit}")
-        mid = part_message_id(pid, k, total, o.domain)
+        mid = part_message_id(pid, k, total, o.domain, split=split_sha)
         try:
             answer = asyncio.run(transport.deliver(raw, mail_from=o.from_addr, rcpts=to, msg_id=mid))
         except (DeliveryFailure, OSError) as exc:
             report.failed[k] = str(exc)
             log.warning("packet %s part %d/%d not sent: %s", pid, k, total, exc)
             continue
-        packet_table.record_part_sent(store.conn, pid, k, total, message_id=mid, size=len(raw),
-                                      response=answer)
+        packet_table.record_part_sent(store.conn, pid, k, total, split=split_sha, message_id=mid,
+                                      size=len(raw), response=answer)
         report.sent.append(k)
         log.info("packet %s part %d/%d sent (%d bytes)", pid, k, total, len(raw))
     if iso if iso is not None else settings.packet.iso:

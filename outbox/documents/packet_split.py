@@ -105,7 +105,7 @@ def read_signed_part(
         doc = json.loads(part_bytes.decode("utf-8"))
         part, total = doc["part"], doc["total"]
         fields = (doc["format"], doc["packet_id"], doc["manifest_sha256"], doc["split_sha256"], doc["zip_sha256"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
         return "part.json is not a readable part description"
     fmt, pid, manifest_sha, split_sha, zip_sha = fields
     if fmt != PART_FORMAT or not all(isinstance(v, str) for v in fields):

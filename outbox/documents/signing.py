@@ -128,7 +128,7 @@ def signer_key_text(signature: bytes) -> str | None:
     """The public key a signature file names (``ed25519:…``), or None when it is not readable."""
     try:
         return str(json.loads(signature.decode("utf-8"))["public_key"]).strip()
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -157,7 +157,8 @@ def verify_manifest(
         doc = json.loads(signature.decode("utf-8"))
         key_text = str(doc["public_key"]).strip()
         sig = base64.b64decode(str(doc["signature"]), validate=True)
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: 4 KB of nested brackets, a forger's (json recurses per level)
         return "manifest.sig is not a readable signature file"
     for unit, public in accepted:
         if public.strip() != key_text:

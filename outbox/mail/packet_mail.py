@@ -38,8 +38,11 @@ class Sender:
     officer_contact: str = ""
 
 
-def part_message_id(packet_id: str, part: int, total: int, domain: str) -> str:
-    return f"<{packet_id}.part-{part}-of-{total}@{domain}>"
+def part_message_id(packet_id: str, part: int, total: int, domain: str, *, split: str = "") -> str:
+    """``<id.part-k-of-n[.split]@domain>``: ``split`` (the split's digest, its first 12 digits
+    used) keeps part k of two sends cut differently apart, where a mailbox drops repeated ids."""
+    tail = f".{split[:12]}" if split else ""
+    return f"<{packet_id}.part-{part}-of-{total}{tail}@{domain}>"
 
 
 def part_subject(unit: str, campaign_name: str, packet_id: str, part: int, total: int) -> str:
@@ -60,13 +63,15 @@ def compose_part(
     manifest_bytes: bytes | None = None,
     signature: bytes | None = None,
     part_files: Sequence[tuple[str, bytes]] = (),
+    split: str = "",
 ) -> EmailMessage:
     """Part ``part`` of ``total`` of the packet described by ``manifest`` (its zip attached).
 
     ``manifest_bytes``: the exact bytes of manifest.json as signed (default: ``manifest`` as
     JSON); ``signature``: the bytes of ``manifest.sig``, attached beside it when given;
     ``part_files``: more JSON files to attach, as ``(name, bytes)``: ``part.json`` and
-    ``part.sig``, the signed split (``outbox/documents/packet_split.py``)."""
+    ``part.sig``, the signed split (``outbox/documents/packet_split.py``); ``split``: that
+    split's digest (in the Message-ID)."""
     pid = manifest["packet_id"]
     projects = "".join(
         f"{d['seq']}. [{d['tracking']}] {d['facts'].get('project_name') or ''}"
@@ -92,7 +97,7 @@ def compose_part(
     return finish(
         msg, sender=(sender.from_name, sender.from_addr), to=[("", a) for a in to],
         subject=part_subject(sender.unit, manifest.get("campaign", ""), pid, part, total), now=now,
-        message_id=part_message_id(pid, part, total, sender.domain), auto=None, loop_value=None,
+        message_id=part_message_id(pid, part, total, sender.domain, split=split), auto=None, loop_value=None,
         headers={HEADER_PACKET: pid, HEADER_PART: f"{part}/{total}"},
     )
 
