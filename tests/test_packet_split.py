@@ -331,3 +331,38 @@ def test_a_later_packet_still_updates_a_project(tmp_path):
         assert len(intake.store.versions_of(one.id)) == 2
     finally:
         intake.close()
+
+
+def test_a_part_from_another_listed_office_is_refused_and_the_receipt_goes_to_the_signer(tmp_path):
+    """GIVEN a province listing 甲市 (address intake@jia) and 乙市 (intake@yi) as senders, 甲市's
+    key with its address, and 甲市's two-part packet whose last part was re-sent with 乙市's From
+    THEN that copy is refused, and when 甲市's genuine last part arrives the one receipt goes to
+    intake@jia (before: the receipt, with 甲市's projects and results, went to 乙市)."""
+    from tests.conftest import make_settings
+
+    yi = "intake@yi.example.org"
+    settings = make_settings(
+        tmp_path / "prov",
+        office={"level": "province", "unit": "湖北省经济和信息化厅", "division_code": "420000",
+                "downstream_senders": [A_ADDR, yi]},
+        packet={"senders": [{"unit": CITY_A, "public_key": public_key_text(KEY_A.public_key()),
+                             "address": A_ADDR},
+                            {"unit": "乙市经济和信息化局", "public_key": public_key_text(KEY_B.public_key())}]},
+    )  # fmt: skip
+    intake = Intake(settings)
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    forged = message_from_bytes(second, policy=email_policy.default)
+    forged.replace_header("From", yi)
+    forged.replace_header("Message-ID", "<forged@yi.example.org>")
+    try:
+        deliver(intake, first, forged.as_bytes())
+        assert registered(intake) == []
+        refused = [r for r in intake.store.inputs() if r.state == "refused"]
+        assert len(refused) == 1 and "From is not" in refused[0].error
+        deliver(intake, second)
+        assert registered(intake) == [tracking(1), tracking(2)]
+        receipts = [json.loads(r[0]) for r in intake.store.conn.execute(
+            "SELECT rcpts FROM outgoing WHERE kind='packet_receipt'")]
+    finally:
+        intake.close()
+    assert receipts == [[A_ADDR]]

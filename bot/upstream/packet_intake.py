@@ -194,6 +194,10 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
                              [(s.unit, s.public_key) for s in settings.packet.senders])
     if not isinstance(signer, Signer):
         return _refuse(intake, row, packet, signer, outcome)
+    own = _signer_address(intake, signer)
+    if packet.mail is not None and own and (packet.sender or "").lower() != own:
+        # Another listed office's From on this unit's part: it would get this unit's receipt.
+        return _refuse(intake, row, packet, f"From is not {signer.unit}'s address ({own})", outcome)
     problem = manifest_problem(packet.manifest)
     if problem:
         return _refuse(intake, row, packet, problem, outcome)
@@ -260,6 +264,14 @@ def _refuse(intake: Instance, row: InputRow, packet: PacketInput, why: str, outc
     log.warning("input %s: packet %r refused: %s", row.id, packet.packet_id[:80], why)
     outcome.skipped = f"packet refused: {why}"
     return outcome
+
+
+def _signer_address(intake: Instance, signer: Signer) -> str | None:
+    """The ``address`` listed for ``signer`` in ``[[packet.senders]]``, lower-cased; None when unset."""
+    for s in intake.settings.packet.senders:
+        if s.unit == signer.unit and s.public_key.strip() == signer.public_key and s.address:
+            return s.address.strip().lower()
+    return None
 
 
 def _shown_id(packet: PacketInput) -> str:
@@ -404,9 +416,10 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
             outcome.trackings.append(d["tracking"])
             outcome.verdicts.append(v)
         ordered = [results[d["tracking"]] for d in manifest.get("dossiers", []) if d["tracking"] in results]
-        if packet.sender:
+        to = _signer_address(intake, signer) or packet.sender
+        if to:
             msg = compose_packet_receipt(
-                _sender(intake), packet.sender, packet_id=packet.packet_id,
+                _sender(intake), to, packet_id=packet.packet_id,
                 sender_unit=manifest.get("unit", ""), campaign_name=manifest.get("campaign", ""),
                 parts=packet.total, results=ordered, general=general, now=now,
                 in_reply_to=packet.message_id,
