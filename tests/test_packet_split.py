@@ -366,3 +366,19 @@ def test_a_part_from_another_listed_office_is_refused_and_the_receipt_goes_to_th
     finally:
         intake.close()
     assert receipts == [[A_ADDR]]
+
+
+@pytest.mark.parametrize("name", [PART_FILE, PART_SIGNATURE_FILE, "manifest.sig"])
+def test_an_oversized_signature_or_part_file_is_refused_as_too_large(tmp_path, name):
+    """GIVEN a genuine part whose part.json, part.sig or manifest.sig was padded to 1.2 MB (past
+    the worker's in-memory size, so it is only in the archive) THEN the part is refused as too
+    large, and that file is never read back (before: up to 16 MB of each was read into the
+    desk's memory before the sender or the signature was checked)."""
+    intake = province(tmp_path / "prov")
+    (mail,) = part_mails(two_dossier_packet(tmp_path / "src"), 1 << 30)
+    try:
+        deliver(intake, with_attachment(mail, name, b" " * 1_200_000))
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "too large" in row.error
+    finally:
+        intake.close()

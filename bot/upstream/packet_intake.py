@@ -39,12 +39,13 @@ from bot.upstream.manifest_check import manifest_problem
 from outbox.delivery import queue as outgoing
 from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts
 from outbox.documents.packet_split import (
+    MAX_PART_FILE_BYTES,
     PART_FILE,
     PART_SIGNATURE_FILE,
     SignedPart,
     read_signed_part,
 )
-from outbox.documents.signing import SIGNATURE_FILE, Signer, verify_manifest
+from outbox.documents.signing import MAX_SIGNATURE_BYTES, SIGNATURE_FILE, Signer, verify_manifest
 from outbox.mail.loops import should_not_reply
 from outbox.mail.packet_mail import (
     ProjectResult,
@@ -132,11 +133,11 @@ def recognise(intake: Instance, row: InputRow, mail: MailFacts | None = None) ->
             raw = _attachment_bytes(intake, att)
             manifest = _json(raw) if raw is not None else None
         elif name == SIGNATURE_FILE and sig is None:
-            sig = _attachment_bytes(intake, att)
+            sig = _attachment_bytes(intake, att, MAX_SIGNATURE_BYTES)
         elif name == PART_FILE and part_bytes is None:
-            part_bytes = _attachment_bytes(intake, att)
+            part_bytes = _attachment_bytes(intake, att, MAX_PART_FILE_BYTES)
         elif name == PART_SIGNATURE_FILE and part_sig is None:
-            part_sig = _attachment_bytes(intake, att)
+            part_sig = _attachment_bytes(intake, att, MAX_SIGNATURE_BYTES)
     header = mail.headers.get("x-intake-packet")
     if not manifest or "packet_id" not in manifest:
         if header is None:
@@ -147,13 +148,17 @@ def recognise(intake: Instance, row: InputRow, mail: MailFacts | None = None) ->
                        mail.message_id, mail, None, raw, sig, part_bytes, part_sig, zips)
 
 
-def _attachment_bytes(intake: Instance, att: Attachment) -> bytes | None:
+def _attachment_bytes(intake: Instance, att: Attachment, limit: int = MAX_MANIFEST_BYTES) -> bytes | None:
     """A small attachment's bytes as its worker decoded them: kept in memory under the spill
     size, else read back from the archive (every material is kept there by sha256); None when
-    neither holds them or they pass ``MAX_MANIFEST_BYTES``."""
+    neither holds them or a manifest passes ``MAX_MANIFEST_BYTES``. A signature or part file over
+    its ``limit`` (4 KB) is not read: ``limit`` + 1 zero bytes stand for it, which the checks that
+    follow refuse as too large (before, up to 16 MB of each was read before any check)."""
+    if att.size > limit:
+        return None if limit >= MAX_MANIFEST_BYTES else bytes(limit + 1)
     if att.data or att.size == 0:
         return att.data
-    if att.size > MAX_MANIFEST_BYTES or not intake.store.archive.has(att.sha256):
+    if not intake.store.archive.has(att.sha256):
         return None
     return intake.store.archive.path_for(att.sha256).read_bytes()
 
