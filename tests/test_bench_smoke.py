@@ -45,6 +45,7 @@ def test_bench_suite_runs_at_minimal_sizes(tmp_path):
 
     (tp,) = results["throughput"]  # issue 16's limit: raw fetch, binascii, ffprobe per core
     assert (tp["label"], tp["n"]) == ("small", SMOKE.throughput_small) and tp["ratio"] > 0
+    assert tp["pair_ratios"]["repeats"] == SMOKE.throughput_repeats and tp["pair_ratios"]["median"] > 0
     assert [r["n"] for r in results["ingest"]] == SMOKE.ingest_n
     for r in results["ingest"]:
         assert r["replies"] == r["n"]
