@@ -143,3 +143,21 @@ def test_packet_send_refuses_a_packet_signed_with_another_key(city, tmp_path):
     assert "made with another key" in res.stderr and "packet build --new" in res.stderr
     mailed = [p.read_bytes() for p in settings.outbox.folder.glob("*.eml")]
     assert not any(b"X-Intake-Packet" in raw for raw in mailed)
+
+
+def test_packet_send_again_resends_a_part_the_relay_took(city):
+    """GIVEN a packet sent whole (the relay took every part) WHEN the level above says part 1
+    never arrived and the officer runs `packet send --again 1` THEN part 1, and only it, goes out
+    again (before: every part counted as sent and nothing could be resent); an unknown part
+    number or a word is refused plainly."""
+    config, _settings, _, _ = city
+    first = intake(config, "packet", "send", "--draft")
+    assert first.exit_code == 0, first.output
+    again = intake(config, "packet", "send", "--draft", "--again", "1")
+    assert again.exit_code == 0, again.output
+    assert "sent now: 1;" in again.output  # (the relay's copies: tests/test_two_level_e2e.py)
+    assert "sent now: none" in intake(config, "packet", "send", "--draft").output
+    bad = intake(config, "packet", "send", "--draft", "--again", "99")
+    assert bad.exit_code == 1 and "no part 99" in bad.stderr
+    word = intake(config, "packet", "send", "--draft", "--again", "first")
+    assert word.exit_code == 2 and "part numbers" in word.stderr

@@ -286,3 +286,33 @@ def test_a_send_resumed_after_the_limit_changed_sends_the_new_split_whole(tmp_pa
     finally:
         province.close()
     assert registered == trackings
+
+
+def test_send_again_mails_a_part_the_relay_took_once_more(tmp_path, relay, video_6min):
+    """GIVEN a packet the relay took whole WHEN the officer sends part 2 again (`--again 2`: the
+    level above says it never arrived) THEN the relay gets part 2 a second time and nothing
+    else, and the province, receiving both copies, registers the packet once."""
+    server, dc, user, password = relay
+    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
+                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
+    city_key = city_public_key(city)
+    try:
+        built = build(city.settings, city.store, city.campaign)
+        first = send(city, draft=True, packet_dir=built.path)
+        again = send(city, draft=True, packet_dir=built.path, again=[2])
+    finally:
+        city.close()
+    assert not first.failed and again.sent == [2] and again.already == [
+        k for k in range(1, first.total + 1) if k != 2]
+    numbers = sorted(int(c.message["X-Intake-Packet-Part"].split("/")[0]) for c in _to(server, PROVINCE))
+    assert numbers == sorted([*range(1, first.total + 1), 2])
+    province = _province(tmp_path / "province", server, dc, user, password,
+                         senders=[("武汉市经济和信息化局", city_key)])
+    try:
+        province.run_once()
+        registered = sorted(d.tracking for d in province.store.dossiers())
+        receipts = province.store.conn.execute(
+            "SELECT COUNT(*) FROM outgoing WHERE kind='packet_receipt'").fetchone()[0]
+    finally:
+        province.close()
+    assert registered == sorted(d["tracking"] for d in built.manifest["dossiers"]) and receipts == 1

@@ -91,8 +91,10 @@ def packet_send(
     iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
     packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
     draft: Annotated[bool, typer.Option("--draft", help="Send even though 推荐报告.docx still has 【请填写】 blanks.")] = False,
+    again: Annotated[str | None, typer.Option("--again", metavar="PARTS", help="Send these parts again though the relay took them (e.g. 3 or 2,5, or all): the level above says they never arrived.")] = None,
 ) -> None:
-    """Mail the packet upstream in numbered parts; again after a failure sends only what is missing."""
+    """Mail the packet upstream in numbered parts; again after a failure sends only what is missing
+    (``--again`` also sends parts the relay took that never reached the level above)."""
     from bot.cli.app import err, out
     from bot.cli.terminal_text import cell
     from bot.upstream.packets import send
@@ -104,7 +106,7 @@ def packet_send(
             err.print("intake packet send: no upstream address: set [office] upstream in the config "
                       "(the next level's intake mailbox)", markup=False)
             raise typer.Exit(1)
-        report = send(intake, packet_dir, iso=iso or None, draft=draft)
+        report = send(intake, packet_dir, iso=iso or None, draft=draft, again=_part_numbers(again))
     except PacketError as exc:
         err.print(f"intake packet send: {exc}", markup=False)
         raise typer.Exit(1) from None
@@ -121,6 +123,22 @@ def packet_send(
         out.print(f"wrote {p}")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _part_numbers(text: str | None) -> list[int] | None:
+    """``--again``: "3", "2,5" → [3] / [2, 5]; "all" → None (every part); unset → []."""
+    if text is None:
+        return []
+    if text.strip().lower() == "all":
+        return None
+    try:
+        numbers = [int(x) for x in text.replace("，", ",").split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: part numbers separated by commas (2,5), or all",
+                                  param_hint="--again") from None
+    if not numbers or min(numbers) < 1:
+        raise typer.BadParameter(f"{text!r}: part numbers start at 1", param_hint="--again")
+    return numbers
 
 
 def rank(

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -283,10 +284,12 @@ def _report_as_completed(root: Path, manifest: dict, *, sent_before: bool) -> di
 
 
 def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None = None,
-         draft: bool = False) -> SendReport:
+         draft: bool = False, again: Collection[int] | None = ()) -> SendReport:
     """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
 
-    Parts already acknowledged for this packet are not sent again. A part that fails is
+    Parts already acknowledged for this packet are not sent again, except those in ``again``
+    (part numbers; None: every part), for a part the relay took that never reached the level
+    above (which keeps one copy of each part and ignores repeats). A part that fails is
     reported and the others are still tried. Raises PacketError when no upstream is configured,
     and, unless ``draft``, while the 推荐报告 still has 【请填写】 blanks or its （草稿） title.
     """
@@ -325,6 +328,9 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
                           "build the packet again (intake packet build --new) to sign it with this one")
     report = SendReport(pid, total)
     done = packet_table.parts_sent(store.conn, pid, total, split_sha)
+    if again and not set(again) <= set(range(1, total + 1)):
+        raise PacketError(f"packet {pid} has {total} part(s): no part {max(again)} to send again")
+    done -= set(range(1, total + 1)) if again is None else set(again)
     o = settings.outbox
     sender = Sender(settings.office.unit, o.from_name, o.from_addr, o.domain,
                     intake.pipeline.replies.loop_value, settings.office.officer_contact)
