@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli.main import app
@@ -36,6 +37,28 @@ def test_keys_init_writes_an_owner_only_key_and_show_prints_the_public_key(tmp_p
     other.write_text(block, encoding="utf-8")
     (sender,) = load_settings(other).packet.senders
     assert (sender.unit, sender.public_key) == ("甲市经济和信息化局", public)
+    assert sender.address == load_settings(cfg).outbox.from_addr
+
+
+def test_the_shown_block_appended_to_the_example_config_loads_once_its_empty_list_goes(tmp_path):
+    """GIVEN the block `keys show` prints appended to a copy of config.example.toml (a newcomer's
+    way) THEN, with `senders = []` left in [packet], `config check` names the clash and what to
+    delete (before: only TOML's "Cannot mutate immutable namespace"); with it deleted, as the
+    block's comment says, the config loads with the sender."""
+    from pathlib import Path
+
+    from bot.config.model import ConfigError
+
+    example = (Path(__file__).parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    block = ('[[packet.senders]]\nunit = "甲市经济和信息化局"\n'
+             'public_key = "ed25519:ja02XFb4LW+HC1HRqXcMD2uw2B7NkjRF46ohWxtU4xU="\n'
+             'address = "intake@jia.example.org"\n')
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(example + "\n" + block, encoding="utf-8")
+    with pytest.raises(ConfigError, match="delete the `key = \\[\\]` line"):
+        load_settings(cfg)
+    cfg.write_text(example.replace("\nsenders = []\n", "\n") + "\n" + block, encoding="utf-8")
+    assert [s.address for s in load_settings(cfg).packet.senders] == ["intake@jia.example.org"]
 
 
 def test_keys_show_without_a_key_says_how_to_make_one(tmp_path):

@@ -59,9 +59,13 @@ def keys_show() -> None:
         raise typer.Exit(1) from exc
     public = public_key_text(key.public_key())
     out.print(public, markup=False, soft_wrap=True)
-    out.print("\n# for the level above (config.toml):", markup=False)
+    out.print("\n# for the level above (config.toml):\n"
+              "# add this block at the end of its file, delete the line `senders = []` under\n"
+              "# [packet] if it has one, and add the address to its [office] downstream_senders",
+              markup=False)
     out.print(
-        f'[[packet.senders]]\nunit = "{settings.office.unit}"\npublic_key = "{public}"',
+        f'[[packet.senders]]\nunit = "{settings.office.unit}"\npublic_key = "{public}"\n'
+        f'address = "{settings.outbox.from_addr}"  # this office\'s address: its packets come From it',
         markup=False,
         soft_wrap=True,
     )

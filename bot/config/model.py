@@ -473,7 +473,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+            problem = f"not valid TOML: {exc}"
+            if "Cannot mutate immutable namespace" in str(exc):
+                # e.g. `senders = []` under [packet] and a [[packet.senders]] block appended
+                problem += (" — a list is given twice: as `key = [...]` and as [[section.key]] "
+                            "blocks; delete the `key = []` line")
+            raise ConfigError(path, [problem]) from exc
     token = _toml_path.set(path if path is not None and path.exists() else None)
     try:
         return Settings(**overrides)
