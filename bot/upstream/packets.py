@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import secrets
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -330,7 +331,9 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
     done = packet_table.parts_sent(store.conn, pid, total, split_sha)
     if again and not set(again) <= set(range(1, total + 1)):
         raise PacketError(f"packet {pid} has {total} part(s): no part {max(again)} to send again")
-    done -= set(range(1, total + 1)) if again is None else set(again)
+    resend = done & (set(range(1, total + 1)) if again is None else set(again))
+    done -= resend
+    resent_tag = secrets.token_hex(4)  # a part sent again gets its own Message-ID
     o = settings.outbox
     sender = Sender(settings.office.unit, o.from_name, o.from_addr, o.domain,
                     intake.pipeline.replies.loop_value, settings.office.officer_contact)
@@ -340,19 +343,20 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
         if k in done:
             report.already.append(k)
             continue
+        mid = part_message_id(pid, k, total, o.domain, split=split_sha,
+                              again=resent_tag if k in resend else "")
         zip_bytes = part_zip(root, pieces)
         # The split is signed at send time (outbox/documents/packet_split.py): the level above
         # takes this part's number, count and zip from here, never from the header.
         part_bytes = part_file(pid, raw_manifest, split_sha, k, total, zip_bytes)
         msg = compose_part(sender, to, manifest, k, total, zip_bytes, now=now,
-                           manifest_bytes=raw_manifest, signature=signature, split=split_sha,
+                           manifest_bytes=raw_manifest, signature=signature, message_id=mid,
                            part_files=[(PART_FILE, part_bytes),
                                        (PART_SIGNATURE_FILE, sign_part(key, part_bytes))])
         raw = to_bytes(msg)
         report.sizes[k] = len(raw)
         if len(raw) > limit:
             raise PacketError(f"packet {pid} part {k}/{total} is {len(raw)} bytes, over {limit}")
-        mid = part_message_id(pid, k, total, o.domain, split=split_sha)
         try:
             answer = asyncio.run(transport.deliver(raw, mail_from=o.from_addr, rcpts=to, msg_id=mid))
         except (DeliveryFailure, OSError) as exc:

@@ -38,10 +38,12 @@ class Sender:
     officer_contact: str = ""
 
 
-def part_message_id(packet_id: str, part: int, total: int, domain: str, *, split: str = "") -> str:
-    """``<id.part-k-of-n[.split]@domain>``: ``split`` (the split's digest, its first 12 digits
-    used) keeps part k of two sends cut differently apart, where a mailbox drops repeated ids."""
-    tail = f".{split[:12]}" if split else ""
+def part_message_id(packet_id: str, part: int, total: int, domain: str, *, split: str = "",
+                    again: str = "") -> str:
+    """``<id.part-k-of-n[.split][.again-X]@domain>``: ``split`` (the split's digest, its first 12
+    digits used) keeps part k of two sends cut differently apart, where a mailbox drops repeated
+    ids; ``again`` marks a part sent once more (``packet send --again``)."""
+    tail = (f".{split[:12]}" if split else "") + (f".again-{again}" if again else "")
     return f"<{packet_id}.part-{part}-of-{total}{tail}@{domain}>"
 
 
@@ -64,6 +66,7 @@ def compose_part(
     signature: bytes | None = None,
     part_files: Sequence[tuple[str, bytes]] = (),
     split: str = "",
+    message_id: str | None = None,
 ) -> EmailMessage:
     """Part ``part`` of ``total`` of the packet described by ``manifest`` (its zip attached).
 
@@ -71,7 +74,8 @@ def compose_part(
     JSON); ``signature``: the bytes of ``manifest.sig``, attached beside it when given;
     ``part_files``: more JSON files to attach, as ``(name, bytes)``: ``part.json`` and
     ``part.sig``, the signed split (``outbox/documents/packet_split.py``); ``split``: that
-    split's digest (in the Message-ID)."""
+    split's digest (in the Message-ID); ``message_id``: another Message-ID than the part's usual
+    one (a part sent again: a mailbox may drop a repeated id)."""
     pid = manifest["packet_id"]
     projects = "".join(
         f"{d['seq']}. [{d['tracking']}] {d['facts'].get('project_name') or ''}"
@@ -97,7 +101,7 @@ def compose_part(
     return finish(
         msg, sender=(sender.from_name, sender.from_addr), to=[("", a) for a in to],
         subject=part_subject(sender.unit, manifest.get("campaign", ""), pid, part, total), now=now,
-        message_id=part_message_id(pid, part, total, sender.domain, split=split), auto=None, loop_value=None,
+        message_id=message_id or part_message_id(pid, part, total, sender.domain, split=split), auto=None, loop_value=None,
         headers={HEADER_PACKET: pid, HEADER_PART: f"{part}/{total}"},
     )
 
