@@ -175,6 +175,8 @@ def _print_run(settings: Settings, report) -> None:
     for o in report.outcomes:
         if o.error:
             out.print(f"[red]处理失败 failed[/red] {cell(o.input_name)}: {cell(o.error)}")
+        elif o.waiting:
+            out.print(f"[cyan]已收存，待续 kept, waiting[/cyan] {cell(o.input_name)}: {cell(o.skipped)}")
         elif o.skipped:
             out.print(f"[yellow]未受理 ignored[/yellow] {cell(o.input_name)}: {cell(o.skipped)}")
     if report.delivered and settings.outbox.transport == "file":

@@ -160,11 +160,13 @@ class OfficerMail:
         if capped:
             log.warning("input %s: the confirmation request for %s's %d command(s) is held: daily cap "
                         "of %d reached (intake held list)", row.id, officer.name, n, NOTES_PER_OFFICER_PER_DAY)
-            return Outcome(row.id, row.name, skipped=f"officer commands: {n} awaiting confirmation "
-                                                     "(request held: daily cap reached)")
+            return Outcome(row.id, row.name, waiting=True,
+                           skipped=f"officer commands: {n} awaiting confirmation "
+                                   "(request held: daily cap reached)")
         log.info("input %s: %d command(s) from %s's address await confirmation", row.id, n,
                  officer.name)  # fmt: skip
-        return Outcome(row.id, row.name, skipped=f"officer commands: {n} awaiting confirmation")
+        return Outcome(row.id, row.name, waiting=True,
+                       skipped=f"officer commands: {n} awaiting confirmation")
 
     def _confirmation(self, row: InputRow, mail: MailFacts, token: str) -> Outcome:
         """A mail carrying a token: run the stored commands once, or only tell the officer why not."""

@@ -74,6 +74,9 @@ class Outcome:
     verdicts: list[str] = field(default_factory=list)
     skipped: str | None = None  # why no dossier was made (an auto-reply, a duplicate)
     error: str | None = None
+    # taken and kept, waiting for what completes it (a packet's other parts, an officer's
+    # confirmation): ``skipped`` says what; not an input set aside
+    waiting: bool = False
 
 
 def with_ffprobe(options: ParseOptions) -> ParseOptions:
@@ -435,7 +438,7 @@ class Pipeline:
             taken = intercept(row, dossiers)
             if taken is not None:
                 outcome.trackings, outcome.verdicts = taken.trackings, taken.verdicts
-                outcome.skipped = taken.skipped
+                outcome.skipped, outcome.waiting = taken.skipped, taken.waiting
                 return
         mail = dossiers[0].mail if dossiers else None
         no_reply = self.replies.no_reply_reason(mail) if mail else None

@@ -229,6 +229,7 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
         if missing:
             store.mark_processed(row.id)
     if missing:
+        outcome.waiting = True
         outcome.skipped = (f"packet {packet.packet_id} part {packet.part}/{packet.total} kept; "
                            f"waiting for part(s) {', '.join(map(str, missing[:20]))}"
                            f"{' …' if len(missing) > 20 else ''}")
