@@ -165,3 +165,21 @@ def test_packet_send_again_resends_a_part_the_relay_took(city):
     assert bad.exit_code == 1 and "no part 99" in bad.stderr
     word = intake(config, "packet", "send", "--draft", "--again", "first")
     assert word.exit_code == 2 and "part numbers" in word.stderr
+
+
+def test_packet_send_stops_while_a_video_is_only_a_cloud_drive_link(city):
+    """GIVEN a recommended dossier whose video came only as a cloud-drive link (not fetched)
+    WHEN the packet is built and sent THEN build names it, and send stops and says how to fetch
+    it (before: the packet went up without the video and the level above marked the project
+    VIDEO_MISSING); --without-videos sends it as it is."""
+    config, settings, _, _ = city
+    sample = SAMPLES / "08-蔡甸示例信息-视频为网盘链接.eml"
+    shutil.copy(sample, settings.drop.folders[0] / sample.name)
+    assert intake(config, "run", "--once").exit_code == 0
+    built = intake(config, "packet", "build")
+    assert built.exit_code == 0 and "cloud-drive link only" in built.output
+    stopped = intake(config, "packet", "send", "--draft")
+    assert stopped.exit_code == 1 and "intake fetched TRACKING FILE" in stopped.stderr
+    assert not any(b"X-Intake-Packet:" in p.read_bytes() for p in settings.outbox.folder.glob("*.eml"))
+    sent = intake(config, "packet", "send", "--draft", "--without-videos")
+    assert sent.exit_code == 0, sent.output

@@ -84,6 +84,9 @@ def packet_build(
         return
     out.print(f"wrote {result.path} (recommended {c['recommended']}, over quota {c['over_quota']}, "
               f"defective {c['defective']}; table check: {len(result.manifest['findings'])} problem(s))")
+    for tracking in result.manifest.get("videos_to_fetch") or []:
+        out.print(f"[yellow]视频仅有网盘链接 video is a cloud-drive link only[/yellow] {tracking}: "
+                  "download it (intake fetched TRACKING FILE) and build again before sending")
 
 
 @packet_app.command("send")
@@ -91,6 +94,7 @@ def packet_send(
     iso: Annotated[bool, typer.Option("--iso", help="Also write one disc image per applicant.")] = False,
     packet_dir: Annotated[Path | None, typer.Option("--packet", help="A built packet folder (default: the latest).")] = None,
     draft: Annotated[bool, typer.Option("--draft", help="Send even though 推荐报告.docx still has 【请填写】 blanks.")] = False,
+    without_videos: Annotated[bool, typer.Option("--without-videos", help="Send even though a recommended dossier's video is only a cloud-drive link.")] = False,
     again: Annotated[str | None, typer.Option("--again", metavar="PARTS", help="Send these parts again though the relay took them (e.g. 3 or 2,5, or all): the level above says they never arrived.")] = None,
 ) -> None:
     """Mail the packet upstream in numbered parts; again after a failure sends only what is missing
@@ -106,7 +110,8 @@ def packet_send(
             err.print("intake packet send: no upstream address: set [office] upstream in the config "
                       "(the next level's intake mailbox)", markup=False)
             raise typer.Exit(1)
-        report = send(intake, packet_dir, iso=iso or None, draft=draft, again=_part_numbers(again))
+        report = send(intake, packet_dir, iso=iso or None, draft=draft, again=_part_numbers(again),
+                      without_videos=without_videos)
     except PacketError as exc:
         err.print(f"intake packet send: {exc}", markup=False)
         raise typer.Exit(1) from None

@@ -285,14 +285,17 @@ def _report_as_completed(root: Path, manifest: dict, *, sent_before: bool) -> di
 
 
 def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None = None,
-         draft: bool = False, again: Collection[int] | None = ()) -> SendReport:
+         draft: bool = False, again: Collection[int] | None = (),
+         without_videos: bool = False) -> SendReport:
     """Mail the packet (default: the latest built, else a new one) to ``[office] upstream``.
 
     Parts already acknowledged for this packet are not sent again, except those in ``again``
     (part numbers; None: every part), for a part the relay took that never reached the level
     above (which keeps one copy of each part and ignores repeats). A part that fails is
-    reported and the others are still tried. Raises PacketError when no upstream is configured,
-    and, unless ``draft``, while the 推荐报告 still has 【请填写】 blanks or its （草稿） title.
+    reported and the others are still tried. Raises PacketError when no upstream is configured;
+    unless ``draft``, while the 推荐报告 still has 【请填写】 blanks or its （草稿） title; and unless
+    ``without_videos``, while a recommended dossier's video is only a cloud-drive link (the
+    level above would find it missing: 二（四） wants the video itself).
     """
     settings: Settings = intake.settings
     store: Store = intake.store
@@ -310,6 +313,13 @@ def send(intake: Instance, packet_dir: Path | None = None, *, iso: bool | None =
                 f"{report_path} is still a draft ({len(left)} place(s) to complete, first: "
                 f"{left[0][:60]}): fill in the 【请填写】 blanks and remove （草稿） from the title, "
                 "then send again; or give --draft to send it as a draft")
+    to_fetch = [str(t) for t in manifest.get("videos_to_fetch") or []]
+    if to_fetch and not without_videos:
+        raise PacketError(
+            f"packet {pid} has no video file for {', '.join(to_fetch)} (a cloud-drive link only): "
+            "download each (intake fetched TRACKING FILE), build the packet again (intake packet "
+            "build), then send; or give --without-videos to send it as it is (the level above "
+            "will find the video missing)")
     sent_before = packet_table.any_part_sent(store.conn, pid)
     manifest = _report_as_completed(root, manifest, sent_before=sent_before)
     raw_manifest = (root / MANIFEST).read_bytes()
