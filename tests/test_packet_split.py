@@ -386,3 +386,41 @@ def test_an_oversized_signature_or_part_file_is_refused_as_too_large(tmp_path, n
         assert row.state == "refused" and "too large" in row.error
     finally:
         intake.close()
+
+
+def padded(raw: bytes, n: int = 300) -> bytes:
+    """The mail with ``n`` junk attachments added around its parts (the signed zip untouched)."""
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    for i in range(n):
+        msg.add_attachment(b"junk %d" % i, maintype="application", subtype="octet-stream",
+                           filename=f"junk-{i}.bin")
+    msg.replace_header("Message-ID", "<padded@relay.example.org>")
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("size", [20_000, 1_500_000])  # a zip kept in memory; one spilled to disk
+def test_a_kept_part_is_assembled_from_its_signed_zip_never_its_mail_parsed_again(tmp_path, monkeypatch,
+                                                                                   size):
+    """GIVEN a copy of part 1 padded with 300 junk attachments, kept first (its zip is the signed
+    one), then the genuine part 2 WHEN the packet is whole THEN it is assembled from the zips
+    the workers decoded, kept in the archive: no part's mail is parsed again in the desk's own
+    process, outside [budgets] (before: the padded mail was), and both projects register."""
+    from bot.upstream import packet_intake
+
+    content = {"申报书.txt": "项目名称：示例\n".encode() + b"x" * size}
+    packet = write_packet(tmp_path / "src", KEY_A, [(tracking(1), "01-一", content),
+                                                    (tracking(2), "02-二", content)])
+    first, second = part_mails(packet, size + 10_000)
+
+    def no_second_parse(raw: bytes):
+        raise AssertionError("a part's mail parsed again in the desk's process")
+
+    monkeypatch.setattr(packet_intake, "parse_message", no_second_parse)
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, padded(first), second)
+        assert registered(intake) == [tracking(1), tracking(2)]
+        shas = [r[0] for r in intake.store.conn.execute("SELECT zip_sha256 FROM packet_parts_in")]
+        assert len(shas) == 2 and all(intake.store.archive.has(s) for s in shas)
+    finally:
+        intake.close()

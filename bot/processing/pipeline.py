@@ -320,7 +320,7 @@ class Pipeline:
             work_root = self.settings.store.work_dir
             src = self.store.materialise(row, work_root)
             job = self._job(
-                src, work_root / f"input-{row.id}-parsed",
+                src, self.parsed_folder(row.id),
                 # A pinned clock (demo, rehearsal) stands for the time of receipt too.
                 received_at=self.settings.campaign.now or row.received_at, display_name=row.name,
             )  # fmt: skip
@@ -341,6 +341,11 @@ class Pipeline:
             free()
         self.store.finish_parse(row.id)
         return dossiers
+
+    def parsed_folder(self, input_id: int) -> Path:
+        """The work folder input ``input_id``'s worker wrote into (decoded attachments, extracted
+        members); it lasts until the input is processed (``process``)."""
+        return self.settings.store.work_dir / f"input-{input_id}-parsed"
 
     def _job(self, src: Path, workdir: Path, *, received_at: datetime | None, display_name: str) -> ParseJob:
         return ParseJob(src=src, workdir=workdir, options=with_ffprobe(self.options),

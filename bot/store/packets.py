@@ -69,16 +69,23 @@ def is_registered(conn: sqlite3.Connection, packet_id: str, *, unit: str | None 
 
 
 def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int, input_id: int,
-                sender: str | None) -> dict[int, int]:
-    """Keep one received part (a repeat is ignored); returns ``{part: input id}`` of those held."""
+                sender: str | None, zip_sha256: str | None = None) -> dict[int, int]:
+    """Keep one received part (a repeat is ignored) and the sha256 of its zip (kept in the
+    archive); returns ``{part: input id}`` of those held."""
     conn.execute(
-        "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender)"
-        " VALUES(?,?,?,?,?)",
-        (packet_id, part, total, input_id, sender),
+        "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender, zip_sha256)"
+        " VALUES(?,?,?,?,?,?)",
+        (packet_id, part, total, input_id, sender, zip_sha256),
     )
     return {r[0]: r[1] for r in conn.execute(
         "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
         (packet_id, total))}
+
+
+def part_zips(conn: sqlite3.Connection, packet_id: str, total: int) -> dict[int, str | None]:
+    """``{part: sha256 of its zip}`` of the parts held (None: kept before zips were archived)."""
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT part, zip_sha256 FROM packet_parts_in WHERE packet_id=? AND total=?", (packet_id, total))}
 
 
 def record_registered(conn: sqlite3.Connection, packet_id: str, *, sender: str | None,

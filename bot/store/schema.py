@@ -277,6 +277,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               # split: the digest of the signed split (outbox/documents/packet_split.py) a part was
               # sent in; created_at: the signed manifest's build time of a packet from below
               columns=(("packet_sends", "split", "TEXT"), ("packets_in", "created_at", "TEXT"))),
+    Migration(13, "packet parts received: the sha256 of each part's signed zip, kept in the archive",
+              "",
+              columns=(("packet_parts_in", "zip_sha256", "TEXT"),)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].number
 

@@ -20,6 +20,7 @@ dossiers, and the sending office gets ONE receipt listing each project's result.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -222,9 +223,11 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
         store.mark_processed(row.id)
         outcome.skipped = f"packet {packet.packet_id} already registered"
         return outcome
+    zip_sha = _keep_zip(intake, row, packet) if packet.mail is not None else None
     with store.transaction():
         have = packet_table.add_part_in(conn, parts_key, packet.part, packet.total, row.id,
-                                        packet.sender)
+                                        packet.sender, zip_sha)
+        zips = packet_table.part_zips(conn, parts_key, packet.total)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -238,7 +241,7 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     staging = settings.store.work_dir / f"packet-{row.id}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        bad = _assemble(intake, packet, have, staging)
+        bad = _assemble(intake, packet, have, zips, staging)
         _register(intake, row, packet, signer, staging, bad, outcome, now)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -287,7 +290,41 @@ def _shown_id(packet: PacketInput) -> str:
     return packet.packet_id if _ID_SHAPE.fullmatch(packet.packet_id) else "（编号无法识别）"
 
 
-def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], staging: Path) -> list[str]:
+def _keep_zip(intake: Instance, row: InputRow, packet: PacketInput) -> str | None:
+    """Archive this part's zip (the one its signed part.json names, already checked) from what
+    its worker decoded: in memory, else the file it spilled into the input's work folder. The
+    packet is later assembled from the archive, so the part's mail, which may carry anything
+    around the signed zip, is never parsed again in the desk's process. Returns its sha256, or
+    None when neither holds it (the mail is then read again at assembly, as before)."""
+    archive = intake.store.archive
+    att = next((a for a in packet.mail.attachments if a.name.lower().endswith(".zip")), None) \
+        if packet.mail is not None else None
+    if att is None:
+        return None
+    if archive.has(att.sha256):
+        return att.sha256
+    if att.data and len(att.data) == att.size:
+        archive.put_bytes(att.data)
+        return att.sha256
+    folder = intake.pipeline.parsed_folder(row.id)
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if (path.is_file() and not path.is_symlink() and path.stat().st_size == att.size
+                and _sha256_of(path) == att.sha256):
+            archive.adopt(path)  # linked, not copied; the work folder is removed, never changed
+            return att.sha256
+    return None
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], zips_of: dict[int, str | None],
+              staging: Path) -> list[str]:
     store = intake.store
     manifest = packet.manifest
     if packet.folder_files is not None:
@@ -303,9 +340,14 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], stagi
         return bad
 
     def zips() -> Iterator[bytes]:
-        # One part's mail at a time: memory holds one part (at most [imap] max_message_bytes),
-        # never the packet. Reached only for a packet whose signature verified (``take``).
+        # One part's zip at a time: memory holds one part (at most [imap] max_message_bytes),
+        # never the packet. Reached only for a packet whose signature verified (``take``). The
+        # zip comes from the archive (``_keep_zip``); a part kept before that, from its mail.
         for k in sorted(have):
+            sha = zips_of.get(k)
+            if sha and store.archive.has(sha):
+                yield store.archive.path_for(sha).read_bytes()
+                continue
             row = store.get_input(have[k])
             mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
             for att in mail.attachments:
