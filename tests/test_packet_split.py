@@ -424,3 +424,24 @@ def test_a_kept_part_is_assembled_from_its_signed_zip_never_its_mail_parsed_agai
         assert len(shas) == 2 and all(intake.store.archive.has(s) for s in shas)
     finally:
         intake.close()
+
+
+def test_status_shows_packets_received_and_parts_waiting(tmp_path):
+    """`intake status` (its data) lists a packet from below while its parts are kept, as parts
+    held of how many, then as registered with its projects (before: packets appeared nowhere in
+    status)."""
+    from bot.cli.status import status_data
+
+    intake = province(tmp_path / "prov")
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    try:
+        deliver(intake, first)
+        waiting = status_data(intake.settings)["packets"]
+        deliver(intake, second)
+        after = status_data(intake.settings)["packets"]
+    finally:
+        intake.close()
+    assert [(w["held"], w["total"]) for w in waiting["waiting"]] == [(1, 2)] and waiting["received"] == []
+    assert after["waiting"] == []
+    (r,) = after["received"]
+    assert (r["packet_id"], r["unit"], r["registered"], r["projects"]) == ("IIP2023-420100-P01", CITY_A, 2, 2)

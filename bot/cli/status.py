@@ -12,6 +12,7 @@ from bot.cli.terminal_text import cell
 from bot.config.model import Settings
 from bot.errors import IntakeError
 from bot.health.report import health_data
+from bot.store import packets as packet_table
 from bot.store.bounces import bounces
 from bot.store.database import Store
 from bot.store.history import SENT_ZH, local_iso
@@ -85,9 +86,19 @@ def status_data(settings: Settings) -> dict[str, Any]:
         tz = campaign_timezone(settings)
         bounced = [{**b.to_json(), "at": local_iso(b.at, tz)} for b in bounces(store)]
         return {"dossiers": dossiers, "inputs": states, "quarantined": quarantined,
-                "outgoing": outgoing, "health": health_data(store, settings), "bounced": bounced}
+                "outgoing": outgoing, "health": health_data(store, settings), "bounced": bounced,
+                "packets": _local_times(packet_table.overview(store.conn), tz)}
     finally:
         store.close()
+
+
+def _local_times(packets: dict[str, list[dict]], tz) -> dict[str, list[dict]]:  # noqa: ANN001
+    """``packet_table.overview`` with its times in the campaign's zone."""
+    for b in packets["built"]:
+        b["built_at"] = local_iso(b["built_at"], tz)
+    for r in packets["received"]:
+        r["registered_at"] = local_iso(r["registered_at"], tz)
+    return packets
 
 
 def dossier_table(settings: Settings, only: set[str] | None = None) -> Table:
@@ -132,6 +143,23 @@ def status_tables(settings: Settings) -> list[Table]:
         for row in data["bounced"]:
             b.add_row(row["tracking"], row["to"], row["kind"], row["reason"], row["at"])
         tables.append(b)
+    packets = data["packets"]
+    if any(packets.values()):
+        k = Table(title="推荐材料包 packets")
+        k.add_column("方向 direction", overflow="fold")
+        k.add_column("编号 packet", no_wrap=True)  # a packet id is read whole
+        for col in ("单位 unit", "情况 state", "时间 at"):
+            k.add_column(col, overflow="fold")
+        for b in packets["built"]:
+            sent = f"已发出 {b['parts_sent']}/{b['parts']} 封 (parts sent)" if b["parts"] else "未发送 (not sent)"
+            k.add_row("上报 built here", b["packet_id"], f"{b['dossiers']} 个项目", sent, b["built_at"])
+        for r in packets["received"]:
+            k.add_row("收到 from below", r["packet_id"], cell(r["unit"] or "-"),
+                      f"已登记 {r['registered']}/{r['projects']} 个项目 (registered)", r["registered_at"])
+        for w in packets["waiting"]:
+            k.add_row("收到 from below", cell(w["key"]), "-",
+                      f"已收 {w['held']}/{w['total']} 封，待续 (parts kept, waiting)", "-")
+        tables.append(k)
     if data["quarantined"]:
         q = Table(title="已隔离的收件 quarantined inputs (intake reprocess ID)")
         q.add_column("id")

@@ -111,3 +111,27 @@ def built_at_of_current_version(conn: sqlite3.Connection, dossier_id: int, unit:
         " JOIN packets_in p ON p.input_id=v.input_id AND p.unit=? WHERE d.id=?",
         (unit, dossier_id)).fetchone()
     return None if row is None else row[0]
+
+
+def overview(conn: sqlite3.Connection) -> dict[str, list[dict]]:
+    """What ``intake status`` shows of packets: ``built`` (this level's, newest first: id, when,
+    dossiers, parts acknowledged by the relay of how many), ``received`` (from the level below:
+    id, signer unit, sender, when registered, projects registered / listed) and ``waiting``
+    (parts kept for a packet not yet whole: its key, parts held, of how many)."""
+    built = []
+    for pid, built_at, n in conn.execute("SELECT id, built_at, dossiers FROM packets ORDER BY built_at DESC"):
+        sent = conn.execute("SELECT COUNT(*), MAX(total) FROM packet_sends WHERE packet_id=?", (pid,)).fetchone()
+        built.append({"packet_id": pid, "built_at": built_at, "dossiers": n,
+                      "parts_sent": int(sent[0] or 0), "parts": sent[1]})
+    received = []
+    for pid, unit, sender, at, result in conn.execute(
+            "SELECT packet_id, unit, sender, registered_at, result FROM packets_in ORDER BY registered_at DESC"):
+        results = json.loads(result or "[]")
+        received.append({"packet_id": pid, "unit": unit, "sender": sender, "registered_at": at,
+                         "registered": sum(1 for r in results if str(r.get("result", "")).startswith("已登记")),
+                         "projects": len(results)})
+    done = {r[0] for r in conn.execute("SELECT packet_id FROM packets_in")}
+    waiting = [{"key": key, "held": int(held), "total": int(total)} for key, held, total in conn.execute(
+        "SELECT packet_id, COUNT(*), total FROM packet_parts_in GROUP BY packet_id, total")
+        if not any(str(key).startswith(f"{d} [") or key == d for d in done)]
+    return {"built": built, "received": received, "waiting": waiting}
