@@ -210,3 +210,19 @@ def test_an_environment_variable_naming_no_section_is_reported_not_ignored(tmp_p
     monkeypatch.setenv("INTAKE_IMAPP__PASSWORD", "x")
     res = CliRunner().invoke(app, ["config", "check", str(cfg)])
     assert "INTAKE_IMAPP__PASSWORD: no setting [imapp]" in res.stderr, res.output
+
+
+def test_config_check_shows_the_packet_setup_and_warns_of_a_sender_address_not_allowed(tmp_path):
+    """`config check` shows where packets go (upstream), the signing key and who may send packets;
+    a [[packet.senders]] address missing from office.downstream_senders is a warning (every
+    packet it mails would be refused)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[store]\ndata_dir = "{tmp_path / "st"}"\n[office]\nupstream = ["up@prov.example.org"]\n'
+        'downstream_senders = ["a@jia.example.org"]\n'
+        '[[packet.senders]]\nunit = "乙市[测试]"\naddress = "b@yi.example.org"\n'
+        'public_key = "ed25519:ja02XFb4LW+HC1HRqXcMD2uw2B7NkjRF46ohWxtU4xU="\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["config", "check", str(cfg)])
+    assert "up@prov.example.org" in res.stdout and "intake keys init" in res.stdout
+    assert "乙市[测试] <b@yi.example.org>" in res.stdout
+    assert "packet.senders[0].address" in res.stderr and "refused" in res.stderr

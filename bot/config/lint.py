@@ -77,6 +77,11 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
     if settings.office.downstream_senders and not settings.packet.senders:
         out.append("packet.senders: none listed, so every packet from office.downstream_senders is "
                    "refused as unsigned (add each unit's `intake keys show` line, see README \"Keys\")")
+    allowed = {a.strip().lower() for a in settings.office.downstream_senders}
+    for n, sender in enumerate(settings.packet.senders):
+        if sender.address and sender.address.strip().lower() not in allowed:
+            out.append(f"packet.senders[{n}].address: {sender.address!r} is not in "
+                       "office.downstream_senders, so every packet it mails is refused")
     if settings.office.upstream:
         from outbox.documents.signing import key_path
 
