@@ -445,3 +445,83 @@ def test_status_shows_packets_received_and_parts_waiting(tmp_path):
     assert after["waiting"] == []
     (r,) = after["received"]
     assert (r["packet_id"], r["unit"], r["registered"], r["projects"]) == ("IIP2023-420100-P01", CITY_A, 2, 2)
+
+
+@pytest.mark.parametrize(("old_at", "new_at"), [
+    ("2023-11-29T10:00:00+08:00", "2023-11-29T10:00:00+08:00"),  # a pinned clock: the same time
+    ("2023-11-29T09:00:00", "2023-11-29T10:00:00"),  # a pinned clock written without a zone
+])
+def test_the_rollback_guard_holds_with_a_pinned_clock_below(tmp_path, old_at, new_at):
+    """GIVEN the level below's clock pinned (every packet built at the same time, or at times
+    without a zone) and its P01 held back until P02 registered THEN project 1 keeps P02's version
+    (before: a tie or a time without a zone switched the guard off): at the same time, the
+    unit's packet number decides."""
+    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
+                       packet_id="IIP2023-420100-P01", created_at=old_at)
+    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
+                       packet_id="IIP2023-420100-P02", created_at=new_at)
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, *part_mails(new, 1 << 30), *part_mails(old, 1 << 30))
+        one = intake.store.dossier_by_tracking(tracking(1))
+        assert len(intake.store.versions_of(one.id)) == 1
+    finally:
+        intake.close()
+
+
+def test_a_build_time_far_ahead_of_the_clock_freezes_nothing(tmp_path):
+    """GIVEN a unit's P01 signed with created_at in 2099 (its clock wrong) THEN its later P02
+    still updates the project (before: every later packet was refused as older, for good)."""
+    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
+                       packet_id="IIP2023-420100-P01", created_at="2099-01-01T00:00:00+08:00")
+    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
+                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, *part_mails(old, 1 << 30), *part_mails(new, 1 << 30))
+        one = intake.store.dossier_by_tracking(tracking(1))
+        assert len(intake.store.versions_of(one.id)) == 2
+    finally:
+        intake.close()
+
+
+def test_without_an_address_the_receipt_goes_only_where_every_part_came_from(tmp_path):
+    """GIVEN two listed offices and no address for 甲市 WHEN 甲市's last part arrives with 乙市's
+    From THEN the packet registers but no receipt is sent (before: 甲市's results went to 乙市);
+    with every part from 甲市's address the receipt goes there."""
+    from tests.conftest import make_settings
+
+    def desk(root: Path) -> Intake:
+        return Intake(make_settings(
+            root, office={"level": "province", "unit": "湖北省经济和信息化厅", "division_code": "420000",
+                          "downstream_senders": [A_ADDR, "intake@yi.example.org"]},
+            packet={"senders": [{"unit": CITY_A, "public_key": public_key_text(KEY_A.public_key())}]}))
+
+    first, second = part_mails(two_dossier_packet(tmp_path / "src"), 30_000)
+    forged = message_from_bytes(second, policy=email_policy.default)
+    forged.replace_header("From", "intake@yi.example.org")
+    for mails, root, want in (([first, forged.as_bytes()], tmp_path / "p1", []),
+                              ([first, second], tmp_path / "p2", [[A_ADDR]])):
+        intake = desk(root)
+        try:
+            deliver(intake, *mails)
+            assert registered(intake) == [tracking(1), tracking(2)]
+            receipts = [json.loads(r[0]) for r in intake.store.conn.execute(
+                "SELECT rcpts FROM outgoing WHERE kind='packet_receipt'")]
+        finally:
+            intake.close()
+        assert receipts == want
+
+
+def test_a_signed_packet_id_not_shaped_like_ours_is_refused(tmp_path):
+    """GIVEN a packet signed by 甲市 whose id carries terminal markup ("[blink]…") THEN it is
+    refused before anything is kept (before: the id reached the officers' `status` table)."""
+    intake = province(tmp_path / "prov")
+    packet = write_packet(tmp_path / "src", KEY_A, [(tracking(1), "01-一", BIG)],
+                          packet_id="[blink][reverse]IIP2023-420100-P01")
+    try:
+        deliver(intake, *part_mails(packet, 1 << 30))
+        (row,) = intake.store.inputs()
+        assert row.state == "refused" and "packet_id" in row.error
+    finally:
+        intake.close()

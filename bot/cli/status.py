@@ -152,9 +152,9 @@ def status_tables(settings: Settings) -> list[Table]:
             k.add_column(col, overflow="fold")
         for b in packets["built"]:
             sent = f"已发出 {b['parts_sent']}/{b['parts']} 封 (parts sent)" if b["parts"] else "未发送 (not sent)"
-            k.add_row("上报 built here", b["packet_id"], f"{b['dossiers']} 个项目", sent, b["built_at"])
+            k.add_row("上报 built here", cell(b["packet_id"]), f"{b['dossiers']} 个项目", sent, b["built_at"])
         for r in packets["received"]:
-            k.add_row("收到 from below", r["packet_id"], cell(r["unit"] or "-"),
+            k.add_row("收到 from below", cell(r["packet_id"]), cell(r["unit"] or "-"),
                       f"已登记 {r['registered']}/{r['projects']} 个项目 (registered)", r["registered_at"])
         for w in packets["waiting"]:
             k.add_row("收到 from below", cell(w["key"]), "-",

@@ -82,6 +82,10 @@ def lint(settings: Settings, path: Path | None = None) -> list[str]:
         if sender.address and sender.address.strip().lower() not in allowed:
             out.append(f"packet.senders[{n}].address: {sender.address!r} is not in "
                        "office.downstream_senders, so every packet it mails is refused")
+        elif not sender.address and len(allowed) > 1:
+            out.append(f"packet.senders[{n}].address: unset while office.downstream_senders lists "
+                       f"{len(allowed)} addresses: {sender.unit}'s packets are taken From any of them "
+                       "(set its own address)")
     if settings.office.upstream:
         from outbox.documents.signing import key_path
 

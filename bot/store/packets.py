@@ -82,6 +82,13 @@ def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int,
         (packet_id, total))}
 
 
+def part_senders(conn: sqlite3.Connection, packet_id: str, total: int) -> set[str]:
+    """The From addresses (lower-cased) the parts held came from."""
+    return {str(r[0]).lower() for r in conn.execute(
+        "SELECT DISTINCT sender FROM packet_parts_in WHERE packet_id=? AND total=? AND sender IS NOT NULL",
+        (packet_id, total))}
+
+
 def part_zips(conn: sqlite3.Connection, packet_id: str, total: int) -> dict[int, str | None]:
     """``{part: sha256 of its zip}`` of the parts held (None: kept before zips were archived)."""
     return {r[0]: r[1] for r in conn.execute(
@@ -101,16 +108,16 @@ def record_registered(conn: sqlite3.Connection, packet_id: str, *, sender: str |
     )
 
 
-def built_at_of_current_version(conn: sqlite3.Connection, dossier_id: int, unit: str) -> str | None:
-    """When the packet of ``unit`` that gave dossier ``dossier_id`` its current version was built
-    (its signed manifest's ``created_at``); None when unknown (no such packet, or built before
-    this was recorded)."""
+def packet_of_current_version(conn: sqlite3.Connection, dossier_id: int, unit: str) -> tuple[str, str | None] | None:
+    """The packet of ``unit`` that gave dossier ``dossier_id`` its current version: its
+    ``packets_in`` key and when its signed manifest says it was built (None: unknown); None when
+    no packet of ``unit`` did."""
     row = conn.execute(
-        "SELECT p.created_at FROM dossiers d JOIN versions v"
+        "SELECT p.packet_id, p.created_at FROM dossiers d JOIN versions v"
         " ON v.dossier_id=d.id AND v.version=d.current_version"
         " JOIN packets_in p ON p.input_id=v.input_id AND p.unit=? WHERE d.id=?",
         (unit, dossier_id)).fetchone()
-    return None if row is None else row[0]
+    return None if row is None else (str(row[0]), row[1])
 
 
 def overview(conn: sqlite3.Connection) -> dict[str, list[dict]]:
@@ -130,8 +137,16 @@ def overview(conn: sqlite3.Connection) -> dict[str, list[dict]]:
         received.append({"packet_id": pid, "unit": unit, "sender": sender, "registered_at": at,
                          "registered": sum(1 for r in results if str(r.get("result", "")).startswith("已登记")),
                          "projects": len(results)})
-    done = {r[0] for r in conn.execute("SELECT packet_id FROM packets_in")}
+    done = {(str(key).split(" ", 1)[0], unit) for key, unit in conn.execute("SELECT packet_id, unit FROM packets_in")}
     waiting = [{"key": key, "held": int(held), "total": int(total)} for key, held, total in conn.execute(
         "SELECT packet_id, COUNT(*), total FROM packet_parts_in GROUP BY packet_id, total")
-        if not any(str(key).startswith(f"{d} [") or key == d for d in done)]
+        if _id_and_unit(str(key)) not in done]
     return {"built": built, "received": received, "waiting": waiting}
+
+
+def _id_and_unit(parts_key: str) -> tuple[str, str]:
+    """(packet id, signer unit) of a ``packet_parts_in`` key ``"<id> [<unit>]"`` or ``"<id>
+    [<unit>] split <digest>"`` (a packet id holds no space: ``manifest_problem``)."""
+    pid, _, rest = parts_key.partition(" [")
+    unit = rest.rsplit("] split ", 1)[0] if "] split " in rest else rest.removesuffix("]")
+    return pid, unit

@@ -27,7 +27,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.processing.instance import Instance
@@ -36,7 +36,7 @@ from bot.store import packets as packet_table
 from bot.store.database import InputRow
 from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
-from bot.upstream.manifest_check import manifest_problem
+from bot.upstream.manifest_check import PACKET_ID_SHAPE, manifest_problem
 from outbox.delivery import queue as outgoing
 from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts
 from outbox.documents.packet_split import (
@@ -63,7 +63,6 @@ from rules.verdict import verdict
 log = logging.getLogger("intake.packet_intake")
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # a manifest.json or manifest.sig read back; a real one is KBs
-_ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 @dataclass
 class PacketInput:
@@ -228,6 +227,7 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
         have = packet_table.add_part_in(conn, parts_key, packet.part, packet.total, row.id,
                                         packet.sender, zip_sha)
         zips = packet_table.part_zips(conn, parts_key, packet.total)
+        froms = packet_table.part_senders(conn, parts_key, packet.total)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -242,7 +242,7 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         bad = _assemble(intake, packet, have, zips, staging)
-        _register(intake, row, packet, signer, staging, bad, outcome, now)
+        _register(intake, row, packet, signer, staging, bad, outcome, now, froms)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outcome
@@ -283,11 +283,27 @@ def _signer_address(intake: Instance, signer: Signer) -> str | None:
     return None
 
 
+def _receipt_address(intake: Instance, signer: Signer, froms: set[str], packet: PacketInput) -> str | None:
+    """Where the receipt goes: the signer's listed ``address``; without one, the From its parts
+    came from, only when they all came from one (another listed office's From on one part would
+    otherwise get this unit's results); None: no receipt (logged)."""
+    own = _signer_address(intake, signer)
+    if own:
+        return own
+    if packet.mail is None:
+        return None
+    if len(froms) == 1:
+        return next(iter(froms))
+    log.warning("packet %s: its parts came from %s; no receipt sent (set address for %s in "
+                "[[packet.senders]])", packet.packet_id, ", ".join(sorted(froms)), signer.unit)
+    return None
+
+
 def _shown_id(packet: PacketInput) -> str:
     """The packet id as a refusal may repeat it: only one shaped like ours (``IIP2023-420100-P01``:
     ASCII letters, digits, ``.``, ``_``, ``-``; at most 64), else "（编号无法识别）": an
     unverified id is the sender's text, not ours to mail."""
-    return packet.packet_id if _ID_SHAPE.fullmatch(packet.packet_id) else "（编号无法识别）"
+    return packet.packet_id if PACKET_ID_SHAPE.fullmatch(packet.packet_id) else "（编号无法识别）"
 
 
 def _keep_zip(intake: Instance, row: InputRow, packet: PacketInput) -> str | None:
@@ -362,28 +378,51 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], zips_
         return [f["path"] for f in manifest.get("files", [])]
 
 
-def _built_at(manifest: dict) -> str | None:
-    """The signed manifest's ``created_at`` (ISO 8601 with its zone), or None when it has none we
-    can read."""
-    value = manifest.get("created_at")
+_SEQUENCE = re.compile(r"-P([0-9]{1,9})(?: |$)")  # ``IIP2023-420100-P07``: the unit's 7th packet
+FUTURE_SLACK = timedelta(days=1)  # a build time further ahead of this desk's clock is not believed
+
+
+def _built_at(value: object, now: datetime) -> datetime | None:
+    """A signed manifest's ``created_at`` as a moment, or None when it cannot order packets: not
+    ISO 8601, or more than ``FUTURE_SLACK`` ahead of ``now`` (a unit's clock far ahead would
+    otherwise freeze its projects against every later packet). Without a zone (a pinned clock
+    written without one), it is read as UTC: all of one unit's packets alike."""
     try:
         when = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    return value if when is not None and when.tzinfo is not None else None
+    if when is None:
+        return None
+    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return None if when > now + FUTURE_SLACK else when
 
 
-def _newer_version_here(conn, dossier_id: int, unit: str, manifest: dict) -> bool:  # noqa: ANN001
+def _stored_time(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _sequence(packet_key: str) -> int:
+    """The packet's number among its unit's (``…-P07`` → 7); 0 when the id has none."""
+    m = _SEQUENCE.search(packet_key)
+    return int(m[1]) if m else 0
+
+
+def _newer_version_here(conn, dossier_id: int, unit: str, packet_id: str, manifest: dict,  # noqa: ANN001
+                        now: datetime) -> bool:
     """True when dossier ``dossier_id``'s current version came from a packet of ``unit`` built
-    after ``manifest``'s (both build times signed); unknown times never refuse."""
-    ours, theirs = _built_at(manifest), packet_table.built_at_of_current_version(conn, dossier_id, unit)
+    after ``packet_id`` (``manifest``): by the signed build times, and at the same time (a pinned
+    clock) by the unit's packet number. Unknown times never refuse."""
+    held = packet_table.packet_of_current_version(conn, dossier_id, unit)
+    if held is None:
+        return False
+    ours, theirs = _built_at(manifest.get("created_at"), now), _built_at(held[1], now)
     if ours is None or theirs is None:
         return False
-    return datetime.fromisoformat(theirs) > datetime.fromisoformat(ours)
+    return (theirs, _sequence(held[0])) > (ours, _sequence(packet_id))
 
 
 def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Signer, staging: Path,
-              bad: list[str], outcome: Outcome, now: datetime) -> None:
+              bad: list[str], outcome: Outcome, now: datetime, froms: set[str]) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
     conn = store.conn
     key = packet_table.registry_key(conn, packet.packet_id, signer.unit)
@@ -402,7 +441,8 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
                 d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
                 "未登记：该受理编号已属于其他单位报送或本级直接受理的项目，贵单位不能更新", [])
             continue
-        if existing is not None and _newer_version_here(conn, existing.id, signer.unit, manifest):
+        if existing is not None and _newer_version_here(conn, existing.id, signer.unit, packet.packet_id,
+                                                        manifest, now):
             # A packet built before the one that gave this dossier its current version, arriving
             # late (held back, or a part of it replayed): never a rollback.
             log.warning("packet %s: %s holds a version from a packet %s built later: not registered",
@@ -464,7 +504,7 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
             outcome.trackings.append(d["tracking"])
             outcome.verdicts.append(v)
         ordered = [results[d["tracking"]] for d in manifest.get("dossiers", []) if d["tracking"] in results]
-        to = _signer_address(intake, signer) or packet.sender
+        to = _receipt_address(intake, signer, froms, packet)
         if to:
             msg = compose_packet_receipt(
                 _sender(intake), to, packet_id=packet.packet_id,
@@ -478,7 +518,7 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
         packet_table.record_registered(
             conn, key, sender=packet.sender, unit=signer.unit, input_id=row.id,
             results=[{"tracking": r.tracking, "result": r.result} for r in ordered],
-            created_at=_built_at(manifest))
+            created_at=_stored_time(_built_at(manifest.get("created_at"), now)))
         store.mark_processed(row.id)
     log.info("packet %s registered: %s", packet.packet_id,
              ", ".join(f"{t} {v}" for t, v in zip(outcome.trackings, outcome.verdicts, strict=True)))
