@@ -163,7 +163,8 @@ class PacketSender(_Section):
     public_key: str  # "ed25519:<base64 of the 32-byte raw key>", as ``intake keys show`` prints
     # The unit's own mail address (one of [office] downstream_senders): a mailed packet it signed
     # must come From it, and the receipt goes there, never to the From of whichever part came
-    # last. None: any address in downstream_senders (the receipt to the last part's From).
+    # last. None: any address in downstream_senders (the receipt to the parts' From, only when
+    # they all came from one).
     address: str | None = None
 
     @field_validator("public_key")
