@@ -372,14 +372,12 @@ def config_check(
     table.add_row("outbox", f"{settings.outbox.transport} → "
                   + (str(settings.outbox.folder) if settings.outbox.transport == "file" else settings.smtp.host))
     table.add_row("upstream", ", ".join(settings.office.upstream) or "none (packet send needs [office] upstream)")
-    from rich.markup import escape
-
     from outbox.documents.signing import key_path
 
     key = key_path(settings)
-    table.add_row("packet key", f"{key}" if key.exists() else f"none yet at {key} (intake keys init)")
-    table.add_row("packets from", escape("\n".join(
-        f"{s.unit}" + (f" <{s.address}>" if s.address else "") for s in settings.packet.senders))
+    table.add_row("packet key", cell(str(key)) if key.exists() else f"none yet at {cell(str(key))} (intake keys init)")
+    table.add_row("packets from", "\n".join(
+        cell(s.unit + (f" <{s.address}>" if s.address else "")) for s in settings.packet.senders)
         or "nobody: no packet.senders listed")
     out.print(table)
     for p in problems:
