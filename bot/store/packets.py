@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 
 def _now() -> str:
@@ -68,31 +69,26 @@ def is_registered(conn: sqlite3.Connection, packet_id: str, *, unit: str | None 
                         (packet_id, unit)).fetchone() is not None
 
 
+class HeldPart(NamedTuple):
+    """A part kept from below: its input, the From it came from, and the sha256 of its signed
+    zip, kept in the archive (None: kept before zips were archived; read from its mail)."""
+
+    input_id: int
+    sender: str | None
+    zip_sha256: str | None
+
+
 def add_part_in(conn: sqlite3.Connection, packet_id: str, part: int, total: int, input_id: int,
-                sender: str | None, zip_sha256: str | None = None) -> dict[int, int]:
-    """Keep one received part (a repeat is ignored) and the sha256 of its zip (kept in the
-    archive); returns ``{part: input id}`` of those held."""
+                sender: str | None, zip_sha256: str | None = None) -> dict[int, HeldPart]:
+    """Keep one received part (a repeat is ignored); returns ``{part: HeldPart}`` of those held."""
     conn.execute(
         "INSERT OR IGNORE INTO packet_parts_in(packet_id, part, total, input_id, sender, zip_sha256)"
         " VALUES(?,?,?,?,?,?)",
         (packet_id, part, total, input_id, sender, zip_sha256),
     )
-    return {r[0]: r[1] for r in conn.execute(
-        "SELECT part, input_id FROM packet_parts_in WHERE packet_id=? AND total=?",
+    return {r[0]: HeldPart(r[1], r[2], r[3]) for r in conn.execute(
+        "SELECT part, input_id, sender, zip_sha256 FROM packet_parts_in WHERE packet_id=? AND total=?",
         (packet_id, total))}
-
-
-def part_senders(conn: sqlite3.Connection, packet_id: str, total: int) -> set[str]:
-    """The From addresses (lower-cased) the parts held came from."""
-    return {str(r[0]).lower() for r in conn.execute(
-        "SELECT DISTINCT sender FROM packet_parts_in WHERE packet_id=? AND total=? AND sender IS NOT NULL",
-        (packet_id, total))}
-
-
-def part_zips(conn: sqlite3.Connection, packet_id: str, total: int) -> dict[int, str | None]:
-    """``{part: sha256 of its zip}`` of the parts held (None: kept before zips were archived)."""
-    return {r[0]: r[1] for r in conn.execute(
-        "SELECT part, zip_sha256 FROM packet_parts_in WHERE packet_id=? AND total=?", (packet_id, total))}
 
 
 def record_registered(conn: sqlite3.Connection, packet_id: str, *, sender: str | None,

@@ -20,7 +20,6 @@ dossiers, and the sending office gets ONE receipt listing each project's result.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -38,7 +37,7 @@ from bot.store.decisions import waived_codes
 from bot.store.facts_codec import loads_facts
 from bot.upstream.manifest_check import PACKET_ID_SHAPE, manifest_problem
 from outbox.delivery import queue as outgoing
-from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts
+from outbox.documents.packet import DAMAGED_ZIP_ERRORS, MANIFEST, assemble_parts, sha256_file
 from outbox.documents.packet_split import (
     MAX_PART_FILE_BYTES,
     PART_FILE,
@@ -226,8 +225,6 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     with store.transaction():
         have = packet_table.add_part_in(conn, parts_key, packet.part, packet.total, row.id,
                                         packet.sender, zip_sha)
-        zips = packet_table.part_zips(conn, parts_key, packet.total)
-        froms = packet_table.part_senders(conn, parts_key, packet.total)
         missing = [k for k in range(1, packet.total + 1) if k not in have]
         if missing:
             store.mark_processed(row.id)
@@ -241,7 +238,8 @@ def take(intake: Instance, row: InputRow, packet: PacketInput) -> Outcome:
     staging = settings.store.work_dir / f"packet-{row.id}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        bad = _assemble(intake, packet, have, zips, staging)
+        bad = _assemble(intake, packet, have, staging)
+        froms = {h.sender.lower() for h in have.values() if h.sender}
         _register(intake, row, packet, signer, staging, bad, outcome, now, froms)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -325,21 +323,13 @@ def _keep_zip(intake: Instance, row: InputRow, packet: PacketInput) -> str | Non
     folder = intake.pipeline.parsed_folder(row.id)
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         if (path.is_file() and not path.is_symlink() and path.stat().st_size == att.size
-                and _sha256_of(path) == att.sha256):
+                and sha256_file(path) == att.sha256):
             archive.adopt(path)  # linked, not copied; the work folder is removed, never changed
             return att.sha256
     return None
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], zips_of: dict[int, str | None],
+def _assemble(intake: Instance, packet: PacketInput, have: dict[int, packet_table.HeldPart],
               staging: Path) -> list[str]:
     store = intake.store
     manifest = packet.manifest
@@ -360,11 +350,11 @@ def _assemble(intake: Instance, packet: PacketInput, have: dict[int, int], zips_
         # never the packet. Reached only for a packet whose signature verified (``take``). The
         # zip comes from the archive (``_keep_zip``); a part kept before that, from its mail.
         for k in sorted(have):
-            sha = zips_of.get(k)
+            sha = have[k].zip_sha256
             if sha and store.archive.has(sha):
                 yield store.archive.path_for(sha).read_bytes()
                 continue
-            row = store.get_input(have[k])
+            row = store.get_input(have[k].input_id)
             mail = parse_message(store.archive.path_for(row.sha256).read_bytes())
             for att in mail.attachments:
                 if att.name.lower().endswith(".zip"):
@@ -421,6 +411,13 @@ def _newer_version_here(conn, dossier_id: int, unit: str, packet_id: str, manife
     return (theirs, _sequence(held[0])) > (ours, _sequence(packet_id))
 
 
+def _not_registered(d: dict, result: str, details: list[str] | None = None) -> ProjectResult:
+    """A receipt line for manifest entry ``d`` (its tracking number and facts) not registered here."""
+    facts = d.get("facts", {})
+    return ProjectResult(d["tracking"], str(facts.get("project_name") or ""),
+                         str(facts.get("applicant") or ""), result, details or [])
+
+
 def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Signer, staging: Path,
               bad: list[str], outcome: Outcome, now: datetime, froms: set[str]) -> None:
     store, settings, pipeline = intake.store, intake.settings, intake.pipeline
@@ -430,16 +427,14 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
     results: dict[str, ProjectResult] = {}
     new: list[tuple[int, dict, DossierFacts]] = []
     for i, d in enumerate(manifest.get("dossiers", [])):
-        facts_in = d.get("facts", {})
         existing = store.dossier_by_tracking(d["tracking"])
         if existing is not None and existing.signer != signer.unit:
             # A packet creates or updates only its own signer's dossiers: this number belongs to
             # a dossier taken here directly or sent by another unit.
             log.warning("packet %s: %s belongs to %s, not to signer %s: not registered",
                         packet.packet_id, d["tracking"], existing.signer or "this office", signer.unit)
-            results[d["tracking"]] = ProjectResult(
-                d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
-                "未登记：该受理编号已属于其他单位报送或本级直接受理的项目，贵单位不能更新", [])
+            results[d["tracking"]] = _not_registered(
+                d, "未登记：该受理编号已属于其他单位报送或本级直接受理的项目，贵单位不能更新")
             continue
         if existing is not None and _newer_version_here(conn, existing.id, signer.unit, packet.packet_id,
                                                         manifest, now):
@@ -447,15 +442,14 @@ def _register(intake: Instance, row: InputRow, packet: PacketInput, signer: Sign
             # late (held back, or a part of it replayed): never a rollback.
             log.warning("packet %s: %s holds a version from a packet %s built later: not registered",
                         packet.packet_id, d["tracking"], signer.unit)
-            results[d["tracking"]] = ProjectResult(
-                d["tracking"], str(facts_in.get("project_name") or ""), str(facts_in.get("applicant") or ""),
-                "未登记：本级已登记贵单位较晚报送的该项目版本，本包中的版本较旧，未采用", [])
+            results[d["tracking"]] = _not_registered(
+                d, "未登记：本级已登记贵单位较晚报送的该项目版本，本包中的版本较旧，未采用；"
+                   "如需以本包为准，请重新生成推荐材料（新的推荐编号）后报送")
             continue
         broken = [p for p in bad if p.startswith(d["folder"] + "/")]
         if broken or not (staging / d["folder"]).is_dir():
-            results[d["tracking"]] = ProjectResult(
-                d["tracking"], facts_in.get("project_name") or "", facts_in.get("applicant") or "",
-                "未登记：文件缺失或校验值（SHA-256）与清单不一致，请重新报送",
+            results[d["tracking"]] = _not_registered(
+                d, "未登记：文件缺失或校验值（SHA-256）与清单不一致，请重新报送",
                 [Path(p).name for p in broken] or ["文件夹缺失"])
             continue
         # In a worker under [budgets], like any input: a file forwarded from below costs its
