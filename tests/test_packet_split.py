@@ -292,16 +292,34 @@ def test_a_signature_file_nested_too_deep_is_refused_not_quarantined(tmp_path, n
         intake.close()
 
 
+def p01_and_p02(tmp_path: Path, old_at: str, new_at: str, *, also: dict | None = None) -> tuple[Path, Path]:
+    """甲市's P01 (project 1 "旧版", and ``also``: more projects by tracking number) built at
+    ``old_at``, and its P02 (project 1 corrected, "新版") built at ``new_at``."""
+    more = [(t, f"0{i}-其他", {"申报书.txt": text.encode()}) for i, (t, text) in enumerate((also or {}).items(), 2)]
+    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()}), *more],
+                       packet_id="IIP2023-420100-P01", created_at=old_at)
+    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
+                       packet_id="IIP2023-420100-P02", created_at=new_at)
+    return old, new
+
+
+def versions_of_project_1(tmp_path: Path, *packets: Path) -> int:
+    """How many versions project 1 has once ``packets`` arrived at the province, in that order."""
+    intake = province(tmp_path / "prov")
+    try:
+        deliver(intake, *(m for packet in packets for m in part_mails(packet, 1 << 30)))
+        return len(intake.store.versions_of(intake.store.dossier_by_tracking(tracking(1)).id))
+    finally:
+        intake.close()
+
+
 def test_a_packet_built_earlier_and_delivered_late_rolls_nothing_back(tmp_path):
     """GIVEN 甲市's packet P01 (built 09:00) and P02 (built 10:00, the corrected project 1), the
     P01 mail held back in transit until P02 was registered WHEN P01 arrives THEN project 1 keeps
     P02's version (before: P01 gave it a new version, the old content) and P01's receipt says why;
     P01's project that P02 did not hold is registered as usual."""
-    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()}),
-                                                 (tracking(3), "02-三", {"申报书.txt": "三".encode()})],
-                       packet_id="IIP2023-420100-P01", created_at="2023-11-29T09:00:00+08:00")
-    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
-                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
+    old, new = p01_and_p02(tmp_path, "2023-11-29T09:00:00+08:00", "2023-11-29T10:00:00+08:00",
+                           also={tracking(3): "三"})
     (late,) = part_mails(old, 1 << 30)
     (mail2,) = part_mails(new, 1 << 30)
     intake = province(tmp_path / "prov")
@@ -324,17 +342,8 @@ def test_a_packet_built_earlier_and_delivered_late_rolls_nothing_back(tmp_path):
 def test_a_later_packet_still_updates_a_project(tmp_path):
     """The other order, the usual one: P01 (09:00) then P02 (10:00) gives project 1 a second
     version."""
-    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
-                       packet_id="IIP2023-420100-P01", created_at="2023-11-29T09:00:00+08:00")
-    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
-                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
-    intake = province(tmp_path / "prov")
-    try:
-        deliver(intake, *part_mails(old, 1 << 30), *part_mails(new, 1 << 30))
-        one = intake.store.dossier_by_tracking(tracking(1))
-        assert len(intake.store.versions_of(one.id)) == 2
-    finally:
-        intake.close()
+    old, new = p01_and_p02(tmp_path, "2023-11-29T09:00:00+08:00", "2023-11-29T10:00:00+08:00")
+    assert versions_of_project_1(tmp_path, old, new) == 2
 
 
 def test_a_part_from_another_listed_office_is_refused_and_the_receipt_goes_to_the_signer(tmp_path):
@@ -456,33 +465,15 @@ def test_the_rollback_guard_holds_with_a_pinned_clock_below(tmp_path, old_at, ne
     without a zone) and its P01 held back until P02 registered THEN project 1 keeps P02's version
     (before: a tie or a time without a zone switched the guard off): at the same time, the
     unit's packet number decides."""
-    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
-                       packet_id="IIP2023-420100-P01", created_at=old_at)
-    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
-                       packet_id="IIP2023-420100-P02", created_at=new_at)
-    intake = province(tmp_path / "prov")
-    try:
-        deliver(intake, *part_mails(new, 1 << 30), *part_mails(old, 1 << 30))
-        one = intake.store.dossier_by_tracking(tracking(1))
-        assert len(intake.store.versions_of(one.id)) == 1
-    finally:
-        intake.close()
+    old, new = p01_and_p02(tmp_path, old_at, new_at)
+    assert versions_of_project_1(tmp_path, new, old) == 1
 
 
 def test_a_build_time_far_ahead_of_the_clock_freezes_nothing(tmp_path):
     """GIVEN a unit's P01 signed with created_at in 2099 (its clock wrong) THEN its later P02
     still updates the project (before: every later packet was refused as older, for good)."""
-    old = write_packet(tmp_path / "p01", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "旧版".encode()})],
-                       packet_id="IIP2023-420100-P01", created_at="2099-01-01T00:00:00+08:00")
-    new = write_packet(tmp_path / "p02", KEY_A, [(tracking(1), "01-一", {"申报书.txt": "新版".encode()})],
-                       packet_id="IIP2023-420100-P02", created_at="2023-11-29T10:00:00+08:00")
-    intake = province(tmp_path / "prov")
-    try:
-        deliver(intake, *part_mails(old, 1 << 30), *part_mails(new, 1 << 30))
-        one = intake.store.dossier_by_tracking(tracking(1))
-        assert len(intake.store.versions_of(one.id)) == 2
-    finally:
-        intake.close()
+    old, new = p01_and_p02(tmp_path, "2099-01-01T00:00:00+08:00", "2023-11-29T10:00:00+08:00")
+    assert versions_of_project_1(tmp_path, old, new) == 2
 
 
 def test_without_an_address_the_receipt_goes_only_where_every_part_came_from(tmp_path):

@@ -47,6 +47,14 @@ def _smtp(server: SmtpTestServer) -> dict:
     return {"host": "127.0.0.1", "port": server.port, "security": "plain"}
 
 
+def _smtp_city(tmp_path, server: SmtpTestServer, video) -> tuple[Intake, str]:  # noqa: ANN001
+    """The city, sending through the relay in parts under ``LIMIT``, and its public key
+    (`intake keys init` on the city, once at setup)."""
+    city = city_instance(tmp_path / "city", video, smtp=_smtp(server),
+                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
+    return city, city_public_key(city)
+
+
 def _province(root, server, dc, user, password, senders=()) -> Intake:
     """The province, accepting packets mailed from CITY and signed by one of ``senders``
     (``(unit, public key)`` pairs, as exchanged once at setup)."""
@@ -75,9 +83,7 @@ def test_city_packet_to_province_and_one_receipt(tmp_path, relay, video_6min):
     only the failed part, the province registers each dossier under its ORIGINAL tracking
     number, and the city gets exactly one receipt listing each project as registered."""
     server, dc, user, password = relay
-    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
-                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
-    city_key = city_public_key(city)  # `intake keys init` on the city, once at setup
+    city, city_key = _smtp_city(tmp_path, server, video_6min)
     try:
         built = build(city.settings, city.store, city.campaign)
         trackings = [d["tracking"] for d in built.manifest["dossiers"]]
@@ -263,9 +269,7 @@ def test_a_send_resumed_after_the_limit_changed_sends_the_new_split_whole(tmp_pa
     part 1 went out, the province joins the parts of one cut only, and no later send could
     mend it)."""
     server, dc, user, password = relay
-    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
-                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
-    city_key = city_public_key(city)
+    city, city_key = _smtp_city(tmp_path, server, video_6min)
     try:
         built = build(city.settings, city.store, city.campaign)
         trackings = sorted(d["tracking"] for d in built.manifest["dossiers"])
@@ -293,9 +297,7 @@ def test_send_again_mails_a_part_the_relay_took_once_more(tmp_path, relay, video
     level above says it never arrived) THEN the relay gets part 2 a second time and nothing
     else, and the province, receiving both copies, registers the packet once."""
     server, dc, user, password = relay
-    city = city_instance(tmp_path / "city", video_6min, smtp=_smtp(server),
-                         outbox={"transport": "smtp"}, packet={"max_message_bytes": LIMIT})
-    city_key = city_public_key(city)
+    city, city_key = _smtp_city(tmp_path, server, video_6min)
     try:
         built = build(city.settings, city.store, city.campaign)
         first = send(city, draft=True, packet_dir=built.path)
